@@ -1,0 +1,54 @@
+# OpenWit: the two commands a newcomer needs are `make run` and `make test`.
+# Every target installs what is missing first (scripts/setup.sh is idempotent and quick when done).
+SHELL := /bin/bash
+BUILD_DIR  ?= build/release
+ASAN_DIR   ?= build/asan
+CONFIG     ?= config/openwit.yaml
+JOBS       ?= $(shell nproc)
+# CI builds treat warnings as errors.
+WERROR     := $(if $(CI),ON,OFF)
+CMAKE_ARGS := -G Ninja -DOPENWIT_WERROR=$(WERROR)
+
+.PHONY: all setup build build-asan run test unit unit-asan e2e bench format clean
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) $(CMAKE_ARGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: setup $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+$(ASAN_DIR)/build.ninja:
+	cmake -S . -B $(ASAN_DIR) $(CMAKE_ARGS) -DCMAKE_BUILD_TYPE=Debug -DOPENWIT_SANITIZE=ON -DOPENWIT_BUILD_BINARY=OFF
+
+build-asan: setup $(ASAN_DIR)/build.ninja
+	cmake --build $(ASAN_DIR) -j $(JOBS) --target openwit_unit_tests
+
+run: build
+	$(BUILD_DIR)/openwit all --config $(CONFIG)
+
+# Unit tests twice (plain, then ASan+UBSan), then the end-to-end suite against the real binary.
+test: build build-asan
+	@bash scripts/test.sh $(BUILD_DIR) $(ASAN_DIR)
+
+unit: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+unit-asan: build-asan
+	cd $(ASAN_DIR) && ctest --output-on-failure -j $(JOBS)
+
+e2e: build
+	OPENWIT_BIN=$(CURDIR)/$(BUILD_DIR)/openwit .venv/bin/python -m pytest -q tests/e2e
+
+bench: build
+	@echo "benchmarks arrive with the ingest path; see bench/RESULTS.md"
+
+format:
+	clang-format -i $$(git ls-files 'src/*.cc' 'src/*.h' 'src/*.cpp' 'tests/*.cc')
+
+clean:
+	rm -rf build/release build/asan

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs, idempotently, everything OpenWit needs to build, run and test on a fresh Debian 12
+# machine: Debian packages, the project's .venv (pinned pyarrow => Arrow C++), the OTLP protos.
+# Each step checks first and does nothing when its result is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+say() { printf '[setup] %s\n' "$*"; }
+
+# --- Debian packages ---------------------------------------------------------------------------
+DEB_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git curl unzip maven openjdk-17-jdk-headless
+  python3-venv
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  librdkafka-dev libyaml-cpp-dev libsimdjson-dev nlohmann-json3-dev
+  libspdlog-dev libfmt-dev libzstd-dev zlib1g-dev libssl-dev
+  libsqlite3-dev libpq-dev postgresql
+  libgtest-dev libgmock-dev libboost-dev prometheus-cpp-dev
+)
+missing=()
+for p in "${DEB_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  say "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  say "Debian packages: all present"
+fi
+
+# --- Python virtual environment ----------------------------------------------------------------
+PY=${PYTHON:-python3}  # the machine's Python 3.11 (pyenv or Debian)
+stamp=.venv/.requirements.sha256
+want=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "creating .venv from requirements.txt"
+  [ -x .venv/bin/python ] || "$PY" -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+  # The wheel ships libarrow.so.2600 etc.; the unversioned names let the linker find them.
+  .venv/bin/python -c 'import pyarrow; pyarrow.create_library_symlinks()'
+  echo "$want" > "$stamp"
+else
+  say ".venv: up to date"
+fi
+
+# --- OTLP protos (Maven Central artifact; never committed) -------------------------------------
+OTLP_VERSION=1.11.0-alpha
+proto_dir=build/otlp-proto
+if [ ! -f "$proto_dir/.version" ] || [ "$(cat "$proto_dir/.version")" != "$OTLP_VERSION" ]; then
+  say "fetching OTLP protos $OTLP_VERSION"
+  jar="$HOME/.m2/repository/io/opentelemetry/proto/opentelemetry-proto/$OTLP_VERSION/opentelemetry-proto-$OTLP_VERSION.jar"
+  [ -f "$jar" ] || mvn -q -B dependency:get -Dartifact="io.opentelemetry.proto:opentelemetry-proto:$OTLP_VERSION" -Dtransitive=false
+  rm -rf "$proto_dir" && mkdir -p "$proto_dir"
+  unzip -q -o "$jar" 'opentelemetry/proto/*.proto' -d "$proto_dir"
+  echo "$OTLP_VERSION" > "$proto_dir/.version"
+else
+  say "OTLP protos: present"
+fi
+say "done"

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test and ends with each runner's own summary lines. Exits non-zero if any part failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${1:-build/release}
+ASAN_DIR=${2:-build/asan}
+JOBS=$(nproc)
+rc=0
+
+echo "=== unit tests ($BUILD_DIR) ==="
+(cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS") > >(tee build/unit.log) 2>&1 || rc=1
+
+echo "=== unit tests under ASan+UBSan ($ASAN_DIR) ==="
+(cd "$ASAN_DIR" && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --output-on-failure -j "$JOBS") > >(tee build/unit-asan.log) 2>&1 || rc=1
+
+echo "=== end-to-end tests ==="
+OPENWIT_BIN="$PWD/$BUILD_DIR/openwit" .venv/bin/python -m pytest -q tests/e2e > >(tee build/e2e.log) 2>&1 || rc=1
+
+echo "=== summary ==="
+grep -h -E 'tests passed|tests failed out of' build/unit.log build/unit-asan.log || true
+tail -n 1 build/e2e.log
+exit $rc

@@ -1,0 +1,525 @@
+#pragma once
+// OpenWit's configuration: every key lives in exactly one struct below, with its default, its
+// validation (FieldSpec) and its doc line. Loading, `openwit config check`, the effective-config
+// printer and the README reference table all walk the same Visit() functions, so a key cannot exist
+// in one place and be missing from another.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <arrow/result.h>
+
+namespace openwit {
+
+// Validation and documentation of one key.
+struct FieldSpec {
+  const char* doc = "";
+  std::optional<double> min = std::nullopt;           // inclusive, numbers only
+  std::optional<double> max = std::nullopt;           // inclusive, numbers only
+  std::vector<std::string> one_of = {};  // allowed values (strings, and each item of a list)
+  bool secret = false;                   // masked when the effective config is printed
+};
+
+struct TlsConfig {
+  bool enabled = false;
+  std::string cert_path;
+  std::string key_path;
+
+  template <class V>
+  void Visit(V& v) {
+    v.Field("enabled", enabled, {.doc = "Serve TLS. Off is a risk in production (a loud warning)."});
+    v.Field("cert_path", cert_path, {.doc = "PEM certificate chain; required when enabled."});
+    v.Field("key_path", key_path, {.doc = "PEM private key; required when enabled. Keep it a secret."});
+  }
+};
+
+// The OTLP/gRPC receiver of the gateway (grpc-ingestion.txt sections 3-4; the seeds' example is
+// accepted verbatim).
+struct GrpcReceiverConfig {
+  std::string bind = "127.0.0.1";
+  int64_t port = 4317;
+  std::string bind_addr;  // "host:port"; when set it must agree with bind and port
+  int64_t runtime_size = 2;
+  int64_t max_concurrent_requests = 10000;
+  int64_t request_timeout_ms = 30000;
+  int64_t connection_pool_size = 100;
+  int64_t max_message_size = 64 << 20;
+  int64_t max_receive_message_size_mb = 64;
+  int64_t max_send_message_size_mb = 64;
+  int64_t keepalive_time_ms = 60000;
+  int64_t keepalive_timeout_ms = 20000;
+  int64_t keepalive_time_seconds = 60;
+  int64_t keepalive_timeout_seconds = 20;
+  int64_t max_connection_idle_seconds = 300;
+  int64_t max_connection_age_seconds = 0;
+  int64_t max_connection_age_grace_seconds = 10;
+  bool otlp_traces_enabled = true;
+  bool otlp_metrics_enabled = true;
+  bool otlp_logs_enabled = true;
+  int64_t worker_threads = 2;
+  int64_t max_concurrent_streams = 1000;
+  bool compression_enabled = true;
+  std::vector<std::string> accepted_compression_algorithms = {"gzip", "zstd"};
+  TlsConfig tls;
+
+  // The largest message this receiver takes: the smaller of the two size keys.
+  int64_t MaxReceiveBytes() const;
+
+  template <class V>
+  void Visit(V& v) {
+    v.Field("bind", bind, {.doc = "Address the OTLP/gRPC receiver listens on."});
+    v.Field("port", port, {.doc = "OTLP/gRPC port (OpenTelemetry's default 4317).", .min = 0, .max = 65535});
+    v.Field("bind_addr", bind_addr, {.doc = "host:port form of bind and port; must agree with them."});
+    v.Field("runtime_size", runtime_size, {.doc = "Threads of the gRPC runtime.", .min = 1, .max = 256});
+    v.Field("max_concurrent_requests", max_concurrent_requests,
+            {.doc = "Requests in progress at once; more wait for a slot.", .min = 1, .max = 1000000});
+    v.Field("request_timeout_ms", request_timeout_ms,
+            {.doc = "Deadline of one Export call, ack included.", .min = 1, .max = 3600000});
+    v.Field("connection_pool_size", connection_pool_size,
+            {.doc = "Client connections kept to each upstream node.", .min = 1, .max = 10000});
+    v.Field("max_message_size", max_message_size,
+            {.doc = "Largest message in bytes (the smaller of this and max_receive_message_size_mb wins).",
+             .min = 1024, .max = 2147483647});
+    v.Field("max_receive_message_size_mb", max_receive_message_size_mb,
+            {.doc = "Largest request in MiB. Large values raise memory use and DoS risk.", .min = 1, .max = 2047});
+    v.Field("max_send_message_size_mb", max_send_message_size_mb,
+            {.doc = "Largest response in MiB.", .min = 1, .max = 2047});
+    v.Field("keepalive_time_ms", keepalive_time_ms,
+            {.doc = "Ping an idle connection after this many ms.", .min = 1000, .max = 86400000});
+    v.Field("keepalive_timeout_ms", keepalive_timeout_ms,
+            {.doc = "Close the connection when a ping is unanswered this long.", .min = 100, .max = 3600000});
+    v.Field("keepalive_time_seconds", keepalive_time_seconds,
+            {.doc = "keepalive_time_ms in seconds; when both are set they must agree.", .min = 1, .max = 86400});
+    v.Field("keepalive_timeout_seconds", keepalive_timeout_seconds,
+            {.doc = "keepalive_timeout_ms in seconds; when both are set they must agree.", .min = 1, .max = 3600});
+    v.Field("max_connection_idle_seconds", max_connection_idle_seconds,
+            {.doc = "Close connections idle this long (0: never).", .min = 0, .max = 604800});
+    v.Field("max_connection_age_seconds", max_connection_age_seconds,
+            {.doc = "Recycle connections after this age (0: never).", .min = 0, .max = 604800});
+    v.Field("max_connection_age_grace_seconds", max_connection_age_grace_seconds,
+            {.doc = "Time given to calls in flight on a recycled connection.", .min = 0, .max = 3600});
+    v.Field("otlp_traces_enabled", otlp_traces_enabled, {.doc = "Accept OTLP traces (else UNIMPLEMENTED)."});
+    v.Field("otlp_metrics_enabled", otlp_metrics_enabled, {.doc = "Accept OTLP metrics (else UNIMPLEMENTED)."});
+    v.Field("otlp_logs_enabled", otlp_logs_enabled, {.doc = "Accept OTLP logs (else UNIMPLEMENTED)."});
+    v.Field("worker_threads", worker_threads,
+            {.doc = "Threads that decode and validate requests.", .min = 1, .max = 256});
+    v.Field("max_concurrent_streams", max_concurrent_streams,
+            {.doc = "HTTP/2 streams per connection.", .min = 1, .max = 1000000});
+    v.Field("compression_enabled", compression_enabled, {.doc = "Accept compressed requests."});
+    v.Field("accepted_compression_algorithms", accepted_compression_algorithms,
+            {.doc = "Request compressions accepted.", .one_of = {"gzip", "zstd", "deflate"}});
+    v.Section("tls", tls, "TLS of the OTLP/gRPC receiver.");
+  }
+};
+
+struct UpstreamPoolConfig {
+  int64_t pool_max_idle_per_host = 32;
+  int64_t pool_idle_timeout_seconds = 90;
+  int64_t connect_timeout_ms = 5000;
+  int64_t request_timeout_ms = 30000;
+
+  template <class V>
+  void Visit(V& v) {
+    v.Field("pool_max_idle_per_host", pool_max_idle_per_host,
+            {.doc = "Idle connections kept to each ingest node.", .min = 0, .max = 10000});
+    v.Field("pool_idle_timeout_seconds", pool_idle_timeout_seconds,
+            {.doc = "Close an idle upstream connection after this long.", .min = 1, .max = 86400});
+    v.Field("connect_timeout_ms", connect_timeout_ms,
+            {.doc = "Give up connecting to an ingest node after this long.", .min = 1, .max = 600000});
+    v.Field("request_timeout_ms", request_timeout_ms,
+            {.doc = "Deadline of one forwarded batch, ack included.", .min = 1, .max = 3600000});
+  }
+};
+
+// The OTLP/HTTP receiver of the gateway (ingestion-architecture.txt, "HTTP ingestion").
+struct HttpReceiverConfig {
+  std::string bind = "127.0.0.1";
+  int64_t port = 4318;
+  int64_t max_concurrent_requests = 256;
+  int64_t request_timeout_ms = 30000;
+  int64_t max_payload_size_mb = 16;
+  UpstreamPoolConfig upstream;
+
+  template <class V>
+  void Visit(V& v) {
+    v.Field("bind", bind, {.doc = "Address the OTLP/HTTP receiver listens on."});
+    v.Field("port", port, {.doc = "OTLP/HTTP port (OpenTelemetry's default 4318).", .min = 0, .max = 65535});
+    v.Field("max_concurrent_requests", max_concurrent_requests,
+            {.doc = "Requests in progress at once; more get 429.", .min = 1, .max = 100000});
+    v.Field("request_timeout_ms", request_timeout_ms,
+            {.doc = "Deadline of one request, ack included.", .min = 1, .max = 3600000});
+    v.Field("max_payload_size_mb", max_payload_size_mb,
+            {.doc = "Largest request body in MiB (413 above).", .min = 1, .max = 2047});
+    v.Section("upstream", upstream, "Connections from the HTTP receiver to ingest nodes.");
+  }
+};
+
+struct SourceToggle {
+  bool enabled = false;
+  template <class V>
+  void Visit(V& v) {
+    v.Field("enabled", enabled, {.doc = "Run this source in the gateway."});
+  }
+};
+
+struct SourcesConfig {
+  SourceToggle kafka{false};
+  SourceToggle grpc{true};
+  SourceToggle http{true};
+  template <class V>
+  void Visit(V& v) {
+    v.Section("kafka", kafka, "Kafka source (settings in the kafka block).");
+    v.Section("grpc", grpc, "OTLP/gRPC source (settings in the grpc block).");
+    v.Section("http", http, "OTLP/HTTP source (settings in the http block).");
+  }
+};
+
+struct BatchingConfig {
+  int64_t batch_size = 1000;
+  int64_t batch_timeout_ms = 100;
+  int64_t expected_event_size_bytes = 512;
+  template <class V>
+  void Visit(V& v) {
+    v.Field("batch_size", batch_size,
+            {.doc = "Records per batch sent to an ingest node.", .min = 1, .max = 10000000});
+    v.Field("batch_timeout_ms", batch_timeout_ms,
+            {.doc = "Send a partial batch after this long.", .min = 1, .max = 600000});
+    v.Field("expected_event_size_bytes", expected_event_size_bytes,
+            {.doc = "Average record size, for the batch-size guardrail.", .min = 16, .max = 67108864});
+  }
+};
+
+struct IngestionConfig {
+  SourcesConfig sources;
+  BatchingConfig batching;
+  template <class V>
+  void Visit(V& v) {
+    v.Section("sources", sources, "Which sources the gateway runs.");
+    v.Section("batching", batching, "Gateway batching before the bulk call to ingest.");
+  }
+};
+
+struct ProxyHttpConfig {
+  int64_t max_payload_size_mb = 16;
+  template <class V>
+  void Visit(V& v) {
+    v.Field("max_payload_size_mb", max_payload_size_mb,
+            {.doc = "Gateway-wide cap on HTTP bodies in MiB (the smaller of this and http's wins).",
+             .min = 1, .max = 2047});
+  }
+};
+
+struct ProxyGrpcConfig {
+  int64_t max_concurrent_streams = 1000;
+  template <class V>
+  void Visit(V& v) {
+    v.Field("max_concurrent_streams", max_concurrent_streams,
+            {.doc = "Gateway-wide cap on gRPC streams per connection (the smaller wins).",
+             .min = 1, .max = 1000000});
+  }
+};
+
+struct ProxyConfig {
+  ProxyHttpConfig http;
+  ProxyGrpcConfig grpc;
+  template <class V>
+  void Visit(V& v) {
+    v.Section("http", http, "Caps on the gateway's HTTP side.");
+    v.Section("grpc", grpc, "Caps on the gateway's gRPC side.");
+  }
+};
+
+struct BufferConfig {
+  int64_t max_size_messages = 1000000;
+  int64_t max_size_bytes = 512ll << 20;
+  int64_t flush_interval_seconds = 1;
+  template <class V>
+  void Visit(V& v) {
+    v.Field("max_size_messages", max_size_messages,
+            {.doc = "Records buffered in the ingest node before RESOURCE_EXHAUSTED.", .min = 1,
+             .max = 1e10});
+    v.Field("max_size_bytes", max_size_bytes,
+            {.doc = "Bytes buffered in the ingest node before RESOURCE_EXHAUSTED.", .min = 1024,
+             .max = 1e13});
+    v.Field("flush_interval_seconds", flush_interval_seconds,
+            {.doc = "Flush the buffer to Arrow at least this often.", .min = 0, .max = 3600});
+  }
+};
+
+struct WalConfig {
+  std::string dir = "./data/wal";
+  bool sync_on_write = true;
+  int64_t segment_size_mb = 64;
+  int64_t long_term_retention_hours = 168;
+  template <class V>
+  void Visit(V& v) {
+    v.Field("dir", dir, {.doc = "Directory of the short- and long-term WAL. Put it on a durable disk."});
+    v.Field("sync_on_write", sync_on_write,
+            {.doc = "fsync (group-committed) before the ack. false trades durability for speed."});
+    v.Field("segment_size_mb", segment_size_mb, {.doc = "Size of a WAL segment in MiB.", .min = 1, .max = 4096});
+    v.Field("long_term_retention_hours", long_term_retention_hours,
+            {.doc = "How long the long-term WAL keeps entries for replay and indexing.", .min = 0,
+             .max = 87600});
+  }
+};
+
+struct ProcessingConfig {
+  BufferConfig buffer;
+  int64_t flush_size_messages = 10000;
+  bool dedup_enabled = true;
+  int64_t dedup_window_seconds = 300;
+  int64_t dedup_max_entries = 4000000;
+  WalConfig wal;
+  template <class V>
+  void Visit(V& v) {
+    v.Section("buffer", buffer, "Ingest buffer ceilings.");
+    v.Field("flush_size_messages", flush_size_messages,
+            {.doc = "Flush the buffer to Arrow when it holds this many records.", .min = 1, .max = 1e9});
+    v.Field("dedup_enabled", dedup_enabled, {.doc = "Drop records already seen inside the window."});
+    v.Field("dedup_window_seconds", dedup_window_seconds,
+            {.doc = "How long a dedup key is remembered.", .min = 1, .max = 604800});
+    v.Field("dedup_max_entries", dedup_max_entries,
+            {.doc = "Memory bound of the dedup window in keys.", .min = 1000, .max = 1e9});
+    v.Section("wal", wal, "Write-ahead logs of the ingest node.");
+  }
+};
+
+struct KafkaHighPerformanceConfig {
+  int64_t num_consumers = 2;
+  int64_t processing_threads = 2;
+  int64_t num_grpc_clients = 2;
+  int64_t channel_buffer_size = 10000;
+  template <class V>
+  void Visit(V& v) {
+    v.Field("num_consumers", num_consumers, {.doc = "Parallel consumers.", .min = 1, .max = 256});
+    v.Field("processing_threads", processing_threads,
+            {.doc = "Threads decoding messages.", .min = 1, .max = 256});
+    v.Field("num_grpc_clients", num_grpc_clients,
+            {.doc = "gRPC clients to ingest nodes.", .min = 1, .max = 256});
+    v.Field("channel_buffer_size", channel_buffer_size,
+            {.doc = "Messages queued between a consumer and its processing thread.", .min = 1,
+             .max = 10000000});
+  }
+};
+
+// The Kafka source (ingestion-architecture.txt, "Kafka ingestion").
+struct KafkaConfig {
+  std::vector<std::string> brokers;
+  std::string group_id = "openwit";
+  std::vector<std::string> topics;
+  std::string consumer_type = "standard";
+  KafkaHighPerformanceConfig high_performance;
+  int64_t fetch_min_bytes = 1;
+  int64_t fetch_max_bytes = 52428800;
+  int64_t max_partition_fetch_bytes = 1048576;
+  bool enable_zero_copy = false;
+  bool preallocate_buffers = false;
+  int64_t buffer_pool_size = 64;
+  int64_t batch_size = 1000;
+  int64_t batch_timeout_ms = 1000;
+  std::string telemetry_type = "auto";
+  template <class V>
+  void Visit(V& v) {
+    v.Field("brokers", brokers, {.doc = "Bootstrap brokers: a list or \"host:port,host:port\"."});
+    v.Field("group_id", group_id, {.doc = "Consumer group."});
+    v.Field("topics", topics, {.doc = "Topics or patterns (\"^otlp-.*\")."});
+    v.Field("consumer_type", consumer_type,
+            {.doc = "Consumer profile.", .one_of = {"standard", "high_performance"}});
+    v.Section("high_performance", high_performance, "Parallelism of the high-performance consumer.");
+    v.Field("fetch_min_bytes", fetch_min_bytes, {.doc = "librdkafka fetch.min.bytes.", .min = 1, .max = 1e9});
+    v.Field("fetch_max_bytes", fetch_max_bytes, {.doc = "librdkafka fetch.max.bytes.", .min = 1024, .max = 2147483135});
+    v.Field("max_partition_fetch_bytes", max_partition_fetch_bytes,
+            {.doc = "librdkafka max.partition.fetch.bytes.", .min = 1024, .max = 2147483135});
+    v.Field("enable_zero_copy", enable_zero_copy, {.doc = "Parse messages in librdkafka's buffers."});
+    v.Field("preallocate_buffers", preallocate_buffers, {.doc = "Allocate batch buffers up front."});
+    v.Field("buffer_pool_size", buffer_pool_size, {.doc = "Reusable batch buffers.", .min = 0, .max = 100000});
+    v.Field("batch_size", batch_size, {.doc = "Records per batch from Kafka.", .min = 1, .max = 10000000});
+    v.Field("batch_timeout_ms", batch_timeout_ms, {.doc = "Send a partial Kafka batch after this long.", .min = 1, .max = 600000});
+    v.Field("telemetry_type", telemetry_type,
+            {.doc = "Signal of the messages; auto: from the topic name.",
+             .one_of = {"auto", "logs", "traces", "metrics"}});
+  }
+};
+
+// One listening address of an internal service.
+struct ListenConfig {
+  std::string bind = "127.0.0.1";
+  int64_t port = 0;
+  template <class V>
+  void Visit(V& v) {
+    v.Field("bind", bind, {.doc = "Listen address."});
+    v.Field("port", port, {.doc = "Listen port (0: any free port).", .min = 0, .max = 65535});
+  }
+};
+
+struct NodeConfig {
+  std::string id = "openwit-1";
+  std::string data_dir = "./data";
+  std::string log_level = "info";
+  template <class V>
+  void Visit(V& v) {
+    v.Field("id", id, {.doc = "Name of this node in the cluster."});
+    v.Field("data_dir", data_dir, {.doc = "Root of this node's local state."});
+    v.Field("log_level", log_level,
+            {.doc = "Log verbosity.", .one_of = {"trace", "debug", "info", "warn", "error"}});
+  }
+};
+
+struct IngestNodeConfig {
+  ListenConfig listen{"127.0.0.1", 7001};
+  std::vector<std::string> endpoints;
+  template <class V>
+  void Visit(V& v) {
+    v.Section("listen", listen, "Bulk ingest gRPC service (gateway -> ingest).");
+    v.Field("endpoints", endpoints,
+            {.doc = "Ingest nodes a gateway sends to (host:port); empty: this process."});
+  }
+};
+
+struct ObjectStoreConfig {
+  std::string uri = "./data/lake";
+  std::string endpoint_override;
+  std::string region = "us-east-1";
+  std::string access_key_id;
+  std::string secret_access_key;
+  template <class V>
+  void Visit(V& v) {
+    v.Field("uri", uri, {.doc = "Where stable Parquet goes: a local path, s3://bucket/prefix or gs://bucket/prefix."});
+    v.Field("endpoint_override", endpoint_override, {.doc = "S3-compatible endpoint (MinIO), host:port."});
+    v.Field("region", region, {.doc = "S3 region."});
+    v.Field("access_key_id", access_key_id, {.doc = "S3 access key.", .secret = true});
+    v.Field("secret_access_key", secret_access_key, {.doc = "S3 secret key.", .secret = true});
+  }
+};
+
+struct StorageNodeConfig {
+  ListenConfig flight{"127.0.0.1", 7002};
+  std::vector<std::string> endpoints;
+  std::string local_dir = "./data/storage";
+  int64_t rotation_max_file_size_mb = 256;
+  int64_t rotation_max_file_age_seconds = 300;
+  bool delete_local_after_upload = true;
+  ObjectStoreConfig object_store;
+  template <class V>
+  void Visit(V& v) {
+    v.Section("flight", flight, "Arrow Flight server (ingest -> storage).");
+    v.Field("endpoints", endpoints,
+            {.doc = "Storage nodes an ingest node sends to (host:port); empty: this process."});
+    v.Field("local_dir", local_dir, {.doc = "Active and stable Parquet before upload."});
+    v.Field("rotation_max_file_size_mb", rotation_max_file_size_mb,
+            {.doc = "Finalize an active file at this size.", .min = 1, .max = 65536});
+    v.Field("rotation_max_file_age_seconds", rotation_max_file_age_seconds,
+            {.doc = "Finalize an active file at this age.", .min = 1, .max = 86400});
+    v.Field("delete_local_after_upload", delete_local_after_upload,
+            {.doc = "Remove the local copy once the upload is verified."});
+    v.Section("object_store", object_store, "The lake.");
+  }
+};
+
+struct MetastoreConfig {
+  std::string type = "sqlite";
+  std::string sqlite_path = "./data/metastore.sqlite";
+  std::string postgres_dsn;
+  template <class V>
+  void Visit(V& v) {
+    v.Field("type", type, {.doc = "Metastore implementation.", .one_of = {"sqlite", "postgres"}});
+    v.Field("sqlite_path", sqlite_path, {.doc = "SQLite database file (type sqlite)."});
+    v.Field("postgres_dsn", postgres_dsn,
+            {.doc = "libpq connection string (type postgres).", .secret = true});
+  }
+};
+
+struct ControlConfig {
+  ListenConfig listen{"127.0.0.1", 7000};
+  std::string endpoint;
+  int64_t heartbeat_interval_ms = 2000;
+  int64_t node_timeout_ms = 10000;
+  template <class V>
+  void Visit(V& v) {
+    v.Section("listen", listen, "Control-plane gRPC service.");
+    v.Field("endpoint", endpoint, {.doc = "Control node other roles register with; empty: this process."});
+    v.Field("heartbeat_interval_ms", heartbeat_interval_ms,
+            {.doc = "How often a node heartbeats.", .min = 100, .max = 600000});
+    v.Field("node_timeout_ms", node_timeout_ms,
+            {.doc = "A node missing heartbeats this long is unhealthy.", .min = 200, .max = 3600000});
+  }
+};
+
+struct JanitorConfig {
+  int64_t interval_seconds = 300;
+  int64_t retention_days = 30;
+  template <class V>
+  void Visit(V& v) {
+    v.Field("interval_seconds", interval_seconds, {.doc = "Time between janitor passes.", .min = 1, .max = 86400});
+    v.Field("retention_days", retention_days,
+            {.doc = "Delete lake files older than this (0: keep forever).", .min = 0, .max = 36500});
+  }
+};
+
+struct Config {
+  std::string environment = "development";
+  NodeConfig node;
+  ListenConfig admin{"127.0.0.1", 7290};
+  GrpcReceiverConfig grpc;
+  HttpReceiverConfig http;
+  IngestionConfig ingestion;
+  ProxyConfig proxy;
+  ProcessingConfig processing;
+  KafkaConfig kafka;
+  IngestNodeConfig ingest;
+  StorageNodeConfig storage;
+  MetastoreConfig metastore;
+  ListenConfig search{"127.0.0.1", 7280};
+  ControlConfig control;
+  JanitorConfig janitor;
+
+  template <class V>
+  void Visit(V& v) {
+    v.Field("environment", environment,
+            {.doc = "Deployment kind; production turns risky settings into loud warnings.",
+             .one_of = {"development", "staging", "production"}});
+    v.Section("node", node, "This process.");
+    v.Section("admin", admin, "/metrics and /health of this process.");
+    v.Section("grpc", grpc, "OTLP/gRPC receiver (gateway).");
+    v.Section("http", http, "OTLP/HTTP receiver (gateway).");
+    v.Section("ingestion", ingestion, "Gateway sources and batching.");
+    v.Section("proxy", proxy, "Gateway-wide caps.");
+    v.Section("processing", processing, "Ingest node: buffer, dedup, WAL.");
+    v.Section("kafka", kafka, "Kafka source.");
+    v.Section("ingest", ingest, "Ingest node service.");
+    v.Section("storage", storage, "Storage node: Flight in, Parquet out.");
+    v.Section("metastore", metastore, "Where file metadata lives.");
+    v.Section("search", search, "Search HTTP API.");
+    v.Section("control", control, "Control plane.");
+    v.Section("janitor", janitor, "Janitor role.");
+  }
+};
+
+// Looks up an environment variable for ${VAR} substitution; nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+std::optional<std::string> ProcessEnv(const std::string& name);
+
+struct LoadedConfig {
+  Config config;
+  std::vector<std::string> warnings;
+  std::map<std::string, int> lines;  // key path -> 1-based line, for keys the file set
+};
+
+// Parses and validates. On failure the Status message lists every problem, one per line, each
+// naming the key path and the line.
+arrow::Result<LoadedConfig> LoadConfigString(std::string_view yaml, std::string_view source_name,
+                                             const EnvLookup& env = ProcessEnv);
+arrow::Result<LoadedConfig> LoadConfigFile(const std::string& path, const EnvLookup& env = ProcessEnv);
+
+// The effective configuration as YAML (secrets masked).
+std::string EffectiveConfigYaml(const Config& config);
+
+// The reference table of every key (markdown), as README.md shows it.
+std::string ConfigReferenceMarkdown();
+
+}  // namespace openwit

@@ -1,0 +1,81 @@
+#pragma once
+// One HTTP/1.1 stack for every role (Boost.Beast on Asio): /metrics, /health, OTLP/HTTP, search.
+// Asynchronous: a handler answers through its responder, now or later from any thread (for example
+// once the WAL fsync that covers a batch returned). Connections, body size and time are bounded.
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <arrow/result.h>
+
+namespace openwit {
+
+struct HttpRequest {
+  std::string method;                         // "GET", "POST", ...
+  std::string target;                         // path and query as sent
+  std::string path;                           // target without the query
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string body;
+
+  // A header's value, or "" when absent. `name` in lower case.
+  const std::string& Header(const std::string& name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  static HttpResponse Text(int status, std::string body);
+  static HttpResponse Json(int status, std::string body);
+};
+
+// Call exactly once; later calls are ignored. Safe from any thread, but only while the server runs:
+// whoever holds a responder must answer or drop it before HttpServer::Stop().
+using HttpResponder = std::function<void(HttpResponse)>;
+using HttpHandler = std::function<void(const HttpRequest&, HttpResponder)>;
+
+struct HttpServerOptions {
+  std::string name = "http";  // for logs and errors: "admin", "otlp-http", ...
+  std::string bind = "127.0.0.1";
+  int port = 0;  // 0: any free port, see HttpServer::port()
+  int threads = 1;
+  size_t max_connections = 1024;
+  size_t max_body_bytes = 16u << 20;
+  std::chrono::milliseconds request_timeout{30000};  // reading a request and answering it
+  std::chrono::milliseconds idle_timeout{60000};     // keep-alive between requests
+};
+
+class HttpServer {
+ public:
+  explicit HttpServer(HttpServerOptions options);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Routes by exact path; a path with no route for the method answers 405, an unknown one 404.
+  void Route(const std::string& method, const std::string& path, HttpHandler handler);
+
+  // Binds and starts serving; fails with a message naming the address when it cannot bind.
+  arrow::Status Start();
+  void Stop();
+
+  int port() const { return port_; }
+  const HttpServerOptions& options() const { return options_; }
+
+ private:
+  struct Impl;
+  HttpServerOptions options_;
+  std::unique_ptr<Impl> impl_;
+  int port_ = 0;
+};
+
+}  // namespace openwit
