@@ -512,6 +512,10 @@ arrow::Result<LoadedConfig> LoadConfigString(std::string_view yaml, std::string_
   }
   if (errors.empty()) ValidateAcrossKeys(loaded, &errors);
   if (!errors.empty()) {
+    // In file order: "line N: ..." first by N; cross-key problems on defaults last.
+    auto line_of = [](const std::string& e) { return e.rfind("line ", 0) == 0 ? std::atoi(e.c_str() + 5) : 1 << 30; };
+    std::stable_sort(errors.begin(), errors.end(),
+                     [&](const std::string& a, const std::string& b) { return line_of(a) < line_of(b); });
     std::string message = fmt::format("{}: {} problem{}:", source_name, errors.size(), errors.size() == 1 ? "" : "s");
     for (const auto& e : errors) message += "\n  " + e;
     return arrow::Status::Invalid(message);

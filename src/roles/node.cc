@@ -93,10 +93,27 @@ struct Node::Impl {
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
       respond(std::move(r));
     });
+    if (Has("control")) {
+      admin->Route("GET", "/v1/nodes", [this](const HttpRequest&, HttpResponder respond) {
+        nlohmann::json nodes = nlohmann::json::array();
+        for (const auto& s : registry->List("")) {
+          nlohmann::json n;
+          n["node_id"] = s.node().node_id();
+          n["roles"] = std::vector<std::string>(s.node().roles().begin(), s.node().roles().end());
+          n["endpoints"] = std::map<std::string, std::string>(s.node().endpoints().begin(), s.node().endpoints().end());
+          n["version"] = s.node().version();
+          n["healthy"] = s.healthy();
+          n["last_seen_unix_ms"] = s.last_seen_unix_ms();
+          nodes.push_back(std::move(n));
+        }
+        respond(HttpResponse::Json(200, nlohmann::json{{"nodes", nodes}}.dump() + "\n"));
+      });
+    }
     ARROW_RETURN_NOT_OK(admin->Start());
     std::string base = fmt::format("http://{}:{}", config.admin.bind, admin->port());
     endpoints.push_back({"health", base + "/health", "liveness and roles (JSON)"});
     endpoints.push_back({"metrics", base + "/metrics", "Prometheus metrics"});
+    if (Has("control")) endpoints.push_back({"nodes", base + "/v1/nodes", "cluster members and their health (JSON)"});
     return arrow::Status::OK();
   }
 
@@ -167,8 +184,8 @@ arrow::Status Node::Start() {
   auto& build_info = MetricsRegistry::Default().Gauge("openwit.build.info", "Version of this binary",
                                                       {{"version", kVersion}, {"arrow", kArrowVersion}});
   build_info.Set(1);
-  ARROW_RETURN_NOT_OK(m.StartAdmin());
   if (m.Has("control")) ARROW_RETURN_NOT_OK(m.StartControl());
+  ARROW_RETURN_NOT_OK(m.StartAdmin());
   for (const auto& role : m.roles) {
     if (role != "control") m.pending.push_back(role);
   }
