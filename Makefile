@@ -9,7 +9,7 @@ JOBS       ?= $(shell nproc)
 WERROR     := $(if $(CI),ON,OFF)
 CMAKE_ARGS := -G Ninja -DOPENWIT_WERROR=$(WERROR)
 
-.PHONY: all setup build build-asan run test unit unit-asan e2e bench format clean
+.PHONY: all setup build build-asan run test unit unit-asan e2e bench format clean readme-reference
 
 all: build
 
@@ -52,3 +52,8 @@ format:
 
 clean:
 	rm -rf build/release build/asan
+
+# Regenerates README.md's configuration reference from the schema (a unit test checks they agree).
+readme-reference: build
+	@$(BUILD_DIR)/openwit config reference > build/config-reference.md
+	@.venv/bin/python scripts/update_readme_reference.py build/config-reference.md

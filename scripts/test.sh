@@ -11,7 +11,7 @@ echo "=== unit tests ($BUILD_DIR) ==="
 (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS") > >(tee build/unit.log) 2>&1 || rc=1
 
 echo "=== unit tests under ASan+UBSan ($ASAN_DIR) ==="
-(cd "$ASAN_DIR" && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+(cd "$ASAN_DIR" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure -j "$JOBS") > >(tee build/unit-asan.log) 2>&1 || rc=1
 
 echo "=== end-to-end tests ==="
