@@ -1,0 +1,406 @@
+#include "ingest/wal/wal.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/metrics.h"
+#include "ingest/wal/crc32c.h"
+
+namespace openwit::wal {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr uint32_t kMagic = 0x4c41574f;  // "OWAL" little-endian
+constexpr size_t kHeaderSize = 21;
+constexpr uint32_t kMaxPayload = 1u << 30;
+
+void PutU32(std::string* out, uint32_t v) { out->append(reinterpret_cast<const char*>(&v), 4); }
+void PutU64(std::string* out, uint64_t v) { out->append(reinterpret_cast<const char*>(&v), 8); }
+uint32_t GetU32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+uint64_t GetU64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+void Encode(EntryType type, uint64_t sequence, std::string_view payload, std::string* out) {
+  size_t start = out->size();
+  PutU32(out, kMagic);
+  PutU32(out, 0);  // crc, filled below
+  PutU32(out, static_cast<uint32_t>(payload.size()));
+  out->push_back(static_cast<char>(type));
+  PutU64(out, sequence);
+  out->append(payload);
+  uint32_t crc = crc32c::Mask(crc32c::Value(out->data() + start + 8, out->size() - start - 8));
+  std::memcpy(out->data() + start + 4, &crc, 4);
+}
+
+struct Decoded {
+  EntryType type;
+  uint64_t sequence;
+  std::string_view payload;
+  size_t size;
+};
+
+// The entry at `pos` if a whole, valid one starts there.
+std::optional<Decoded> DecodeAt(std::string_view data, size_t pos) {
+  if (data.size() - pos < kHeaderSize) return std::nullopt;
+  const char* p = data.data() + pos;
+  if (GetU32(p) != kMagic) return std::nullopt;
+  uint32_t length = GetU32(p + 8);
+  if (length > kMaxPayload || data.size() - pos - kHeaderSize < length) return std::nullopt;
+  uint8_t type = static_cast<uint8_t>(p[12]);
+  if (type != static_cast<uint8_t>(EntryType::kData) && type != static_cast<uint8_t>(EntryType::kRelease)) {
+    return std::nullopt;
+  }
+  if (crc32c::Unmask(GetU32(p + 4)) != crc32c::Value(p + 8, kHeaderSize - 8 + length)) return std::nullopt;
+  return Decoded{static_cast<EntryType>(type), GetU64(p + 13), std::string_view(p + kHeaderSize, length),
+                 kHeaderSize + length};
+}
+
+struct ScanResult {
+  size_t good_end = 0;  // end of the last valid entry
+  uint64_t skipped = 0;
+};
+
+// Walks one segment, calling `on_entry` for each valid entry; skips corrupt spots (reported in
+// `report`). Bytes after the last valid entry are left to the caller (torn tail).
+template <class F>
+ScanResult ScanSegment(std::string_view data, const std::string& name, RecoveryReport* report, F&& on_entry) {
+  ScanResult result;
+  size_t pos = 0;
+  while (pos < data.size()) {
+    if (auto entry = DecodeAt(data, pos)) {
+      on_entry(*entry);
+      pos += entry->size;
+      result.good_end = pos;
+      continue;
+    }
+    // Resync: the next offset where a whole entry checks out.
+    size_t next = pos + 1;
+    while (next + kHeaderSize <= data.size() && !DecodeAt(data, next)) ++next;
+    if (next + kHeaderSize > data.size()) break;  // nothing valid after: a tail, handled by the caller
+    report->problems.push_back(fmt::format("{}: offset {}: {} corrupt bytes skipped (bad header or checksum)",
+                                           name, pos, next - pos));
+    report->corrupt_bytes_skipped += next - pos;
+    result.skipped += next - pos;
+    pos = next;
+  }
+  return result;
+}
+
+arrow::Status SyncDirectory(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return arrow::Status::IOError("cannot open WAL directory ", dir, ": ", std::strerror(errno));
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return arrow::Status::IOError("fsync of WAL directory ", dir, ": ", std::strerror(err));
+  return arrow::Status::OK();
+}
+
+arrow::Result<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return arrow::Status::IOError("cannot read WAL segment ", path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+Wal::Wal(WalOptions options) : options_(std::move(options)) {}
+
+arrow::Result<std::unique_ptr<Wal>> Wal::Open(WalOptions options) {
+  std::unique_ptr<Wal> wal(new Wal(std::move(options)));
+  ARROW_RETURN_NOT_OK(wal->Recover());
+  ARROW_RETURN_NOT_OK(wal->OpenNewSegment());
+  wal->writer_ = std::thread([w = wal.get()] { w->WriterLoop(); });
+  return wal;
+}
+
+Wal::~Wal() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  if (active_fd_ >= 0) {
+    if (options_.sync_on_write) ::fdatasync(active_fd_);
+    ::close(active_fd_);
+  }
+}
+
+std::string Wal::SegmentPath(uint64_t number) const {
+  return fmt::format("{}/wal-{:020}.log", options_.dir, number);
+}
+
+arrow::Status Wal::Recover() {
+  std::error_code ec;
+  fs::create_directories(options_.dir, ec);
+  if (ec) return arrow::Status::IOError("cannot create WAL directory ", options_.dir, ": ", ec.message());
+  static const std::regex kName(R"(wal-(\d{20})\.log)");
+  for (const auto& f : fs::directory_iterator(options_.dir, ec)) {
+    std::smatch m;
+    std::string name = f.path().filename().string();
+    if (std::regex_match(name, m, kName)) segments_[std::stoull(m[1])] = Segment{f.path().string(), 0};
+  }
+  if (ec) return arrow::Status::IOError("cannot list WAL directory ", options_.dir, ": ", ec.message());
+  recovery_.segments = segments_.size();
+
+  std::map<uint64_t, std::string> live;  // sequence -> payload (short WAL)
+  uint64_t max_sequence = 0;
+  for (auto it = segments_.begin(); it != segments_.end(); ++it) {
+    const bool newest = std::next(it) == segments_.end();
+    if (!options_.track_live_entries && !newest) continue;
+    ARROW_ASSIGN_OR_RAISE(std::string data, ReadWholeFile(it->second.path));
+    const std::string name = fs::path(it->second.path).filename().string();
+    const uint64_t number = it->first;
+    ScanResult scan = ScanSegment(data, name, &recovery_, [&](const Decoded& e) {
+      if (e.type == EntryType::kData) {
+        ++recovery_.data_entries;
+        max_sequence = std::max(max_sequence, e.sequence);
+        if (options_.track_live_entries) {
+          live[e.sequence] = std::string(e.payload);
+          live_segment_[e.sequence] = number;
+        }
+      } else {
+        ++recovery_.release_entries;
+        live.erase(e.sequence);
+        live_segment_.erase(e.sequence);
+      }
+    });
+    if (scan.good_end < data.size()) {
+      const uint64_t cut = data.size() - scan.good_end;
+      if (newest) {
+        // A write cut short by a crash (never acked): drop it so the segment reads clean.
+        recovery_.torn_bytes_truncated += cut;
+        recovery_.problems.push_back(
+            fmt::format("{}: offset {}: torn tail of {} bytes truncated", name, scan.good_end, cut));
+        if (::truncate(it->second.path.c_str(), static_cast<off_t>(scan.good_end)) != 0) {
+          return arrow::Status::IOError("cannot truncate torn WAL tail of ", it->second.path, ": ",
+                                        std::strerror(errno));
+        }
+      } else {
+        recovery_.corrupt_bytes_skipped += cut;
+        recovery_.problems.push_back(
+            fmt::format("{}: offset {}: {} corrupt bytes at the end skipped", name, scan.good_end, cut));
+      }
+    }
+  }
+  // The long WAL scans only its newest segment; an empty one says nothing about sequences, so the
+  // name of a later segment can't be trusted either: scan backwards for the highest sequence.
+  if (!options_.track_live_entries && max_sequence == 0) {
+    for (auto it = segments_.rbegin(); it != segments_.rend() && max_sequence == 0; ++it) {
+      ARROW_ASSIGN_OR_RAISE(std::string data, ReadWholeFile(it->second.path));
+      RecoveryReport ignored;
+      ScanSegment(data, it->second.path, &ignored, [&](const Decoded& e) {
+        if (e.type == EntryType::kData) max_sequence = std::max(max_sequence, e.sequence);
+      });
+    }
+  }
+  next_sequence_ = max_sequence + 1;
+  for (const auto& [sequence, number] : live_segment_) ++segments_[number].live;
+  for (auto& [sequence, payload] : live) recovered_live_.push_back(WalEntry{sequence, std::move(payload)});
+  recovery_.live_entries = recovered_live_.size();
+  for (const auto& problem : recovery_.problems) spdlog::warn("{} WAL recovery: {}", options_.name, problem);
+  if (!segments_.empty()) {
+    spdlog::info("{} WAL recovered from {}: {} segments, {} entries, {} live, {} bytes skipped, {} bytes truncated",
+                 options_.name, options_.dir, recovery_.segments, recovery_.data_entries, recovery_.live_entries,
+                 recovery_.corrupt_bytes_skipped, recovery_.torn_bytes_truncated);
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status Wal::OpenNewSegment() {
+  if (active_fd_ >= 0) {
+    if (options_.sync_on_write && ::fdatasync(active_fd_) == 0) ++syncs_;
+    ::close(active_fd_);
+    active_fd_ = -1;
+  }
+  uint64_t number = segments_.empty() ? 1 : segments_.rbegin()->first + 1;
+  std::string path = SegmentPath(number);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return arrow::Status::IOError("cannot create WAL segment ", path, ": ", std::strerror(errno));
+  ARROW_RETURN_NOT_OK(SyncDirectory(options_.dir));
+  {
+    std::lock_guard lock(mu_);
+    segments_[number] = Segment{path, 0};
+    active_segment_ = number;
+  }
+  active_fd_ = fd;
+  active_size_ = 0;
+  needs_new_segment_ = false;
+  return arrow::Status::OK();
+}
+
+arrow::Future<uint64_t> Wal::Append(std::string payload) {
+  auto done = arrow::Future<uint64_t>::Make();
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return arrow::Future<uint64_t>::MakeFinished(arrow::Status::Cancelled("WAL is closing"));
+    queue_.push_back(Pending{EntryType::kData, next_sequence_++, std::move(payload), done});
+  }
+  cv_.notify_one();
+  return done;
+}
+
+arrow::Future<uint64_t> Wal::Release(uint64_t sequence) {
+  auto done = arrow::Future<uint64_t>::Make();
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return arrow::Future<uint64_t>::MakeFinished(arrow::Status::Cancelled("WAL is closing"));
+    queue_.push_back(Pending{EntryType::kRelease, sequence, {}, done});
+  }
+  cv_.notify_one();
+  return done;
+}
+
+std::vector<WalEntry> Wal::TakeLiveEntries() { return std::move(recovered_live_); }
+
+void Wal::WriterLoop() {
+  auto& latency = MetricsRegistry::Default().Histogram(
+      "wal.write.latency", "Seconds to write (and fsync) one group of WAL entries", MetricsRegistry::LatencyBuckets(),
+      {{"wal", options_.name}});
+  auto& errors = MetricsRegistry::Default().Counter("wal.write.errors", "WAL writes that failed (nothing acked)",
+                                                    {{"wal", options_.name}});
+  std::vector<Pending> group;
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued is written
+      group.swap(queue_);
+    }
+    bool has_data = false;
+    auto start = std::chrono::steady_clock::now();
+    arrow::Status status = WriteGroup(group, &has_data);
+    latency.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (status.ok()) {
+      ApplyGroup(group);
+      for (auto& p : group) p.done.MarkFinished(p.sequence);
+    } else {
+      errors.Increment();
+      spdlog::error("{} WAL: {} ({} entries not written, not acked)", options_.name, status.message(), group.size());
+      for (auto& p : group) p.done.MarkFinished(status);
+    }
+    group.clear();
+  }
+}
+
+arrow::Status Wal::WriteGroup(std::vector<Pending>& group, bool* has_data) {
+  std::string buffer;
+  for (const auto& p : group) {
+    Encode(p.type, p.sequence, p.payload, &buffer);
+    *has_data |= p.type == EntryType::kData;
+  }
+  if (needs_new_segment_ || (active_size_ > 0 && active_size_ + buffer.size() > options_.segment_size_bytes)) {
+    ARROW_RETURN_NOT_OK(OpenNewSegment());
+  }
+  size_t written = 0;
+  while (written < buffer.size()) {
+    ssize_t n = ::write(active_fd_, buffer.data() + written, buffer.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : ENOSPC;
+      // Leave no partial entry behind; the next group goes to a fresh segment either way.
+      if (::ftruncate(active_fd_, static_cast<off_t>(active_size_)) != 0) {
+        spdlog::warn("{} WAL: cannot truncate a failed write: {}", options_.name, std::strerror(errno));
+      }
+      needs_new_segment_ = true;
+      return arrow::Status::IOError("write to ", SegmentPath(active_segment_), ": ", std::strerror(err));
+    }
+    written += static_cast<size_t>(n);
+  }
+  active_size_ += buffer.size();
+  if (options_.sync_on_write && *has_data) {
+    if (::fdatasync(active_fd_) != 0) {
+      // After a failed fsync the page cache can't be trusted: never append to this file again.
+      needs_new_segment_ = true;
+      return arrow::Status::IOError("fdatasync of ", SegmentPath(active_segment_), ": ", std::strerror(errno));
+    }
+    ++syncs_;
+  }
+  return arrow::Status::OK();
+}
+
+void Wal::ApplyGroup(std::vector<Pending>& group) {
+  std::vector<std::string> doomed;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& p : group) {
+      if (!options_.track_live_entries) break;
+      if (p.type == EntryType::kData) {
+        ++segments_[active_segment_].live;
+        live_segment_[p.sequence] = active_segment_;
+      } else if (auto it = live_segment_.find(p.sequence); it != live_segment_.end()) {
+        --segments_[it->second].live;
+        live_segment_.erase(it);
+      }
+    }
+    // Delete only a prefix of fully released segments, so a RELEASE entry is never deleted while
+    // the DATA entry it releases still exists.
+    while (options_.track_live_entries && !segments_.empty()) {
+      auto oldest = segments_.begin();
+      if (oldest->first == active_segment_ || oldest->second.live > 0) break;
+      doomed.push_back(oldest->second.path);
+      segments_.erase(oldest);
+    }
+  }
+  for (const auto& path : doomed) {
+    if (::unlink(path.c_str()) != 0) spdlog::warn("{} WAL: cannot delete {}: {}", options_.name, path, std::strerror(errno));
+  }
+}
+
+arrow::Status Wal::DeleteSegmentsOlderThan(std::chrono::seconds age) {
+  const auto cutoff = fs::file_time_type::clock::now() - age;
+  std::vector<std::string> doomed;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = segments_.begin(); it != segments_.end();) {
+      std::error_code ec;
+      auto mtime = fs::last_write_time(it->second.path, ec);
+      if (it->first == active_segment_ || ec || mtime >= cutoff) break;  // segments are in time order
+      doomed.push_back(it->second.path);
+      it = segments_.erase(it);
+    }
+  }
+  for (const auto& path : doomed) {
+    if (::unlink(path.c_str()) != 0) {
+      return arrow::Status::IOError("cannot delete WAL segment ", path, ": ", std::strerror(errno));
+    }
+  }
+  return arrow::Status::OK();
+}
+
+uint64_t Wal::live_entries() const {
+  std::lock_guard lock(mu_);
+  return live_segment_.size();
+}
+
+uint64_t Wal::segment_count() const {
+  std::lock_guard lock(mu_);
+  return segments_.size();
+}
+
+uint64_t Wal::next_sequence() const {
+  std::lock_guard lock(mu_);
+  return next_sequence_;
+}
+
+}  // namespace openwit::wal

@@ -1,0 +1,246 @@
+#include "ingest/wal/wal.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "ingest/wal/crc32c.h"
+
+namespace openwit::crc32c {
+uint32_t ExtendPortableForTest(uint32_t crc, const void* data, size_t n);
+}
+
+namespace openwit::wal {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+TEST(Crc32cTest, Rfc3720Vectors) {
+  std::string zeros(32, '\0'), ones(32, '\xff'), up(32, 0), down(32, 0);
+  for (int i = 0; i < 32; ++i) up[i] = static_cast<char>(i), down[i] = static_cast<char>(31 - i);
+  EXPECT_EQ(crc32c::Value(zeros.data(), 32), 0x8a9136aau);
+  EXPECT_EQ(crc32c::Value(ones.data(), 32), 0x62a8ab43u);
+  EXPECT_EQ(crc32c::Value(up.data(), 32), 0x46dd794eu);
+  EXPECT_EQ(crc32c::Value(down.data(), 32), 0x113fdb5cu);
+  EXPECT_EQ(crc32c::Value("123456789", 9), 0xe3069283u);
+}
+
+TEST(Crc32cTest, HardwareAndTableAgreeAndExtendComposes) {
+  std::mt19937 rng(7);
+  std::string data(1000, 0);
+  for (auto& c : data) c = static_cast<char>(rng());
+  for (size_t n : {0, 1, 7, 8, 9, 63, 1000}) {
+    EXPECT_EQ(crc32c::Value(data.data(), n), crc32c::ExtendPortableForTest(0, data.data(), n)) << n;
+  }
+  EXPECT_EQ(crc32c::Extend(crc32c::Value(data.data(), 300), data.data() + 300, 700), crc32c::Value(data.data(), 1000));
+  EXPECT_EQ(crc32c::Unmask(crc32c::Mask(0x12345678u)), 0x12345678u);
+  EXPECT_NE(crc32c::Mask(0x12345678u), 0x12345678u);
+}
+
+class WalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("openwit-wal-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  WalOptions Options(uint64_t segment_size = 1 << 20) {
+    WalOptions o;
+    o.dir = dir_.string();
+    o.segment_size_bytes = segment_size;
+    return o;
+  }
+  std::unique_ptr<Wal> OpenWal(WalOptions o) {
+    auto wal = Wal::Open(std::move(o));
+    EXPECT_TRUE(wal.ok()) << wal.status();
+    return std::move(*wal);
+  }
+  std::vector<fs::path> Segments() {
+    std::vector<fs::path> out;
+    for (const auto& f : fs::directory_iterator(dir_)) out.push_back(f.path());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  static uint64_t AppendOk(Wal& wal, const std::string& payload) {
+    auto r = wal.Append(payload).result();
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : 0;
+  }
+  fs::path dir_;
+};
+
+TEST_F(WalTest, EntriesSurviveReopenInOrderAndSequencesContinue) {
+  {
+    auto wal = OpenWal(Options());
+    EXPECT_EQ(AppendOk(*wal, "one"), 1u);
+    EXPECT_EQ(AppendOk(*wal, std::string(100000, 'x')), 2u);
+    EXPECT_EQ(AppendOk(*wal, ""), 3u);
+  }
+  auto wal = OpenWal(Options());
+  auto live = wal->TakeLiveEntries();
+  ASSERT_EQ(live.size(), 3u);
+  EXPECT_EQ(live[0].sequence, 1u);
+  EXPECT_EQ(live[0].payload, "one");
+  EXPECT_EQ(live[1].payload, std::string(100000, 'x'));
+  EXPECT_EQ(live[2].payload, "");
+  EXPECT_TRUE(wal->recovery().problems.empty());
+  EXPECT_EQ(AppendOk(*wal, "four"), 4u);
+}
+
+TEST_F(WalTest, ReleasedEntriesAreNotReplayedAndSegmentsAreDeleted) {
+  {
+    auto wal = OpenWal(Options(/*segment_size=*/300));  // about two entries a segment
+    std::vector<uint64_t> seqs;
+    for (int i = 0; i < 10; ++i) seqs.push_back(AppendOk(*wal, std::string(100, static_cast<char>('a' + i))));
+    EXPECT_GE(wal->segment_count(), 4u);
+    for (int i = 0; i < 10; ++i) {
+      if (i != 6) {
+        ASSERT_TRUE(wal->Release(seqs[i]).result().ok());
+      }
+    }
+    EXPECT_EQ(wal->live_entries(), 1u);
+    // Segments before the one holding entry 7 are gone; that one and later ones stay.
+    EXPECT_LE(wal->segment_count(), 4u);
+  }
+  auto wal = OpenWal(Options(300));
+  auto live = wal->TakeLiveEntries();
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].sequence, 7u);
+  EXPECT_EQ(live[0].payload, std::string(100, 'g'));
+  ASSERT_TRUE(wal->Release(7).result().ok());
+  ASSERT_TRUE(wal->Append("next").result().ok());  // lets the writer delete what is released
+  EXPECT_EQ(wal->live_entries(), 1u);
+  EXPECT_EQ(wal->segment_count(), 1u);
+}
+
+TEST_F(WalTest, ConcurrentAppendsShareFsyncs) {
+  auto wal = OpenWal(Options(64 << 20));
+  constexpr int kThreads = 8, kPerThread = 100;
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        if (wal->Append("thread " + std::to_string(t) + " batch " + std::to_string(i)).result().ok()) ++ok;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), kThreads * kPerThread);
+  // Group commit: while one fdatasync runs, the other senders' entries queue for the next one.
+  EXPECT_LT(wal->sync_count(), static_cast<uint64_t>(kThreads * kPerThread));
+  EXPECT_GT(wal->sync_count(), 0u);
+  wal.reset();
+  EXPECT_EQ(OpenWal(Options())->TakeLiveEntries().size(), static_cast<size_t>(kThreads * kPerThread));
+}
+
+TEST_F(WalTest, TornTailIsTruncatedAndEveryGoodEntryKept) {
+  {
+    auto wal = OpenWal(Options());
+    for (int i = 0; i < 5; ++i) AppendOk(*wal, "entry " + std::to_string(i));
+  }
+  auto segment = Segments().back();
+  const auto good_size = fs::file_size(segment);
+  {
+    // A crash in the middle of writing a sixth entry: its header and half its payload.
+    std::ofstream out(segment, std::ios::binary | std::ios::app);
+    std::string partial = "OWAL" + std::string(17, '\x01') + "half a pay";
+    out << partial;
+  }
+  {
+    auto wal = OpenWal(Options());
+    EXPECT_EQ(wal->TakeLiveEntries().size(), 5u);
+    EXPECT_EQ(wal->recovery().torn_bytes_truncated, 31u);
+    ASSERT_EQ(wal->recovery().problems.size(), 1u);
+    EXPECT_THAT(wal->recovery().problems[0], HasSubstr("torn tail of 31 bytes truncated"));
+    EXPECT_EQ(fs::file_size(segment), good_size);
+    EXPECT_EQ(AppendOk(*wal, "after recovery"), 6u);
+  }
+  auto wal = OpenWal(Options());
+  EXPECT_TRUE(wal->recovery().problems.empty());
+  auto live = wal->TakeLiveEntries();
+  ASSERT_EQ(live.size(), 6u);
+  EXPECT_EQ(live.back().payload, "after recovery");
+}
+
+TEST_F(WalTest, FlippedByteLosesOnlyThatEntry) {
+  {
+    auto wal = OpenWal(Options());
+    AppendOk(*wal, std::string(50, 'a'));
+    AppendOk(*wal, std::string(50, 'b'));
+    AppendOk(*wal, std::string(50, 'c'));
+  }
+  auto segment = Segments().front();
+  {
+    std::fstream f(segment, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(71 + 21 + 10);  // inside the second entry's payload (entries are 21 + 50 bytes)
+    f.put('Z');
+  }
+  auto wal = OpenWal(Options());
+  auto live = wal->TakeLiveEntries();
+  ASSERT_EQ(live.size(), 2u);
+  EXPECT_EQ(live[0].payload, std::string(50, 'a'));
+  EXPECT_EQ(live[1].payload, std::string(50, 'c'));
+  EXPECT_EQ(wal->recovery().corrupt_bytes_skipped, 71u);
+  ASSERT_EQ(wal->recovery().problems.size(), 1u);
+  EXPECT_THAT(wal->recovery().problems[0], HasSubstr("offset 71: 71 corrupt bytes skipped"));
+}
+
+TEST_F(WalTest, FailedWriteIsNotAckedAndNothingAckedIsLost) {
+  std::signal(SIGXFSZ, SIG_IGN);  // a write past RLIMIT_FSIZE then fails with EFBIG
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
+  auto wal = OpenWal(Options());
+  AppendOk(*wal, "acked before the fault");
+  rlimit tiny = saved;
+  tiny.rlim_cur = 4096;  // the disk is "full" past 4 KiB a file
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+  auto failed = wal->Append(std::string(8192, 'f')).result();
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &saved), 0);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_TRUE(failed.status().IsIOError());
+  EXPECT_THAT(failed.status().message(), HasSubstr("File too large"));
+  // The WAL goes on in a fresh segment once the fault is gone.
+  AppendOk(*wal, "acked after the fault");
+  wal.reset();
+  auto reopened = OpenWal(Options());
+  auto live = reopened->TakeLiveEntries();
+  ASSERT_EQ(live.size(), 2u);
+  EXPECT_EQ(live[0].payload, "acked before the fault");
+  EXPECT_EQ(live[1].payload, "acked after the fault");
+  EXPECT_TRUE(reopened->recovery().problems.empty());
+}
+
+TEST_F(WalTest, LongWalKeepsSequencesAndDeletesByAge) {
+  auto options = Options(200);
+  options.name = "long";
+  options.track_live_entries = false;
+  {
+    auto wal = OpenWal(options);
+    for (int i = 0; i < 6; ++i) AppendOk(*wal, std::string(100, 'l'));
+    EXPECT_GE(wal->segment_count(), 3u);
+  }
+  auto wal = OpenWal(options);
+  EXPECT_TRUE(wal->TakeLiveEntries().empty());
+  EXPECT_EQ(wal->next_sequence(), 7u);
+  ASSERT_TRUE(wal->DeleteSegmentsOlderThan(std::chrono::hours(1)).ok());
+  const auto before = wal->segment_count();
+  ASSERT_TRUE(wal->DeleteSegmentsOlderThan(std::chrono::seconds(-1)).ok());
+  EXPECT_EQ(wal->segment_count(), 1u);  // only the active segment stays
+  EXPECT_GT(before, 1u);
+}
+
+}  // namespace
+}  // namespace openwit::wal
