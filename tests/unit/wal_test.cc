@@ -69,7 +69,9 @@ class WalTest : public ::testing::Test {
   }
   std::vector<fs::path> Segments() {
     std::vector<fs::path> out;
-    for (const auto& f : fs::directory_iterator(dir_)) out.push_back(f.path());
+    for (const auto& f : fs::directory_iterator(dir_)) {
+      if (f.path().filename().string().rfind("wal-", 0) == 0) out.push_back(f.path());
+    }
     std::sort(out.begin(), out.end());
     return out;
   }
@@ -123,6 +125,24 @@ TEST_F(WalTest, ReleasedEntriesAreNotReplayedAndSegmentsAreDeleted) {
   ASSERT_TRUE(wal->Append("next").result().ok());  // lets the writer delete what is released
   EXPECT_EQ(wal->live_entries(), 1u);
   EXPECT_EQ(wal->segment_count(), 1u);
+}
+
+TEST_F(WalTest, SequencesNeverRestartEvenWhenEverySegmentIsDeleted) {
+  std::string id;
+  {
+    auto wal = OpenWal(Options());
+    id = wal->id();
+    EXPECT_EQ(id.size(), 16u);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(wal->Release(AppendOk(*wal, "x")).result().ok());
+  }
+  for (int restart = 0; restart < 3; ++restart) {
+    auto wal = OpenWal(Options());
+    EXPECT_EQ(wal->id(), id);
+    EXPECT_TRUE(wal->TakeLiveEntries().empty());
+    EXPECT_EQ(wal->next_sequence(), 6u) << "restart " << restart;
+    ASSERT_TRUE(wal->Release(999).result().ok());  // a write lets the WAL delete released segments
+    EXPECT_EQ(wal->segment_count(), 1u);             // only the new, empty segment is left
+  }
 }
 
 TEST_F(WalTest, ConcurrentAppendsShareFsyncs) {
@@ -185,7 +205,7 @@ TEST_F(WalTest, FlippedByteLosesOnlyThatEntry) {
   auto segment = Segments().front();
   {
     std::fstream f(segment, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(71 + 21 + 10);  // inside the second entry's payload (entries are 21 + 50 bytes)
+    f.seekp(21 + 71 + 21 + 10);  // inside the second entry's payload (a 21-byte SEQUENCE entry, then 21 + 50 bytes each)
     f.put('Z');
   }
   auto wal = OpenWal(Options());
@@ -195,7 +215,7 @@ TEST_F(WalTest, FlippedByteLosesOnlyThatEntry) {
   EXPECT_EQ(live[1].payload, std::string(50, 'c'));
   EXPECT_EQ(wal->recovery().corrupt_bytes_skipped, 71u);
   ASSERT_EQ(wal->recovery().problems.size(), 1u);
-  EXPECT_THAT(wal->recovery().problems[0], HasSubstr("offset 71: 71 corrupt bytes skipped"));
+  EXPECT_THAT(wal->recovery().problems[0], HasSubstr("offset 92: 71 corrupt bytes skipped"));
 }
 
 TEST_F(WalTest, FailedWriteIsNotAckedAndNothingAckedIsLost) {

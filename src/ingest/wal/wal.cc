@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <regex>
 
 #include <fmt/format.h>
@@ -66,7 +67,7 @@ std::optional<Decoded> DecodeAt(std::string_view data, size_t pos) {
   uint32_t length = GetU32(p + 8);
   if (length > kMaxPayload || data.size() - pos - kHeaderSize < length) return std::nullopt;
   uint8_t type = static_cast<uint8_t>(p[12]);
-  if (type != static_cast<uint8_t>(EntryType::kData) && type != static_cast<uint8_t>(EntryType::kRelease)) {
+  if (type < static_cast<uint8_t>(EntryType::kData) || type > static_cast<uint8_t>(EntryType::kSequence)) {
     return std::nullopt;
   }
   if (crc32c::Unmask(GetU32(p + 4)) != crc32c::Value(p + 8, kHeaderSize - 8 + length)) return std::nullopt;
@@ -115,6 +116,29 @@ arrow::Status SyncDirectory(const std::string& dir) {
   return arrow::Status::OK();
 }
 
+// The log's id: read from WAL-ID, or made (random, 16 hex digits) and made durable on first use.
+arrow::Result<std::string> LoadOrCreateId(const std::string& dir) {
+  const std::string path = dir + "/WAL-ID";
+  if (std::ifstream in(path); in) {
+    std::string id;
+    in >> id;
+    if (id.size() == 16) return id;
+    return arrow::Status::IOError(path, ": unreadable WAL id \"", id, "\"");
+  }
+  std::random_device rd;
+  std::string id = fmt::format("{:08x}{:08x}", rd(), rd());
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return arrow::Status::IOError("cannot create ", tmp, ": ", std::strerror(errno));
+  bool ok = ::write(fd, id.data(), id.size()) == static_cast<ssize_t>(id.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    return arrow::Status::IOError("cannot write ", path, ": ", std::strerror(errno));
+  }
+  ARROW_RETURN_NOT_OK(SyncDirectory(dir));
+  return id;
+}
+
 arrow::Result<std::string> ReadWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return arrow::Status::IOError("cannot read WAL segment ", path);
@@ -154,6 +178,7 @@ arrow::Status Wal::Recover() {
   std::error_code ec;
   fs::create_directories(options_.dir, ec);
   if (ec) return arrow::Status::IOError("cannot create WAL directory ", options_.dir, ": ", ec.message());
+  ARROW_ASSIGN_OR_RAISE(id_, LoadOrCreateId(options_.dir));
   static const std::regex kName(R"(wal-(\d{20})\.log)");
   for (const auto& f : fs::directory_iterator(options_.dir, ec)) {
     std::smatch m;
@@ -172,14 +197,16 @@ arrow::Status Wal::Recover() {
     const std::string name = fs::path(it->second.path).filename().string();
     const uint64_t number = it->first;
     ScanResult scan = ScanSegment(data, name, &recovery_, [&](const Decoded& e) {
-      if (e.type == EntryType::kData) {
+      if (e.type == EntryType::kSequence) {
+        max_sequence = std::max(max_sequence, e.sequence - 1);
+      } else if (e.type == EntryType::kData) {
         ++recovery_.data_entries;
         max_sequence = std::max(max_sequence, e.sequence);
         if (options_.track_live_entries) {
           live[e.sequence] = std::string(e.payload);
           live_segment_[e.sequence] = number;
         }
-      } else {
+      } else if (e.type == EntryType::kRelease) {
         ++recovery_.release_entries;
         live.erase(e.sequence);
         live_segment_.erase(e.sequence);
@@ -201,17 +228,6 @@ arrow::Status Wal::Recover() {
         recovery_.problems.push_back(
             fmt::format("{}: offset {}: {} corrupt bytes at the end skipped", name, scan.good_end, cut));
       }
-    }
-  }
-  // The long WAL scans only its newest segment; an empty one says nothing about sequences, so the
-  // name of a later segment can't be trusted either: scan backwards for the highest sequence.
-  if (!options_.track_live_entries && max_sequence == 0) {
-    for (auto it = segments_.rbegin(); it != segments_.rend() && max_sequence == 0; ++it) {
-      ARROW_ASSIGN_OR_RAISE(std::string data, ReadWholeFile(it->second.path));
-      RecoveryReport ignored;
-      ScanSegment(data, it->second.path, &ignored, [&](const Decoded& e) {
-        if (e.type == EntryType::kData) max_sequence = std::max(max_sequence, e.sequence);
-      });
     }
   }
   next_sequence_ = max_sequence + 1;
@@ -237,6 +253,18 @@ arrow::Status Wal::OpenNewSegment() {
   std::string path = SegmentPath(number);
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return arrow::Status::IOError("cannot create WAL segment ", path, ": ", std::strerror(errno));
+  // The marker keeps sequence numbers increasing even when every older segment is deleted.
+  std::string marker;
+  {
+    std::lock_guard lock(mu_);
+    Encode(EntryType::kSequence, next_sequence_, {}, &marker);
+  }
+  if (::write(fd, marker.data(), marker.size()) != static_cast<ssize_t>(marker.size()) || ::fdatasync(fd) != 0) {
+    int err = errno;
+    ::close(fd);
+    ::unlink(path.c_str());
+    return arrow::Status::IOError("cannot initialize WAL segment ", path, ": ", std::strerror(err));
+  }
   ARROW_RETURN_NOT_OK(SyncDirectory(options_.dir));
   {
     std::lock_guard lock(mu_);
@@ -244,7 +272,7 @@ arrow::Status Wal::OpenNewSegment() {
     active_segment_ = number;
   }
   active_fd_ = fd;
-  active_size_ = 0;
+  active_size_ = marker.size();
   needs_new_segment_ = false;
   return arrow::Status::OK();
 }

@@ -20,7 +20,11 @@
 
 namespace openwit::wal {
 
-enum class EntryType : uint8_t { kData = 1, kRelease = 2 };
+enum class EntryType : uint8_t {
+  kData = 1,
+  kRelease = 2,
+  kSequence = 3,  // first entry of every segment: the next sequence number at its creation
+};
 
 struct WalOptions {
   std::string dir;
@@ -80,6 +84,9 @@ class Wal {
   uint64_t sync_count() const { return syncs_.load(); }
   uint64_t next_sequence() const;
   const WalOptions& options() const { return options_; }
+  // Random id of this log, made when its directory was first used (file WAL-ID): with the sequence
+  // number it names a batch uniquely even if the directory is wiped and sequences start again.
+  const std::string& id() const { return id_; }
 
  private:
   struct Pending {
@@ -102,6 +109,7 @@ class Wal {
   std::string SegmentPath(uint64_t number) const;
 
   const WalOptions options_;
+  std::string id_;
   RecoveryReport recovery_;
   std::vector<WalEntry> recovered_live_;
 
