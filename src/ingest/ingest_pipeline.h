@@ -1,0 +1,99 @@
+#pragma once
+// The ingest node's path, steps 4-6 of "The common ingestion path": dedup in a window, buffer
+// ceilings, short and long WAL, the ack once the short WAL is durable, Arrow conversion, and the
+// hand-off to storage with the WAL entry released only when storage has it durably. Recovery
+// replays every unreleased short-WAL entry at open. The order of durable steps: wal/FORMAT.md.
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include <arrow/result.h>
+#include <arrow/util/future.h>
+
+#include "common/config.h"
+#include "ingest/dedup_window.h"
+#include "ingest/storage_sink.h"
+#include "ingest/wal/wal.h"
+#include "openwit/ingest.pb.h"
+
+namespace openwit::ingest {
+
+struct SubmitOutcome {
+  // OK; CapacityError when the buffer is full or the WAL is failing (retry after retry_after_ms);
+  // Invalid for a batch that can never be accepted; Cancelled while stopping.
+  arrow::Status status;
+  v1::BulkAck ack;
+  int64_t retry_after_ms = 0;
+};
+using SubmitCallback = std::function<void(SubmitOutcome)>;
+
+struct PipelineOptions {
+  std::string node_id = "openwit-1";
+  ProcessingConfig processing;
+};
+
+class IngestPipeline {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // Opens both WALs (recovering them) and queues every unreleased short-WAL entry for storage.
+  static arrow::Result<std::unique_ptr<IngestPipeline>> Open(PipelineOptions options,
+                                                             std::unique_ptr<StorageSink> sink);
+  ~IngestPipeline();
+
+  // `done` runs once: after the short WAL write covering the batch returned (fsync'd when
+  // processing.wal.sync_on_write), or at once when the batch is refused. It may run on a WAL or
+  // caller thread and must not block.
+  void Submit(const v1::BulkBatch& batch, SubmitCallback done);
+
+  // Stops intake, keeps sending what is buffered for up to `drain`, then stops. Whatever storage
+  // did not confirm stays in the short WAL for the next start.
+  void Stop(std::chrono::milliseconds drain = std::chrono::seconds(5));
+
+  struct Stats {
+    int64_t buffered_records = 0;  // accepted, not yet durable in storage
+    int64_t buffered_bytes = 0;
+    int64_t replayed_batches = 0;  // found unreleased in the short WAL at open
+    uint64_t wal_live_entries = 0;
+  };
+  Stats stats() const;
+
+ private:
+  struct Metrics;
+  IngestPipeline(PipelineOptions options, std::unique_ptr<StorageSink> sink);
+  arrow::Status Recover();
+  void SenderLoop();
+  void SendGroup(std::vector<StoragePut>& group);
+  void Unreserve(int64_t records, int64_t bytes);
+
+  const PipelineOptions options_;
+  std::unique_ptr<StorageSink> sink_;
+  std::unique_ptr<wal::Wal> short_wal_;
+  std::unique_ptr<wal::Wal> long_wal_;
+  std::unique_ptr<Metrics> metrics_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  DedupWindow dedup_;
+  // Keys of records whose WAL write is in progress -> that write; a duplicate waits for it.
+  std::unordered_map<uint64_t, arrow::Future<uint64_t>> pending_keys_;
+  std::deque<StoragePut> queue_;  // durable in the WAL, waiting to be sent
+  int64_t queued_records_ = 0;
+  int64_t buffered_records_ = 0;
+  int64_t buffered_bytes_ = 0;
+  int64_t replayed_batches_ = 0;
+  Clock::time_point paused_until_{};
+  std::chrono::milliseconds wal_backoff_{0};
+  bool stopping_ = false;
+  Clock::time_point drain_deadline_{};
+  std::thread sender_;
+};
+
+}  // namespace openwit::ingest

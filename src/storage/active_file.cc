@@ -1,0 +1,97 @@
+#include "storage/active_file.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <arrow/io/file.h>
+#include <arrow/ipc/reader.h>
+#include <arrow/util/key_value_metadata.h>
+
+namespace openwit::storage {
+
+constexpr const char* kBatchIdKey = "openwit.batch_id";
+
+ActiveFile::ActiveFile(std::string path, std::shared_ptr<arrow::Schema> schema)
+    : path_(std::move(path)), schema_(std::move(schema)) {}
+
+ActiveFile::~ActiveFile() { (void)Close(); }
+
+arrow::Result<std::shared_ptr<ActiveFile>> ActiveFile::Create(std::string path,
+                                                               std::shared_ptr<arrow::Schema> schema) {
+  std::shared_ptr<ActiveFile> file(new ActiveFile(std::move(path), std::move(schema)));
+  ARROW_ASSIGN_OR_RAISE(file->out_, arrow::io::FileOutputStream::Open(file->path_));
+  ARROW_ASSIGN_OR_RAISE(file->writer_, arrow::ipc::MakeStreamWriter(file->out_, file->schema_));
+  return file;
+}
+
+arrow::Status ActiveFile::Append(const arrow::RecordBatch& batch, const std::string& batch_id) {
+  std::lock_guard lock(mu_);
+  if (closed_) return arrow::Status::Invalid("active file ", path_, " is closed");
+  auto metadata = arrow::key_value_metadata({kBatchIdKey}, {batch_id});
+  ARROW_RETURN_NOT_OK(writer_->WriteRecordBatch(batch, metadata));
+  rows_ += batch.num_rows();
+  return arrow::Status::OK();
+}
+
+arrow::Status ActiveFile::Sync() {
+  std::lock_guard lock(mu_);
+  if (closed_) return arrow::Status::OK();
+  ARROW_RETURN_NOT_OK(out_->Flush());
+  if (::fdatasync(out_->file_descriptor()) != 0) {
+    return arrow::Status::IOError("fdatasync of ", path_, ": ", std::strerror(errno));
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status ActiveFile::Close() {
+  std::lock_guard lock(mu_);
+  if (closed_ || !writer_) return arrow::Status::OK();
+  closed_ = true;
+  ARROW_RETURN_NOT_OK(writer_->Close());
+  ARROW_RETURN_NOT_OK(out_->Flush());
+  if (::fdatasync(out_->file_descriptor()) != 0) {
+    return arrow::Status::IOError("fdatasync of ", path_, ": ", std::strerror(errno));
+  }
+  return out_->Close();
+}
+
+int64_t ActiveFile::bytes() const {
+  std::lock_guard lock(mu_);
+  auto pos = out_->Tell();
+  return pos.ok() ? *pos : 0;
+}
+
+int64_t ActiveFile::rows() const {
+  std::lock_guard lock(mu_);
+  return rows_;
+}
+
+arrow::Result<ActiveFile::Contents> ActiveFile::Read(const std::string& path) {
+  Contents contents;
+  ARROW_ASSIGN_OR_RAISE(auto in, arrow::io::ReadableFile::Open(path));
+  auto reader = arrow::ipc::RecordBatchStreamReader::Open(in);
+  if (!reader.ok()) {
+    contents.torn = true;  // not even a whole schema message: nothing was ever acknowledged from it
+    return contents;
+  }
+  while (true) {
+    auto next = (*reader)->ReadNext();
+    if (!next.ok()) {
+      contents.torn = true;
+      break;
+    }
+    if (!next->batch) break;
+    std::string id;
+    if (next->custom_metadata) {
+      auto found = next->custom_metadata->Get(kBatchIdKey);
+      if (found.ok()) id = *found;
+    }
+    contents.batches.push_back(std::move(next->batch));
+    contents.batch_ids.push_back(std::move(id));
+  }
+  return contents;
+}
+
+}  // namespace openwit::storage

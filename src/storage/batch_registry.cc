@@ -1,0 +1,144 @@
+#include "storage/batch_registry.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+namespace openwit::storage {
+namespace {
+
+bool Split(const std::string& id, std::string* prefix, uint64_t* n) {
+  auto colon = id.rfind(':');
+  if (colon == std::string::npos || colon + 1 == id.size()) return false;
+  auto [end, ec] = std::from_chars(id.data() + colon + 1, id.data() + id.size(), *n);
+  if (ec != std::errc() || end != id.data() + id.size()) return false;
+  *prefix = id.substr(0, colon);
+  return true;
+}
+
+arrow::Status WriteDurably(int fd, const std::string& data, const std::string& path) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return arrow::Status::IOError("write ", path, ": ", std::strerror(errno));
+    done += static_cast<size_t>(n);
+  }
+  if (::fdatasync(fd) != 0) return arrow::Status::IOError("fdatasync ", path, ": ", std::strerror(errno));
+  return arrow::Status::OK();
+}
+
+}  // namespace
+
+void BatchRegistry::AddRangeLocked(const std::string& prefix, uint64_t first, uint64_t last) {
+  auto& r = ranges_[prefix];
+  // Merge with every range it overlaps or touches.
+  auto it = r.upper_bound(first);
+  if (it != r.begin()) {
+    auto prev = std::prev(it);
+    if (prev->second + 1 >= first) {
+      first = prev->first;
+      last = std::max(last, prev->second);
+      it = r.erase(prev);
+    }
+  }
+  while (it != r.end() && it->first <= last + 1) {
+    last = std::max(last, it->second);
+    it = r.erase(it);
+  }
+  r[first] = last;
+}
+
+void BatchRegistry::AddLocked(const std::string& id) {
+  std::string prefix;
+  uint64_t n;
+  if (Split(id, &prefix, &n)) {
+    AddRangeLocked(prefix, n, n);
+  } else {
+    other_.insert(id);
+  }
+}
+
+bool BatchRegistry::Contains(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  std::string prefix;
+  uint64_t n;
+  if (!Split(id, &prefix, &n)) return other_.count(id) > 0;
+  auto it = ranges_.find(prefix);
+  if (it == ranges_.end()) return false;
+  auto next = it->second.upper_bound(n);
+  if (next == it->second.begin()) return false;
+  return n <= std::prev(next)->second;
+}
+
+void BatchRegistry::Add(const std::string& id) {
+  std::lock_guard lock(mu_);
+  AddLocked(id);
+}
+
+size_t BatchRegistry::ranges() const {
+  std::lock_guard lock(mu_);
+  size_t n = other_.size();
+  for (const auto& [prefix, r] : ranges_) n += r.size();
+  return n;
+}
+
+arrow::Status BatchRegistry::Open(const std::string& path) {
+  std::lock_guard lock(mu_);
+  path_ = path;
+  if (std::ifstream in(path); in) {
+    // Lines: "<id>" (appended) or "<prefix>:<first>-<last>" (compacted).
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty()) continue;
+      auto colon = line.rfind(':');
+      auto dash = line.rfind('-');
+      uint64_t first, last;
+      if (colon != std::string::npos && dash != std::string::npos && dash > colon &&
+          std::from_chars(line.data() + colon + 1, line.data() + dash, first).ec == std::errc() &&
+          std::from_chars(line.data() + dash + 1, line.data() + line.size(), last).ec == std::errc()) {
+        AddRangeLocked(line.substr(0, colon), first, last);
+      } else {
+        AddLocked(line);
+      }
+    }
+  }
+  // Compact: one line per range, written beside and renamed over.
+  std::string text;
+  for (const auto& [prefix, r] : ranges_) {
+    for (const auto& [first, last] : r) text += fmt::format("{}:{}-{}\n", prefix, first, last);
+  }
+  for (const auto& id : other_) text += id + "\n";
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return arrow::Status::IOError("cannot create ", tmp, ": ", std::strerror(errno));
+  auto status = WriteDurably(fd, text, tmp);
+  ::close(fd);
+  ARROW_RETURN_NOT_OK(status);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return arrow::Status::IOError("rename ", tmp, ": ", std::strerror(errno));
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status BatchRegistry::Persist(const std::vector<std::string>& ids) {
+  std::lock_guard lock(mu_);
+  std::string text;
+  for (const auto& id : ids) {
+    AddLocked(id);
+    text += id + "\n";
+  }
+  int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return arrow::Status::IOError("cannot open ", path_, ": ", std::strerror(errno));
+  auto status = WriteDurably(fd, text, path_);
+  ::close(fd);
+  return status;
+}
+
+}  // namespace openwit::storage

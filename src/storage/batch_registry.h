@@ -1,0 +1,39 @@
+#pragma once
+// The batch ids this storage node has made durable, so that a batch sent again (an ingest node
+// replaying its WAL after a crash lost the release of a batch storage had) is confirmed without
+// being stored twice. Ids are "<prefix>:<sequence>" with sequences nearly contiguous per prefix
+// (one prefix per ingest WAL), kept as ranges: memory grows with the gaps, not with the batches.
+// Persisted in one append-only file, compacted to ranges at open.
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <arrow/status.h>
+
+namespace openwit::storage {
+
+class BatchRegistry {
+ public:
+  // Loads (and compacts) `path`; a missing file is an empty registry.
+  arrow::Status Open(const std::string& path);
+  bool Contains(const std::string& id) const;
+  // Adds in memory only (ids of an active file, already durable inside it).
+  void Add(const std::string& id);
+  // Adds and appends to the file, fsync'd: for ids whose active file is about to be deleted.
+  arrow::Status Persist(const std::vector<std::string>& ids);
+  size_t ranges() const;
+
+ private:
+  void AddLocked(const std::string& id);
+  void AddRangeLocked(const std::string& prefix, uint64_t first, uint64_t last);
+  std::string path_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::map<uint64_t, uint64_t>> ranges_;  // prefix -> first -> last (inclusive)
+  std::set<std::string> other_;                                 // ids not of the <prefix>:<n> form
+};
+
+}  // namespace openwit::storage

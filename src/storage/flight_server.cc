@@ -1,0 +1,271 @@
+#include "storage/flight_server.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <random>
+#include <set>
+
+#include <arrow/buffer.h>
+#include <arrow/type.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/metrics.h"
+#include "storage/parquet_writer.h"
+
+namespace openwit::storage {
+namespace {
+
+namespace flight = arrow::flight;
+namespace fs = std::filesystem;
+
+bool SafeName(const std::string& s) {
+  if (s.empty() || s.size() > 128 || s == "." || s == "..") return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; });
+}
+
+std::string CurrentHour() {
+  std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H", &utc);
+  return buf;
+}
+
+std::string RandomHex() {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  return fmt::format("{:016x}", rng());
+}
+
+}  // namespace
+
+StorageServer::StorageServer(StorageOptions options) : options_(std::move(options)) {}
+
+StorageServer::~StorageServer() { Stop(); }
+
+arrow::Result<std::unique_ptr<StorageServer>> StorageServer::Start(StorageOptions options, const std::string& bind,
+                                                                   int port) {
+  std::unique_ptr<StorageServer> server(new StorageServer(std::move(options)));
+  ARROW_RETURN_NOT_OK(server->Recover());
+  ARROW_ASSIGN_OR_RAISE(auto location, flight::Location::ForGrpcTcp(bind, port));
+  flight::FlightServerOptions flight_options(location);
+  auto status = server->Init(flight_options);
+  if (!status.ok()) {
+    return arrow::Status::IOError("storage: cannot listen on ", bind, ":", port, ": ", status.message());
+  }
+  server->rotation_ = std::thread([raw = server.get()] { raw->RotationLoop(); });
+  return server;
+}
+
+arrow::Status StorageServer::Recover() {
+  std::error_code ec;
+  fs::create_directories(options_.local_dir + "/active", ec);
+  if (ec) return arrow::Status::IOError("cannot create ", options_.local_dir, "/active: ", ec.message());
+  ARROW_RETURN_NOT_OK(registry_.Open(options_.local_dir + "/committed-batch-ids.log"));
+  // Active files a crash left behind: every complete batch in them was confirmed or not; either
+  // way it is durable here, so it goes to the lake and its id is remembered.
+  int recovered = 0;
+  for (const auto& tenant_dir : fs::directory_iterator(options_.local_dir + "/active", ec)) {
+    for (const auto& signal_dir : fs::directory_iterator(tenant_dir.path(), ec)) {
+      for (const auto& file : fs::directory_iterator(signal_dir.path(), ec)) {
+        if (file.path().extension() != ".arrows") continue;
+        const std::string name = file.path().stem().string();
+        ARROW_RETURN_NOT_OK(Finalize(tenant_dir.path().filename().string(), signal_dir.path().filename().string(),
+                                     name.substr(0, 13), file.path().string()));
+        ++recovered;
+      }
+    }
+  }
+  if (recovered > 0) spdlog::info("storage: recovered {} active files left by a previous run", recovered);
+  return arrow::Status::OK();
+}
+
+arrow::Result<std::shared_ptr<ActiveFile>> StorageServer::ActiveFor(const std::string& tenant,
+                                                                    const std::string& signal,
+                                                                    const std::shared_ptr<arrow::Schema>& schema) {
+  const std::string hour = CurrentHour();
+  std::lock_guard lock(mu_);
+  auto& partition = active_[{tenant, signal}];
+  if (partition.file && partition.hour == hour && partition.file->schema()->Equals(*schema)) return partition.file;
+  // A new hour or a new schema starts a new file; the rotation loop finalizes the old one.
+  if (partition.file) cv_.notify_all();
+  const std::string dir = fmt::format("{}/active/{}/{}", options_.local_dir, tenant, signal);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return arrow::Status::IOError("cannot create ", dir, ": ", ec.message());
+  auto previous = partition;
+  ARROW_ASSIGN_OR_RAISE(auto file, ActiveFile::Create(fmt::format("{}/{}-{}.arrows", dir, hour, RandomHex()), schema));
+  if (previous.file) {
+    // Keep the old file findable for the rotation loop under a key of its own.
+    active_[{tenant, signal + "#" + RandomHex()}] = previous;
+  }
+  partition = Partition{tenant, signal, hour, file};
+  return file;
+}
+
+arrow::Status StorageServer::DoPut(const flight::ServerCallContext&, std::unique_ptr<flight::FlightMessageReader> reader,
+                                   std::unique_ptr<flight::FlightMetadataWriter> writer) {
+  static auto& append_latency = MetricsRegistry::Default().Histogram(
+      "storage.append.latency", "Seconds to append a stream's batches to active files and fsync them");
+  static auto& rows_stored = MetricsRegistry::Default().Counter("storage.rows.appended", "Rows made durable");
+  static auto& duplicates = MetricsRegistry::Default().Counter(
+      "storage.batches.duplicate", "Batches received again (a replay) and confirmed without storing");
+  const auto& path = reader->descriptor().path;
+  if (path.size() != 2 || !SafeName(path[0]) ||
+      (path[1] != "logs" && path[1] != "traces" && path[1] != "metrics")) {
+    return arrow::Status::Invalid("descriptor path must be [tenant, logs|traces|metrics] with a tenant of letters, "
+                                  "digits, '-', '_' or '.'");
+  }
+  const std::string& tenant = path[0];
+  const std::string& signal = path[1];
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::string> confirm;  // in arrival order
+  std::vector<std::string> appended;
+  std::set<std::shared_ptr<ActiveFile>> touched;
+  int64_t rows = 0;
+  arrow::Status status;
+  while (status.ok()) {
+    auto next = reader->Next();
+    if (!next.ok()) {
+      status = next.status();
+      break;
+    }
+    if (!next->data) break;
+    if (!next->app_metadata || next->app_metadata->size() == 0) {
+      status = arrow::Status::Invalid("batch without a batch id in app_metadata");
+      break;
+    }
+    std::string id = next->app_metadata->ToString();
+    if (registry_.Contains(id) || std::find(appended.begin(), appended.end(), id) != appended.end()) {
+      duplicates.Increment();
+      confirm.push_back(std::move(id));
+      continue;
+    }
+    // A file rotated away between lookup and append is closed: look again.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      auto file = ActiveFor(tenant, signal, next->data->schema());
+      if (!file.ok()) {
+        status = file.status();
+        break;
+      }
+      status = (*file)->Append(*next->data, id);
+      if (status.ok()) {
+        touched.insert(*file);
+        break;
+      }
+    }
+    if (!status.ok()) break;
+    rows += next->data->num_rows();
+    appended.push_back(id);
+    confirm.push_back(std::move(id));
+  }
+  // What was appended is made durable and confirmed even if the stream failed later on.
+  for (const auto& file : touched) {
+    if (auto s = file->Sync(); !s.ok()) return s;  // nothing appended is confirmed: it comes again
+  }
+  for (const auto& id : appended) registry_.Add(id);
+  append_latency.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  rows_stored.Increment(static_cast<double>(rows));
+  for (const auto& id : confirm) {
+    ARROW_RETURN_NOT_OK(writer->WriteMetadata(*arrow::Buffer::FromString(id)));
+  }
+  return status;
+}
+
+arrow::Status StorageServer::Finalize(const std::string& tenant, const std::string& signal, const std::string& hour,
+                                      const std::string& active_path) {
+  static auto& upload_latency = MetricsRegistry::Default().Histogram(
+      "parquet.upload.latency", "Seconds to turn an active file into stable Parquet in the lake");
+  std::lock_guard lock(rotation_mu_);
+  const auto start = std::chrono::steady_clock::now();
+  ARROW_ASSIGN_OR_RAISE(auto contents, ActiveFile::Read(active_path));
+  if (contents.torn) spdlog::warn("storage: {}: a batch cut short by a crash was left out (never confirmed)", active_path);
+  const std::string base = fs::path(active_path).stem().string();
+  if (!contents.batches.empty()) {
+    // Hive partitions; the name comes from the active file, so finalizing twice writes one file.
+    const std::string target = fmt::format("{}/tenant={}/signal={}/date={}/hour={}/{}.parquet", options_.lake_dir,
+                                           tenant, signal, hour.substr(0, 10), hour.substr(11, 2), base);
+    ARROW_RETURN_NOT_OK(WriteStableParquet(contents.batches, contents.batches.front()->schema(), target));
+    std::vector<std::string> ids;
+    for (auto& id : contents.batch_ids) {
+      if (!id.empty()) ids.push_back(std::move(id));
+    }
+    ARROW_RETURN_NOT_OK(registry_.Persist(ids));
+    spdlog::info("storage: {} rows -> {}", [&] {
+      int64_t n = 0;
+      for (const auto& b : contents.batches) n += b->num_rows();
+      return n;
+    }(), target);
+  }
+  if (::unlink(active_path.c_str()) != 0) {
+    return arrow::Status::IOError("cannot delete finalized active file ", active_path, ": ", std::strerror(errno));
+  }
+  upload_latency.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return arrow::Status::OK();
+}
+
+arrow::Status StorageServer::RotateAll() {
+  std::vector<Partition> doomed;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [key, partition] : active_) doomed.push_back(partition);
+    active_.clear();
+  }
+  arrow::Status result;
+  for (auto& p : doomed) {
+    auto s = p.file->Close();
+    if (s.ok()) s = Finalize(p.tenant, p.signal, p.hour, p.file->path());
+    if (!s.ok()) {
+      spdlog::error("storage: cannot finalize {}: {}", p.file->path(), s.message());
+      result = s;
+    }
+  }
+  return result;
+}
+
+void StorageServer::RotationLoop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, std::chrono::seconds(1));
+    if (stopping_) break;
+    const std::string hour = CurrentHour();
+    std::vector<Partition> due;
+    for (auto it = active_.begin(); it != active_.end();) {
+      const Partition& p = it->second;
+      const bool retired = it->first.second != p.signal;  // replaced by a newer file
+      if (retired || p.hour != hour || p.file->bytes() >= options_.rotate_bytes ||
+          std::chrono::steady_clock::now() - p.file->opened() >= options_.rotate_age) {
+        due.push_back(p);
+        it = active_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    lock.unlock();
+    for (auto& p : due) {
+      auto s = p.file->Close();
+      if (s.ok()) s = Finalize(p.tenant, p.signal, p.hour, p.file->path());
+      if (!s.ok()) spdlog::error("storage: cannot finalize {}: {} (retried at the next start)", p.file->path(), s.message());
+    }
+    lock.lock();
+  }
+}
+
+void StorageServer::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (rotation_.joinable()) rotation_.join();
+  (void)Shutdown();
+  if (auto s = RotateAll(); !s.ok()) spdlog::error("storage: finalizing at stop: {}", s.message());
+}
+
+}  // namespace openwit::storage

@@ -1,0 +1,71 @@
+#pragma once
+// The storage node's Arrow Flight server (grpc-ingestion.txt 2C): DoPut appends each batch to the
+// active file of its tenant and signal, fsyncs, and only then answers a PutResult carrying the
+// batch id: the ingest node releases its WAL entry on that answer. A batch id seen before is
+// answered at once and not stored again. Rotation turns active files into stable Parquet in the
+// lake, partitioned tenant=/signal=/date=/hour= (hour the active file opened, UTC).
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <arrow/flight/server.h>
+
+#include "storage/active_file.h"
+#include "storage/batch_registry.h"
+
+namespace openwit::storage {
+
+struct StorageOptions {
+  std::string local_dir = "./data/storage";  // active files, batch registry
+  std::string lake_dir = "./data/lake";      // stable Parquet
+  int64_t rotate_bytes = 256ll << 20;
+  std::chrono::milliseconds rotate_age{300000};
+};
+
+class StorageServer final : public arrow::flight::FlightServerBase {
+ public:
+  // Recovers what a crash left (active files become stable Parquet), then serves on bind:port.
+  static arrow::Result<std::unique_ptr<StorageServer>> Start(StorageOptions options, const std::string& bind,
+                                                             int port);
+  ~StorageServer() override;
+
+  arrow::Status DoPut(const arrow::flight::ServerCallContext& context,
+                      std::unique_ptr<arrow::flight::FlightMessageReader> reader,
+                      std::unique_ptr<arrow::flight::FlightMetadataWriter> writer) override;
+
+  // Finalizes every active file now (tests, shutdown).
+  arrow::Status RotateAll();
+  void Stop();
+
+ private:
+  explicit StorageServer(StorageOptions options);
+  struct Partition {
+    std::string tenant;
+    std::string signal;
+    std::string hour;  // YYYY-MM-DDTHH of the file's opening, UTC
+    std::shared_ptr<ActiveFile> file;
+  };
+  arrow::Status Recover();
+  arrow::Result<std::shared_ptr<ActiveFile>> ActiveFor(const std::string& tenant, const std::string& signal,
+                                                       const std::shared_ptr<arrow::Schema>& schema);
+  // Active file -> stable Parquet -> batch ids persisted -> active file deleted.
+  arrow::Status Finalize(const std::string& tenant, const std::string& signal, const std::string& hour,
+                         const std::string& active_path);
+  void RotationLoop();
+
+  const StorageOptions options_;
+  BatchRegistry registry_;
+  std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, Partition> active_;
+  std::mutex rotation_mu_;  // one finalization at a time
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread rotation_;
+};
+
+}  // namespace openwit::storage

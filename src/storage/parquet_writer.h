@@ -1,0 +1,23 @@
+#pragma once
+// Stable Parquet files: zstd, statistics on, large row groups for scans, written beside the final
+// name, fsync'd and renamed over it, so a reader never sees half a file and a crash never leaves one.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <arrow/record_batch.h>
+#include <arrow/status.h>
+
+namespace openwit::storage {
+
+struct ParquetOptions {
+  int compression_level = 3;
+  int64_t max_row_group_rows = 1 << 20;
+};
+
+arrow::Status WriteStableParquet(const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches,
+                                 const std::shared_ptr<arrow::Schema>& schema, const std::string& path,
+                                 const ParquetOptions& options = {});
+
+}  // namespace openwit::storage

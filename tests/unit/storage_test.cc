@@ -1,0 +1,208 @@
+// Storage node pieces and the ingest side's Flight sender, against a real Flight server.
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <arrow/api.h>
+#include <arrow/io/file.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <parquet/arrow/reader.h>
+
+#include "ingest/flight_sender.h"
+#include "storage/active_file.h"
+#include "storage/batch_registry.h"
+#include "storage/flight_server.h"
+
+namespace openwit::storage {
+namespace {
+
+namespace fs = std::filesystem;
+using ingest::StoragePut;
+using ::testing::HasSubstr;
+
+std::shared_ptr<arrow::RecordBatch> Rows(int64_t first, int64_t n) {
+  arrow::Int64Builder values;
+  for (int64_t i = 0; i < n; ++i) EXPECT_TRUE(values.Append(first + i).ok());
+  return arrow::RecordBatch::Make(arrow::schema({arrow::field("v", arrow::int64())}), n, {values.Finish().ValueOrDie()});
+}
+
+class StorageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("openwit-storage-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    options_.local_dir = (dir_ / "storage").string();
+    options_.lake_dir = (dir_ / "lake").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::unique_ptr<StorageServer> StartServer() {
+    auto server = StorageServer::Start(options_, "127.0.0.1", 0);
+    EXPECT_TRUE(server.ok()) << server.status();
+    return std::move(*server);
+  }
+  std::vector<StoragePut> Puts(const std::string& prefix, int first, int count) {
+    std::vector<StoragePut> puts;
+    for (int i = first; i < first + count; ++i) {
+      StoragePut p;
+      p.wal_sequence = static_cast<uint64_t>(i);
+      p.batch_id = prefix + ":" + std::to_string(i);
+      p.tenant = "acme";
+      p.signal = ingest::v1::SIGNAL_LOGS;
+      p.batch = Rows(i * 1000, 100);
+      p.records = 100;
+      puts.push_back(std::move(p));
+    }
+    return puts;
+  }
+  static std::vector<size_t> Send(ingest::FlightSender& sender, const std::vector<StoragePut>& puts,
+                                  arrow::Status* status = nullptr) {
+    std::vector<const StoragePut*> ptrs;
+    for (const auto& p : puts) ptrs.push_back(&p);
+    std::vector<size_t> confirmed;
+    auto s = sender.Put(ptrs, [&](size_t i) { confirmed.push_back(i); });
+    if (status) *status = s;
+    else EXPECT_TRUE(s.ok()) << s;
+    return confirmed;
+  }
+  // Every row of every Parquet file in the lake.
+  std::vector<int64_t> LakeRows() {
+    std::vector<int64_t> rows;
+    if (!fs::exists(options_.lake_dir)) return rows;
+    for (const auto& f : fs::recursive_directory_iterator(options_.lake_dir)) {
+      if (f.path().extension() != ".parquet") continue;
+      auto in = arrow::io::ReadableFile::Open(f.path().string()).ValueOrDie();
+      auto reader = parquet::arrow::OpenFile(in, arrow::default_memory_pool()).ValueOrDie();
+      auto table = reader->ReadTable().ValueOrDie();
+      for (const auto& chunk : table->GetColumnByName("v")->chunks()) {
+        auto values = std::static_pointer_cast<arrow::Int64Array>(chunk);
+        for (int64_t i = 0; i < values->length(); ++i) rows.push_back(values->Value(i));
+      }
+    }
+    std::sort(rows.begin(), rows.end());
+    return rows;
+  }
+  fs::path dir_;
+  StorageOptions options_;
+};
+
+TEST(BatchRegistryTest, RangesMergeAndSurviveReopen) {
+  auto path = fs::temp_directory_path() / ("openwit-registry-" + std::to_string(::getpid()));
+  fs::remove(path);
+  {
+    BatchRegistry registry;
+    ASSERT_TRUE(registry.Open(path.string()).ok());
+    for (int i : {1, 2, 3, 5, 4, 10}) registry.Add("node-1:abc:" + std::to_string(i));
+    EXPECT_EQ(registry.ranges(), 2u);  // 1-5 and 10
+    EXPECT_TRUE(registry.Contains("node-1:abc:4"));
+    EXPECT_FALSE(registry.Contains("node-1:abc:6"));
+    EXPECT_FALSE(registry.Contains("node-1:other:4"));
+    ASSERT_TRUE(registry.Persist({"node-1:abc:6", "node-1:abc:7", "free-form-id"}).ok());
+  }
+  BatchRegistry reopened;
+  ASSERT_TRUE(reopened.Open(path.string()).ok());
+  EXPECT_TRUE(reopened.Contains("node-1:abc:7"));
+  EXPECT_TRUE(reopened.Contains("free-form-id"));
+  EXPECT_FALSE(reopened.Contains("node-1:abc:3"));  // only persisted ids outlive the process
+  fs::remove(path);
+}
+
+TEST_F(StorageTest, ConfirmsDurableBatchesAndStoresAReplayOnce) {
+  auto server = StartServer();
+  ingest::FlightSender sender({.endpoints = {"127.0.0.1:" + std::to_string(server->port())}});
+  auto puts = Puts("ingest-1:w1", 1, 5);
+  EXPECT_EQ(Send(sender, puts).size(), 5u);
+  // A replay of the same batches (a lost release): confirmed again, stored once.
+  EXPECT_EQ(Send(sender, puts).size(), 5u);
+  ASSERT_TRUE(server->RotateAll().ok());
+  auto rows = LakeRows();
+  EXPECT_EQ(rows.size(), 500u);
+  EXPECT_EQ(std::adjacent_find(rows.begin(), rows.end()), rows.end());  // no row twice
+  // Still remembered after a restart, from the registry file.
+  server.reset();
+  server = StartServer();
+  ingest::FlightSender again({.endpoints = {"127.0.0.1:" + std::to_string(server->port())}});
+  EXPECT_EQ(Send(again, puts).size(), 5u);
+  server->Stop();
+  EXPECT_EQ(LakeRows().size(), 500u);
+  // Hive partitioning by tenant, signal, date, hour.
+  bool partitioned = false;
+  for (const auto& f : fs::recursive_directory_iterator(options_.lake_dir)) {
+    if (f.path().extension() == ".parquet") {
+      EXPECT_THAT(f.path().string(), HasSubstr("/tenant=acme/signal=logs/date="));
+      EXPECT_THAT(f.path().string(), HasSubstr("/hour="));
+      partitioned = true;
+    }
+  }
+  EXPECT_TRUE(partitioned);
+}
+
+TEST_F(StorageTest, ActiveFileLeftByACrashIsRecoveredUpToTheTornTail) {
+  const std::string dir = options_.local_dir + "/active/acme/logs";
+  fs::create_directories(dir);
+  const std::string path = dir + "/2026-11-23T08-00000000deadbeef.arrows";
+  {
+    auto file = ActiveFile::Create(path, Rows(0, 1)->schema()).ValueOrDie();
+    ASSERT_TRUE(file->Append(*Rows(0, 10), "ingest-1:w1:1").ok());
+    ASSERT_TRUE(file->Append(*Rows(10, 10), "ingest-1:w1:2").ok());
+    ASSERT_TRUE(file->Sync().ok());
+    // The process dies here: no Close(), and half a message at the end.
+    std::ofstream(path, std::ios::app | std::ios::binary) << std::string("\xff\xff\xff\xff\x40\x00\x00\x00partial", 15);
+  }
+  auto server = StartServer();
+  auto rows = LakeRows();
+  ASSERT_EQ(rows.size(), 20u);
+  EXPECT_EQ(rows.front(), 0);
+  EXPECT_EQ(rows.back(), 19);
+  EXPECT_FALSE(fs::exists(path));
+  // The recovered batch ids are known: a replay of them is not stored again.
+  ingest::FlightSender sender({.endpoints = {"127.0.0.1:" + std::to_string(server->port())}});
+  StoragePut replay;
+  replay.batch_id = "ingest-1:w1:2";
+  replay.tenant = "acme";
+  replay.signal = ingest::v1::SIGNAL_LOGS;
+  replay.batch = Rows(10, 10);
+  EXPECT_EQ(Send(sender, {replay}).size(), 1u);
+  server->Stop();
+  EXPECT_EQ(LakeRows().size(), 20u);
+}
+
+TEST_F(StorageTest, SenderFailsOverToAHealthyEndpoint) {
+  auto server = StartServer();
+  // Nothing listens on the first endpoint.
+  ingest::FlightSender sender({.endpoints = {"127.0.0.1:1", "127.0.0.1:" + std::to_string(server->port())},
+                               .timeout = std::chrono::seconds(5)});
+  auto puts = Puts("ingest-1:w1", 1, 3);
+  EXPECT_EQ(Send(sender, puts).size(), 3u);
+  // The dead endpoint is now marked unhealthy: the next call goes straight to the live one.
+  auto more = Puts("ingest-1:w1", 4, 2);
+  EXPECT_EQ(Send(sender, more).size(), 2u);
+  server->Stop();
+  EXPECT_EQ(LakeRows().size(), 500u);
+}
+
+TEST_F(StorageTest, SenderReportsAnUnreachableStorage) {
+  ingest::FlightSender sender({.endpoints = {"127.0.0.1:1"}, .timeout = std::chrono::seconds(2)});
+  arrow::Status status;
+  auto confirmed = Send(sender, Puts("x:y", 1, 1), &status);
+  EXPECT_TRUE(confirmed.empty());
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("storage 127.0.0.1:1"));
+}
+
+TEST_F(StorageTest, RejectsABadDescriptorAndABatchWithoutId) {
+  auto server = StartServer();
+  ingest::FlightSender sender({.endpoints = {"127.0.0.1:" + std::to_string(server->port())}});
+  auto puts = Puts("a:b", 1, 1);
+  puts[0].tenant = "../etc";
+  arrow::Status status;
+  EXPECT_TRUE(Send(sender, puts, &status).empty());
+  EXPECT_THAT(status.message(), HasSubstr("descriptor path must be [tenant"));
+}
+
+}  // namespace
+}  // namespace openwit::storage
