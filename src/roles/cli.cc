@@ -83,6 +83,8 @@ int RunRoles(const std::string& role_spec, const std::string& config_path, const
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Past a file size limit a write must fail with EFBIG (the WAL handles it), not kill the process.
+  std::signal(SIGXFSZ, SIG_IGN);
 
   LoadedConfig loaded;
   if (!config_path.empty()) {

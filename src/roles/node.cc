@@ -17,6 +17,10 @@
 #include "common/metrics.h"
 #include "control/control_service.h"
 #include "control/node_registry.h"
+#include "ingest/bulk_service.h"
+#include "ingest/flight_sender.h"
+#include "ingest/ingest_pipeline.h"
+#include "storage/flight_server.h"
 
 namespace openwit {
 
@@ -48,6 +52,10 @@ struct Node::Impl {
   std::unique_ptr<NodeRegistry> registry;
   std::unique_ptr<ControlService> control_service;
   std::unique_ptr<grpc::Server> control_server;
+  std::unique_ptr<storage::StorageServer> storage_server;
+  std::unique_ptr<ingest::IngestPipeline> pipeline;
+  std::unique_ptr<ingest::BulkIngestService> bulk_service;
+  std::unique_ptr<grpc::Server> ingest_server;
 
   // Registration with a remote control node.
   std::thread heartbeat;
@@ -134,6 +142,54 @@ struct Node::Impl {
     return arrow::Status::OK();
   }
 
+  arrow::Status StartStorage() {
+    const auto& c = config.storage;
+    if (c.object_store.uri.find("://") != std::string::npos) {
+      return arrow::Status::NotImplemented("storage.object_store.uri \"", c.object_store.uri,
+                                           "\": only a local directory is supported in this build");
+    }
+    storage::StorageOptions options;
+    options.local_dir = c.local_dir;
+    options.lake_dir = c.object_store.uri;
+    options.rotate_bytes = c.rotation_max_file_size_mb << 20;
+    options.rotate_age = std::chrono::seconds(c.rotation_max_file_age_seconds);
+    ARROW_ASSIGN_OR_RAISE(storage_server,
+                          storage::StorageServer::Start(options, c.flight.bind, static_cast<int>(c.flight.port)));
+    endpoints.push_back({"storage", fmt::format("{}:{}", c.flight.bind, storage_server->port()),
+                         "Arrow Flight DoPut (ingest -> storage); lake: " + c.object_store.uri});
+    return arrow::Status::OK();
+  }
+
+  arrow::Status StartIngest() {
+    ingest::FlightSenderOptions sender;
+    sender.endpoints = config.storage.endpoints;
+    if (sender.endpoints.empty()) {
+      if (!storage_server) {
+        return arrow::Status::Invalid("storage.endpoints is empty and this process runs no storage role: "
+                                      "list the storage nodes the ingest node sends to");
+      }
+      sender.endpoints.push_back(fmt::format("{}:{}", config.storage.flight.bind, storage_server->port()));
+    }
+    ingest::PipelineOptions options;
+    options.node_id = config.node.id;
+    options.processing = config.processing;
+    ARROW_ASSIGN_OR_RAISE(pipeline, ingest::IngestPipeline::Open(
+                                        options, std::make_unique<ingest::FlightSender>(std::move(sender))));
+    bulk_service = std::make_unique<ingest::BulkIngestService>(pipeline.get());
+    grpc::ServerBuilder builder;
+    int port = 0;
+    const auto& listen = config.ingest.listen;
+    std::string address = fmt::format("{}:{}", listen.bind, listen.port);
+    builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+    builder.SetMaxReceiveMessageSize(static_cast<int>(config.grpc.MaxReceiveBytes()));
+    builder.RegisterService(bulk_service.get());
+    ingest_server = builder.BuildAndStart();
+    if (!ingest_server || port == 0) return arrow::Status::IOError("ingest: cannot listen on ", address);
+    endpoints.push_back({"ingest", fmt::format("{}:{}", listen.bind, port),
+                         "bulk ingest gRPC (openwit.ingest.v1.BulkIngest; gateway -> ingest)"});
+    return arrow::Status::OK();
+  }
+
   // Registers with control.endpoint and heartbeats until Stop(); re-registers when forgotten.
   void StartHeartbeat() {
     heartbeat = std::thread([this] {
@@ -186,8 +242,10 @@ arrow::Status Node::Start() {
   build_info.Set(1);
   if (m.Has("control")) ARROW_RETURN_NOT_OK(m.StartControl());
   ARROW_RETURN_NOT_OK(m.StartAdmin());
+  if (m.Has("storage")) ARROW_RETURN_NOT_OK(m.StartStorage());
+  if (m.Has("ingest")) ARROW_RETURN_NOT_OK(m.StartIngest());
   for (const auto& role : m.roles) {
-    if (role != "control") m.pending.push_back(role);
+    if (role != "control" && role != "storage" && role != "ingest") m.pending.push_back(role);
   }
   if (!m.pending.empty()) {
     spdlog::warn("roles without a data path in this build yet: {} (they answer /health and /metrics only)",
@@ -210,6 +268,11 @@ void Node::Stop() {
   }
   m.cv.notify_all();
   if (m.heartbeat.joinable()) m.heartbeat.join();
+  // Upstream first: no new batches, then what ingest holds goes to storage, then storage closes.
+  if (m.ingest_server) m.ingest_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  if (m.pipeline) m.pipeline->Stop(std::chrono::seconds(5));
+  m.pipeline.reset();
+  if (m.storage_server) m.storage_server->Stop();
   if (m.control_server) m.control_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   if (m.admin) m.admin->Stop();
 }

@@ -1,0 +1,198 @@
+// Ingest node benchmark: records/s into the short WAL and ack latency (p50/p99), against the
+// physical limit of the same disk measured in the same run (raw sequential write+fdatasync).
+//
+// usage: openwit_ingest_bench CORPUS_DIR WORK_DIR [--batch N] [--senders S] [--sync true|false]
+//                              [--seconds T]
+// CORPUS_DIR holds logs-NNNNNN.pb from ../shared/bench/corpus.py. The pipeline is driven in
+// process (no gRPC hop) with the real WALs; batches are held in the buffer during the run (flush
+// interval of an hour) so the figure is the WAL path alone, not Parquet writing.
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "ingest/ingest_pipeline.h"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using openwit::ingest::v1::BulkBatch;
+
+namespace {
+
+// A sink that never confirms: the benchmark holds everything in the buffer (see above).
+class HoldingSink final : public openwit::ingest::StorageSink {
+ public:
+  arrow::Status Put(const std::vector<const openwit::ingest::StoragePut*>&,
+                    const std::function<void(size_t)>&) override {
+    return arrow::Status::IOError("benchmark: storage is not part of this measurement");
+  }
+};
+
+std::vector<BulkBatch> LoadBatches(const std::string& dir, int per_batch, int64_t* total_records,
+                                   int64_t* total_bytes) {
+  std::vector<BulkBatch> out;
+  BulkBatch current;
+  int in_current = 0;
+  auto flush = [&] {
+    if (in_current == 0) return;
+    *total_bytes += static_cast<int64_t>(current.ByteSizeLong());
+    out.push_back(std::move(current));
+    current = BulkBatch();
+    in_current = 0;
+  };
+  for (int i = 0;; ++i) {
+    std::ifstream in(fmt::format("{}/logs-{:06}.pb", dir, i), std::ios::binary);
+    if (!in) break;
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest request;
+    if (!request.ParseFromString(bytes)) continue;
+    for (const auto& rl : request.resource_logs()) {
+      for (const auto& sl : rl.scope_logs()) {
+        for (const auto& rec : sl.log_records()) {
+          if (in_current == 0) {
+            current.set_tenant("bench");
+            current.set_signal(openwit::ingest::v1::SIGNAL_LOGS);
+            current.set_batch_id(fmt::format("b{}", out.size()));
+          }
+          // One resource and scope per record keeps slicing simple; the corpus has 12 services.
+          auto* r = current.add_resource_logs();
+          *r->mutable_resource() = rl.resource();
+          auto* s = r->add_scope_logs();
+          *s->mutable_scope() = sl.scope();
+          *s->add_log_records() = rec;
+          ++*total_records;
+          if (++in_current == per_batch) flush();
+        }
+      }
+    }
+  }
+  flush();
+  return out;
+}
+
+// The disk's physical limits: sequential write+fdatasync bandwidth and fdatasyncs per second.
+std::pair<double, double> RawDisk(const std::string& dir) {
+  const std::string path = dir + "/raw-disk-probe";
+  std::string chunk(1 << 20, 'x');
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  auto start = Clock::now();
+  for (int i = 0; i < 256; ++i) {
+    if (::write(fd, chunk.data(), chunk.size()) < 0) break;
+  }
+  ::fdatasync(fd);
+  double mbps = 256.0 / std::chrono::duration<double>(Clock::now() - start).count();
+  int syncs = 0;
+  start = Clock::now();
+  while (Clock::now() - start < std::chrono::seconds(2)) {
+    if (::write(fd, chunk.data(), 4096) < 0) break;
+    ::fdatasync(fd);
+    ++syncs;
+  }
+  double per_second = syncs / std::chrono::duration<double>(Clock::now() - start).count();
+  ::close(fd);
+  ::unlink(path.c_str());
+  return {mbps, per_second};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: %s CORPUS_DIR WORK_DIR [--batch N] [--senders S] [--sync true|false] [--seconds T]\n",
+                 argv[0]);
+    return 2;
+  }
+  std::string corpus = argv[1], work = argv[2];
+  int per_batch = 1000, senders = 1, seconds = 10;
+  bool sync = true;
+  for (int i = 3; i + 1 < argc; i += 2) {
+    std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--batch") per_batch = std::stoi(value);
+    else if (flag == "--senders") senders = std::stoi(value);
+    else if (flag == "--sync") sync = value == "true";
+    else if (flag == "--seconds") seconds = std::stoi(value);
+  }
+  spdlog::set_level(spdlog::level::warn);
+  int64_t corpus_records = 0, corpus_bytes = 0;
+  auto batches = LoadBatches(corpus, per_batch, &corpus_records, &corpus_bytes);
+  if (batches.empty()) {
+    std::fprintf(stderr, "no logs-*.pb in %s (run ../shared/bench/corpus.py first)\n", corpus.c_str());
+    return 1;
+  }
+  fs::remove_all(work);
+  fs::create_directories(work);
+  auto [raw_mbps, raw_syncs] = RawDisk(work);
+
+  openwit::ingest::PipelineOptions options;
+  options.node_id = "bench";
+  options.processing.wal.dir = work + "/wal";
+  options.processing.wal.sync_on_write = sync;
+  options.processing.buffer.max_size_messages = 1ll << 40;
+  options.processing.buffer.max_size_bytes = 1ll << 40;
+  options.processing.buffer.flush_interval_seconds = 3600;
+  options.processing.flush_size_messages = 1ll << 40;
+  options.processing.dedup_max_entries = 100000000;
+  auto pipeline = openwit::ingest::IngestPipeline::Open(options, std::make_unique<HoldingSink>()).ValueOrDie();
+
+  std::atomic<int64_t> records{0}, bytes{0}, failures{0};
+  std::mutex latencies_mu;
+  std::vector<double> latencies;
+  const auto deadline = Clock::now() + std::chrono::seconds(seconds);
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < senders; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<double> mine;
+      for (uint64_t round = 0; Clock::now() < deadline; ++round) {
+        BulkBatch batch = batches[(round * senders + t) % batches.size()];
+        // Unique records every round, so dedup keeps them all (and still does its work).
+        for (auto& rl : *batch.mutable_resource_logs())
+          for (auto& sl : *rl.mutable_scope_logs())
+            for (auto& rec : *sl.mutable_log_records()) rec.set_time_unix_nano(rec.time_unix_nano() + round * 1000 + t);
+        const int64_t n = batch.resource_logs_size();
+        const int64_t b = static_cast<int64_t>(batch.ByteSizeLong());
+        std::promise<bool> acked;
+        auto sent = Clock::now();
+        pipeline->Submit(batch, [&](openwit::ingest::SubmitOutcome outcome) { acked.set_value(outcome.status.ok()); });
+        if (acked.get_future().get()) {
+          mine.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
+          records += n;
+          bytes += b;
+        } else {
+          ++failures;
+        }
+      }
+      std::lock_guard lock(latencies_mu);
+      latencies.insert(latencies.end(), mine.begin(), mine.end());
+    });
+  }
+  for (auto& t : threads) t.join();
+  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  std::sort(latencies.begin(), latencies.end());
+  auto pct = [&](double p) { return latencies.empty() ? 0.0 : latencies[static_cast<size_t>(p * (latencies.size() - 1))]; };
+  double mbps = bytes / elapsed / 1e6 * 1.048576;  // MiB/s like the raw probe
+  std::printf(
+      "batch=%d senders=%d sync_on_write=%s: %.0f records/s, %.1f MiB/s OTLP, ack p50 %.2f ms p99 %.2f ms, "
+      "%lld acks, %lld failed | raw disk: %.0f MiB/s write+fdatasync, %.0f fdatasync/s | ratio to raw MiB/s %.2f\n",
+      per_batch, senders, sync ? "true" : "false", records / elapsed, mbps, pct(0.5), pct(0.99),
+      static_cast<long long>(latencies.size()), static_cast<long long>(failures.load()), raw_mbps, raw_syncs,
+      mbps / raw_mbps);
+  pipeline->Stop(std::chrono::milliseconds(0));
+  pipeline.reset();
+  fs::remove_all(work);
+  return 0;
+}

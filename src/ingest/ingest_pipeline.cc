@@ -1,0 +1,494 @@
+#include "ingest/ingest_pipeline.h"
+
+#include <algorithm>
+#include <random>
+
+#include <arrow/util/hashing.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/metrics.h"
+#include "ingest/arrow_convert.h"
+#include "ingest/otlp_records.h"
+
+namespace openwit::ingest {
+namespace {
+
+using std::chrono::duration;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kMaxWalBackoff{5000};
+constexpr milliseconds kMaxSendBackoff{10000};
+constexpr int64_t kBufferFullRetryMs = 500;
+
+uint64_t HashBytes(const void* data, size_t n) {
+  return arrow::internal::ComputeStringHash<0>(data, static_cast<int64_t>(n));
+}
+
+uint64_t HashMessage(const google::protobuf::MessageLite& m, std::string* scratch) {
+  scratch->resize(m.ByteSizeLong());
+  m.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(scratch->data()));
+  return HashBytes(scratch->data(), scratch->size());
+}
+
+uint64_t Combine(uint64_t a, uint64_t b) { return a ^ (b + 0x9e3779b97f4a7c15ull + (a << 6) + (a >> 2)); }
+
+// Deterministic key of every record: the same record (same tenant, signal, resource, scope and
+// content) gets the same key in any batch, on any retry, after any restart.
+std::vector<uint64_t> RecordKeys(const v1::BulkBatch& batch) {
+  std::vector<uint64_t> keys;
+  thread_local std::string scratch;
+  const uint64_t seed = Combine(HashBytes(batch.tenant().data(), batch.tenant().size()), batch.signal());
+  const void* last_resource = nullptr;
+  const void* last_scope = nullptr;
+  uint64_t resource_hash = 0, scope_hash = 0;
+  ForEachRecord(batch, [&](const auto& resource, const auto& scope, const auto& record) {
+    if (&resource != last_resource) {
+      resource_hash = Combine(seed, HashMessage(resource, &scratch));
+      last_resource = &resource;
+      last_scope = nullptr;
+    }
+    if (&scope != last_scope) {
+      scope_hash = Combine(resource_hash, HashMessage(scope, &scratch));
+      last_scope = &scope;
+    }
+    keys.push_back(Combine(scope_hash, HashMessage(record, &scratch)));
+  });
+  return keys;
+}
+
+Signal ToConverterSignal(v1::Signal s) {
+  switch (s) {
+    case v1::SIGNAL_TRACES: return Signal::kTraces;
+    case v1::SIGNAL_METRICS: return Signal::kMetrics;
+    default: return Signal::kLogs;
+  }
+}
+
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> Convert(const v1::BulkBatch& batch) {
+  ArrowConverter converter(ToConverterSignal(batch.signal()));
+  switch (batch.signal()) {
+    case v1::SIGNAL_LOGS:
+      for (const auto& r : batch.resource_logs()) ARROW_RETURN_NOT_OK(converter.Append(r));
+      break;
+    case v1::SIGNAL_TRACES:
+      for (const auto& r : batch.resource_spans()) ARROW_RETURN_NOT_OK(converter.Append(r));
+      break;
+    case v1::SIGNAL_METRICS:
+      for (const auto& r : batch.resource_metrics()) ARROW_RETURN_NOT_OK(converter.Append(r));
+      break;
+    default:
+      return arrow::Status::Invalid("signal: unspecified");
+  }
+  return converter.Finish();
+}
+
+arrow::Status Validate(const v1::BulkBatch& batch) {
+  if (batch.tenant().empty()) return arrow::Status::Invalid("tenant: required");
+  if (batch.batch_id().empty()) return arrow::Status::Invalid("batch_id: required");
+  const int filled = (batch.resource_logs_size() > 0) + (batch.resource_spans_size() > 0) +
+                     (batch.resource_metrics_size() > 0);
+  if (filled > 1) return arrow::Status::Invalid("a batch carries one signal: more than one resource list is filled");
+  switch (batch.signal()) {
+    case v1::SIGNAL_LOGS:
+      if (batch.resource_spans_size() || batch.resource_metrics_size())
+        return arrow::Status::Invalid("signal is SIGNAL_LOGS but resource_spans or resource_metrics is filled");
+      break;
+    case v1::SIGNAL_TRACES:
+      if (batch.resource_logs_size() || batch.resource_metrics_size())
+        return arrow::Status::Invalid("signal is SIGNAL_TRACES but resource_logs or resource_metrics is filled");
+      break;
+    case v1::SIGNAL_METRICS:
+      if (batch.resource_logs_size() || batch.resource_spans_size())
+        return arrow::Status::Invalid("signal is SIGNAL_METRICS but resource_logs or resource_spans is filled");
+      break;
+    default:
+      return arrow::Status::Invalid("signal: must be SIGNAL_LOGS, SIGNAL_TRACES or SIGNAL_METRICS");
+  }
+  return arrow::Status::OK();
+}
+
+}  // namespace
+
+struct IngestPipeline::Metrics {
+  MetricsRegistry& r = MetricsRegistry::Default();
+  prometheus::Gauge& buffer_size = r.Gauge("buffer.size", "Records accepted and not yet durable in storage");
+  prometheus::Gauge& buffer_bytes = r.Gauge("buffer.size_bytes", "Bytes accepted and not yet durable in storage");
+  prometheus::Counter& buffer_full = r.Counter("buffer_full", "Batches refused because the buffer was full");
+  prometheus::Histogram& ack_latency = r.Histogram("ack.latency", "Seconds from receiving a batch to its ack");
+  prometheus::Histogram& convert_latency = r.Histogram("arrow.convert.latency", "Seconds to convert a batch to Arrow");
+  prometheus::Counter& accepted = r.Counter("ingest.records.accepted", "Records written to the short WAL");
+  prometheus::Counter& duplicates = r.Counter("dedup.duplicates", "Records dropped as already seen in the window");
+  prometheus::Gauge& dedup_keys = r.Gauge("dedup.keys", "Keys remembered by the dedup window");
+  prometheus::Gauge& wal_paused = r.Gauge("wal.paused", "1 while intake is paused after a WAL write failure");
+  prometheus::Counter& stored = r.Counter("ingest.records.stored", "Records storage confirmed durable");
+  prometheus::Counter& send_failures = r.Counter("arrow.send.failures", "Sends to storage that failed (retried)");
+  prometheus::Gauge& replayed = r.Gauge("wal.replayed_batches", "Unreleased batches replayed from the short WAL at start");
+};
+
+IngestPipeline::IngestPipeline(PipelineOptions options, std::unique_ptr<StorageSink> sink)
+    : options_(std::move(options)),
+      sink_(std::move(sink)),
+      metrics_(std::make_unique<Metrics>()),
+      dedup_(std::chrono::seconds(options_.processing.dedup_window_seconds),
+             static_cast<size_t>(options_.processing.dedup_max_entries)) {}
+
+arrow::Result<std::unique_ptr<IngestPipeline>> IngestPipeline::Open(PipelineOptions options,
+                                                                    std::unique_ptr<StorageSink> sink) {
+  std::unique_ptr<IngestPipeline> p(new IngestPipeline(std::move(options), std::move(sink)));
+  const auto& wal = p->options_.processing.wal;
+  wal::WalOptions short_options;
+  short_options.dir = wal.dir + "/short";
+  short_options.name = "short";
+  short_options.sync_on_write = wal.sync_on_write;
+  short_options.segment_size_bytes = static_cast<uint64_t>(wal.segment_size_mb) << 20;
+  ARROW_ASSIGN_OR_RAISE(p->short_wal_, wal::Wal::Open(short_options));
+  wal::WalOptions long_options = short_options;
+  long_options.dir = wal.dir + "/long";
+  long_options.name = "long";
+  long_options.sync_on_write = false;  // the ack waits for the short WAL only (seeds section 5)
+  long_options.track_live_entries = false;
+  ARROW_ASSIGN_OR_RAISE(p->long_wal_, wal::Wal::Open(long_options));
+  ARROW_RETURN_NOT_OK(p->Recover());
+  p->sender_ = std::thread([raw = p.get()] { raw->SenderLoop(); });
+  return p;
+}
+
+IngestPipeline::~IngestPipeline() {
+  Stop(std::chrono::milliseconds(0));
+  // The WALs finish their queued writes on closing, and those callbacks use this object's state:
+  // close them while it is still whole.
+  short_wal_.reset();
+  long_wal_.reset();
+}
+
+arrow::Status IngestPipeline::Recover() {
+  auto entries = short_wal_->TakeLiveEntries();
+  int64_t records = 0;
+  const auto now = Clock::now();
+  for (auto& entry : entries) {
+    v1::BulkBatch batch;
+    if (!batch.ParseFromString(entry.payload)) {
+      // A checksummed entry we wrote ourselves: only a bug gets here. Keep it in the WAL.
+      spdlog::error("short WAL entry {} does not parse as a bulk batch; left in the WAL", entry.sequence);
+      continue;
+    }
+    ARROW_ASSIGN_OR_RAISE(auto record_batch, Convert(batch));
+    for (uint64_t key : RecordKeys(batch)) dedup_.Insert(key, now);
+    StoragePut put;
+    put.wal_sequence = entry.sequence;
+    put.batch_id = fmt::format("{}:{}:{}", options_.node_id, short_wal_->id(), entry.sequence);
+    put.tenant = batch.tenant();
+    put.signal = batch.signal();
+    put.records = record_batch->num_rows();
+    put.bytes = static_cast<int64_t>(entry.payload.size());
+    put.batch = std::move(record_batch);
+    put.enqueued = now;
+    buffered_records_ += put.records;
+    buffered_bytes_ += put.bytes;
+    queued_records_ += put.records;
+    records += put.records;
+    queue_.push_back(std::move(put));
+  }
+  replayed_batches_ = static_cast<int64_t>(queue_.size());
+  metrics_->replayed.Set(static_cast<double>(replayed_batches_));
+  metrics_->buffer_size.Set(static_cast<double>(buffered_records_));
+  metrics_->buffer_bytes.Set(static_cast<double>(buffered_bytes_));
+  if (!queue_.empty()) {
+    spdlog::info("replaying {} unreleased batches ({} records) from the short WAL to storage", queue_.size(),
+                 records);
+  }
+  return arrow::Status::OK();
+}
+
+void IngestPipeline::Submit(const v1::BulkBatch& batch, SubmitCallback done) {
+  const auto start = Clock::now();
+  auto refuse = [&](arrow::Status status, int64_t retry_after_ms = 0) {
+    SubmitOutcome outcome;
+    outcome.status = std::move(status);
+    outcome.retry_after_ms = retry_after_ms;
+    outcome.ack.set_batch_id(batch.batch_id());
+    done(std::move(outcome));
+  };
+  if (auto status = Validate(batch); !status.ok()) return refuse(status);
+
+  const std::vector<uint64_t> keys = RecordKeys(batch);
+  std::vector<bool> duplicate(keys.size(), false);
+  std::vector<arrow::Future<uint64_t>> waits;  // writes in progress of records this batch repeats
+  auto durable = arrow::Future<uint64_t>::Make();
+  int64_t duplicates = 0, new_records = 0, new_bytes = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return refuse(arrow::Status::Cancelled("ingest node is stopping; retry on another node"), 1000);
+    if (start < paused_until_) {
+      auto wait = std::chrono::duration_cast<milliseconds>(paused_until_ - start).count() + 1;
+      return refuse(arrow::Status::CapacityError("intake paused: the short WAL failed to write; retry in ", wait, " ms"),
+                    wait);
+    }
+    std::unordered_map<uint64_t, bool> in_batch;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (!options_.processing.dedup_enabled) break;
+      if (!in_batch.emplace(keys[i], true).second || dedup_.Contains(keys[i], start)) {
+        duplicate[i] = true;
+      } else if (auto it = pending_keys_.find(keys[i]); it != pending_keys_.end()) {
+        duplicate[i] = true;
+        waits.push_back(it->second);
+      }
+      duplicates += duplicate[i];
+    }
+    new_records = static_cast<int64_t>(keys.size()) - duplicates;
+    if (new_records > 0) {
+      new_bytes = static_cast<int64_t>(batch.ByteSizeLong() * new_records / keys.size());
+      const auto& buffer = options_.processing.buffer;
+      if (buffered_records_ + new_records > buffer.max_size_messages ||
+          buffered_bytes_ + new_bytes > buffer.max_size_bytes) {
+        metrics_->buffer_full.Increment();
+        return refuse(arrow::Status::CapacityError(
+                          "buffer full: ", buffered_records_, " of ", buffer.max_size_messages, " records and ",
+                          buffered_bytes_, " of ", buffer.max_size_bytes,
+                          " bytes wait for storage (processing.buffer); retry later"),
+                      kBufferFullRetryMs);
+      }
+      buffered_records_ += new_records;
+      buffered_bytes_ += new_bytes;
+      metrics_->buffer_size.Set(static_cast<double>(buffered_records_));
+      metrics_->buffer_bytes.Set(static_cast<double>(buffered_bytes_));
+      for (size_t i = 0; i < keys.size(); ++i) {
+        if (!duplicate[i]) pending_keys_.emplace(keys[i], durable);
+      }
+    }
+  }
+  metrics_->duplicates.Increment(static_cast<double>(duplicates));
+
+  auto make_ack = [batch_id = batch.batch_id(), positions = batch.positions(), new_records, duplicates](
+                      uint64_t sequence) {
+    v1::BulkAck ack;
+    ack.set_batch_id(batch_id);
+    ack.set_accepted_records(static_cast<uint64_t>(new_records));
+    ack.set_duplicate_records(static_cast<uint64_t>(duplicates));
+    ack.set_wal_sequence(sequence);
+    *ack.mutable_positions() = positions;
+    return ack;
+  };
+  // The ack of records this batch repeats waits for the writes that carry them.
+  auto finish = [this, done, start, make_ack, waits](arrow::Result<uint64_t> written) mutable {
+    auto respond = [this, done, start, make_ack, written](const arrow::Status& repeated) {
+      SubmitOutcome outcome;
+      outcome.status = written.ok() ? repeated : written.status();
+      if (!outcome.status.ok()) {
+        outcome.retry_after_ms = 100;
+        if (!outcome.status.IsCapacityError() && !outcome.status.IsInvalid()) {
+          outcome.status = arrow::Status::CapacityError("not written: ", outcome.status.message(), "; retry");
+        }
+      }
+      outcome.ack = make_ack(written.ok() ? *written : 0);
+      metrics_->ack_latency.Observe(duration<double>(Clock::now() - start).count());
+      done(std::move(outcome));
+    };
+    if (waits.empty()) return respond(arrow::Status::OK());
+    std::vector<arrow::Future<>> all(waits.begin(), waits.end());
+    arrow::AllComplete(all).AddCallback(std::move(respond));
+  };
+
+  if (new_records == 0) return finish(uint64_t{0});
+
+  // Only new records go to the WAL and on to storage.
+  const v1::BulkBatch* to_write = &batch;
+  v1::BulkBatch filtered;
+  if (duplicates > 0) {
+    filtered = batch;
+    RemoveRecords(&filtered, duplicate);
+    to_write = &filtered;
+  }
+  auto fail_before_write = [&](const arrow::Status& status) {
+    {
+      std::lock_guard lock(mu_);
+      for (size_t i = 0; i < keys.size(); ++i) {
+        if (!duplicate[i]) pending_keys_.erase(keys[i]);
+      }
+    }
+    Unreserve(new_records, new_bytes);
+    durable.MarkFinished(status);
+    finish(status);
+  };
+  // Converted before the WAL write: a batch that cannot convert must never reach the WAL, where
+  // a replay would meet it again at every start.
+  auto convert_start = Clock::now();
+  auto converted = Convert(*to_write);
+  metrics_->convert_latency.Observe(duration<double>(Clock::now() - convert_start).count());
+  if (!converted.ok()) return fail_before_write(converted.status());
+
+  std::string payload = to_write->SerializeAsString();
+  auto long_write = long_wal_->Append(payload);
+  long_write.AddCallback([](const arrow::Result<uint64_t>& r) {
+    if (!r.ok()) spdlog::warn("long WAL write failed (the ack does not wait for it): {}", r.status().message());
+  });
+  auto short_write = short_wal_->Append(std::move(payload));
+  short_write.AddCallback([this, keys, duplicate, durable, finish, new_records, new_bytes,
+                           record_batch = *converted, tenant = batch.tenant(), signal = batch.signal()](
+                              const arrow::Result<uint64_t>& written) mutable {
+    const auto now = Clock::now();
+    {
+      std::lock_guard lock(mu_);
+      for (size_t i = 0; i < keys.size(); ++i) {
+        if (duplicate[i]) continue;
+        pending_keys_.erase(keys[i]);
+        if (written.ok()) dedup_.Insert(keys[i], now);
+      }
+      metrics_->dedup_keys.Set(static_cast<double>(dedup_.size()));
+      if (written.ok()) {
+        wal_backoff_ = milliseconds(0);
+        metrics_->wal_paused.Set(0);
+        StoragePut put;
+        put.wal_sequence = *written;
+        put.batch_id = fmt::format("{}:{}:{}", options_.node_id, short_wal_->id(), *written);
+        put.tenant = std::move(tenant);
+        put.signal = signal;
+        put.batch = std::move(record_batch);
+        put.records = new_records;
+        put.bytes = new_bytes;
+        put.enqueued = now;
+        queued_records_ += new_records;
+        queue_.push_back(std::move(put));
+      } else {
+        // Pause intake and back off: callers see RESOURCE_EXHAUSTED until the WAL writes again.
+        wal_backoff_ = std::min(kMaxWalBackoff, std::max(milliseconds(100), wal_backoff_ * 2));
+        paused_until_ = now + wal_backoff_;
+        metrics_->wal_paused.Set(1);
+        spdlog::error("short WAL write failed: {}; intake paused for {} ms", written.status().message(),
+                      wal_backoff_.count());
+      }
+    }
+    if (written.ok()) {
+      metrics_->accepted.Increment(static_cast<double>(new_records));
+      cv_.notify_all();
+    } else {
+      Unreserve(new_records, new_bytes);
+    }
+    durable.MarkFinished(written);
+    finish(written);
+  });
+}
+
+void IngestPipeline::Unreserve(int64_t records, int64_t bytes) {
+  std::lock_guard lock(mu_);
+  buffered_records_ -= records;
+  buffered_bytes_ -= bytes;
+  metrics_->buffer_size.Set(static_cast<double>(buffered_records_));
+  metrics_->buffer_bytes.Set(static_cast<double>(buffered_bytes_));
+}
+
+void IngestPipeline::SenderLoop() {
+  const auto flush_interval = std::chrono::seconds(options_.processing.buffer.flush_interval_seconds);
+  const int64_t flush_size = options_.processing.flush_size_messages;
+  const auto retention = std::chrono::hours(options_.processing.wal.long_term_retention_hours);
+  auto next_retention = Clock::now();
+  std::mt19937 rng(std::random_device{}());
+  milliseconds backoff{0};
+  std::unique_lock lock(mu_);
+  while (true) {
+    // Flush by size, by age of the oldest waiting batch, or to drain when stopping.
+    auto ready = [&] {
+      if (queue_.empty()) return false;
+      if (stopping_ || queued_records_ >= flush_size) return true;
+      return Clock::now() >= queue_.front().enqueued + flush_interval;
+    };
+    while (!ready() && !(stopping_ && queue_.empty())) {
+      auto wake = queue_.empty() ? Clock::now() + std::chrono::seconds(60) : queue_.front().enqueued + flush_interval;
+      cv_.wait_until(lock, std::min(wake, next_retention));
+      if (Clock::now() >= next_retention) {
+        lock.unlock();
+        if (auto s = long_wal_->DeleteSegmentsOlderThan(retention); !s.ok()) spdlog::warn("long WAL retention: {}", s.message());
+        next_retention = Clock::now() + std::chrono::minutes(1);
+        lock.lock();
+      }
+    }
+    if (queue_.empty() || (stopping_ && Clock::now() >= drain_deadline_)) break;
+    std::vector<StoragePut> taken(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+    queue_.clear();
+    queued_records_ = 0;
+    lock.unlock();
+
+    // One send per tenant and signal, in WAL order within each.
+    std::stable_sort(taken.begin(), taken.end(), [](const StoragePut& a, const StoragePut& b) {
+      return std::tie(a.tenant, a.signal) < std::tie(b.tenant, b.signal);
+    });
+    std::vector<StoragePut> unsent;
+    for (size_t begin = 0; begin < taken.size();) {
+      size_t end = begin;
+      while (end < taken.size() && taken[end].tenant == taken[begin].tenant &&
+             taken[end].signal == taken[begin].signal) {
+        ++end;
+      }
+      std::vector<StoragePut> group(std::make_move_iterator(taken.begin() + begin),
+                                    std::make_move_iterator(taken.begin() + end));
+      SendGroup(group);  // leaves in `group` what storage did not confirm
+      for (auto& put : group) unsent.push_back(std::move(put));
+      begin = end;
+    }
+
+    lock.lock();
+    if (!unsent.empty()) {
+      for (auto it = unsent.rbegin(); it != unsent.rend(); ++it) {
+        queued_records_ += it->records;
+        queue_.push_front(std::move(*it));
+      }
+      // Exponential backoff with jitter; the batches stay in the short WAL meanwhile.
+      backoff = std::min(kMaxSendBackoff, std::max(milliseconds(100), backoff * 2));
+      auto jittered = milliseconds(std::uniform_int_distribution<int64_t>(backoff.count() / 2, backoff.count())(rng));
+      cv_.wait_for(lock, jittered, [&] { return stopping_ && Clock::now() >= drain_deadline_; });
+    } else {
+      backoff = milliseconds(0);
+    }
+  }
+}
+
+void IngestPipeline::SendGroup(std::vector<StoragePut>& group) {
+  std::vector<const StoragePut*> puts;
+  for (const auto& p : group) puts.push_back(&p);
+  std::vector<bool> confirmed(group.size(), false);
+  auto status = sink_->Put(puts, [&](size_t i) {
+    if (i >= group.size() || confirmed[i]) return;
+    confirmed[i] = true;
+    // Storage has it durably: the short WAL entry can go (FORMAT.md step 5).
+    (void)short_wal_->Release(group[i].wal_sequence);  // not waited for: a lost RELEASE means a replay
+    Unreserve(group[i].records, group[i].bytes);
+    metrics_->stored.Increment(static_cast<double>(group[i].records));
+  });
+  size_t kept = 0;
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (confirmed[i]) continue;
+    if (kept != i) group[kept] = std::move(group[i]);
+    ++kept;
+  }
+  group.resize(kept);
+  if (!status.ok() || kept > 0) {
+    metrics_->send_failures.Increment();
+    spdlog::warn("storage did not confirm {} batches ({}); they stay in the short WAL and are retried", kept,
+                 status.ok() ? "no confirmation" : status.message());
+  }
+}
+
+void IngestPipeline::Stop(std::chrono::milliseconds drain) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      stopping_ = true;
+      drain_deadline_ = Clock::now() + drain;
+    }
+  }
+  cv_.notify_all();
+  if (sender_.joinable()) sender_.join();
+}
+
+IngestPipeline::Stats IngestPipeline::stats() const {
+  std::lock_guard lock(mu_);
+  Stats s;
+  s.buffered_records = buffered_records_;
+  s.buffered_bytes = buffered_bytes_;
+  s.replayed_batches = replayed_batches_;
+  s.wal_live_entries = short_wal_ ? short_wal_->live_entries() : 0;
+  return s;
+}
+
+}  // namespace openwit::ingest
