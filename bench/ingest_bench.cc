@@ -47,12 +47,14 @@ std::vector<BulkBatch> LoadBatches(const std::string& dir, int per_batch, int64_
   std::vector<BulkBatch> out;
   BulkBatch current;
   int in_current = 0;
+  const void* current_scope = nullptr;
   auto flush = [&] {
     if (in_current == 0) return;
     *total_bytes += static_cast<int64_t>(current.ByteSizeLong());
     out.push_back(std::move(current));
     current = BulkBatch();
     in_current = 0;
+    current_scope = nullptr;
   };
   for (int i = 0;; ++i) {
     std::ifstream in(fmt::format("{}/logs-{:06}.pb", dir, i), std::ios::binary);
@@ -60,6 +62,7 @@ std::vector<BulkBatch> LoadBatches(const std::string& dir, int per_batch, int64_
     std::string bytes((std::istreambuf_iterator<char>(in)), {});
     opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest request;
     if (!request.ParseFromString(bytes)) continue;
+    current_scope = nullptr;  // a new request: its scopes are new even at a reused address
     for (const auto& rl : request.resource_logs()) {
       for (const auto& sl : rl.scope_logs()) {
         for (const auto& rec : sl.log_records()) {
@@ -68,11 +71,14 @@ std::vector<BulkBatch> LoadBatches(const std::string& dir, int per_batch, int64_
             current.set_signal(openwit::ingest::v1::SIGNAL_LOGS);
             current.set_batch_id(fmt::format("b{}", out.size()));
           }
-          // One resource and scope per record keeps slicing simple; the corpus has 12 services.
-          auto* r = current.add_resource_logs();
-          *r->mutable_resource() = rl.resource();
-          auto* s = r->add_scope_logs();
-          *s->mutable_scope() = sl.scope();
+          // Records keep their resource and scope grouping, as in the OTLP requests.
+          if (current.resource_logs_size() == 0 || current_scope != &sl) {
+            auto* r = current.add_resource_logs();
+            *r->mutable_resource() = rl.resource();
+            *r->add_scope_logs()->mutable_scope() = sl.scope();
+            current_scope = &sl;
+          }
+          auto* s = current.mutable_resource_logs(current.resource_logs_size() - 1)->mutable_scope_logs(0);
           *s->add_log_records() = rec;
           ++*total_records;
           if (++in_current == per_batch) flush();
@@ -163,7 +169,8 @@ int main(int argc, char** argv) {
         for (auto& rl : *batch.mutable_resource_logs())
           for (auto& sl : *rl.mutable_scope_logs())
             for (auto& rec : *sl.mutable_log_records()) rec.set_time_unix_nano(rec.time_unix_nano() + round * 1000 + t);
-        const int64_t n = batch.resource_logs_size();
+        int64_t n = 0;
+        for (const auto& rl : batch.resource_logs()) n += rl.scope_logs(0).log_records_size();
         const int64_t b = static_cast<int64_t>(batch.ByteSizeLong());
         std::promise<bool> acked;
         auto sent = Clock::now();
