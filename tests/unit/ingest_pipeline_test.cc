@@ -1,0 +1,189 @@
+// The ingest pipeline in one process with a real storage server over Flight on loopback: the
+// async ack paths run here under ASan+UBSan too (the e2e suite runs them in separate processes).
+
+#include "ingest/ingest_pipeline.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <future>
+#include <set>
+#include <thread>
+
+#include <arrow/api.h>
+#include <arrow/io/file.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <parquet/arrow/reader.h>
+
+#include "ingest/flight_sender.h"
+#include "storage/flight_server.h"
+
+namespace openwit::ingest {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+v1::BulkBatch LogBatch(const std::string& id, const std::string& prefix, int n) {
+  v1::BulkBatch b;
+  b.set_batch_id(id);
+  b.set_tenant("acme");
+  b.set_signal(v1::SIGNAL_LOGS);
+  auto* rl = b.add_resource_logs();
+  auto* attr = rl->mutable_resource()->add_attributes();
+  attr->set_key("service.name");
+  attr->mutable_value()->set_string_value("checkout");
+  auto* sl = rl->add_scope_logs();
+  for (int i = 0; i < n; ++i) {
+    auto* rec = sl->add_log_records();
+    rec->set_time_unix_nano(1700000000000000000ull + i);
+    rec->mutable_body()->set_string_value(prefix + " " + std::to_string(i));
+  }
+  return b;
+}
+
+SubmitOutcome SubmitAndWait(IngestPipeline& p, const v1::BulkBatch& b) {
+  std::promise<SubmitOutcome> done;
+  p.Submit(b, [&](SubmitOutcome o) { done.set_value(std::move(o)); });
+  return done.get_future().get();
+}
+
+class IngestPipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("openwit-pipeline-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    storage_options_.local_dir = (dir_ / "storage").string();
+    storage_options_.lake_dir = (dir_ / "lake").string();
+    options_.node_id = "unit";
+    options_.processing.wal.dir = (dir_ / "wal").string();
+    options_.processing.buffer.flush_interval_seconds = 0;
+    options_.processing.flush_size_messages = 1;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void StartStorage() {
+    storage_ = std::move(storage::StorageServer::Start(storage_options_, "127.0.0.1", 0).ValueOrDie());
+  }
+  std::unique_ptr<IngestPipeline> Open(const std::string& endpoint) {
+    auto p = IngestPipeline::Open(options_, std::make_unique<FlightSender>(
+                                                FlightSenderOptions{.endpoints = {endpoint},
+                                                                    .timeout = std::chrono::seconds(5),
+                                                                    .unhealthy_for = std::chrono::milliseconds(50)}));
+    EXPECT_TRUE(p.ok()) << p.status();
+    return std::move(*p);
+  }
+  std::string StorageEndpoint() { return "127.0.0.1:" + std::to_string(storage_->port()); }
+  static void WaitDrained(IngestPipeline& p) {
+    for (int i = 0; i < 300 && p.stats().buffered_records > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(p.stats().buffered_records, 0);
+  }
+  std::vector<std::string> LakeBodies() {
+    std::vector<std::string> bodies;
+    for (const auto& f : fs::recursive_directory_iterator(storage_options_.lake_dir)) {
+      if (f.path().extension() != ".parquet") continue;
+      auto reader = parquet::arrow::OpenFile(arrow::io::ReadableFile::Open(f.path().string()).ValueOrDie(),
+                                             arrow::default_memory_pool())
+                        .ValueOrDie();
+      auto table = reader->ReadTable().ValueOrDie();
+      for (const auto& chunk : table->GetColumnByName("Body")->chunks()) {
+        auto body = std::static_pointer_cast<arrow::StringArray>(chunk);
+        for (int64_t i = 0; i < body->length(); ++i) bodies.push_back(body->GetString(i));
+      }
+    }
+    return bodies;
+  }
+
+  fs::path dir_;
+  storage::StorageOptions storage_options_;
+  PipelineOptions options_;
+  std::unique_ptr<storage::StorageServer> storage_;
+};
+
+TEST_F(IngestPipelineTest, ConcurrentSendersAndRetriesStoreEachRecordOnce) {
+  StartStorage();
+  auto pipeline = Open(StorageEndpoint());
+  std::vector<std::thread> senders;
+  std::atomic<int64_t> accepted{0}, duplicates{0};
+  for (int t = 0; t < 4; ++t) {
+    senders.emplace_back([&, t] {
+      for (int b = 0; b < 25; ++b) {
+        auto batch = LogBatch("t" + std::to_string(t) + "b" + std::to_string(b),
+                              "sender " + std::to_string(t) + " batch " + std::to_string(b), 20);
+        // Every fifth batch is sent twice, as a client retry would: the second is all duplicates.
+        for (int copy = 0; copy < (b % 5 == 0 ? 2 : 1); ++copy) {
+          auto outcome = SubmitAndWait(*pipeline, batch);
+          ASSERT_TRUE(outcome.status.ok()) << outcome.status;
+          accepted += static_cast<int64_t>(outcome.ack.accepted_records());
+          duplicates += static_cast<int64_t>(outcome.ack.duplicate_records());
+        }
+      }
+    });
+  }
+  for (auto& t : senders) t.join();
+  EXPECT_EQ(accepted.load(), 4 * 25 * 20);
+  EXPECT_EQ(duplicates.load(), 4 * 5 * 20);
+  WaitDrained(*pipeline);
+  EXPECT_EQ(pipeline->stats().wal_live_entries, 0u);
+  pipeline.reset();
+  storage_->Stop();
+  auto bodies = LakeBodies();
+  EXPECT_EQ(bodies.size(), 2000u);
+  EXPECT_EQ(std::set<std::string>(bodies.begin(), bodies.end()).size(), 2000u);
+}
+
+TEST_F(IngestPipelineTest, UnsentBatchesAreReplayedAfterARestart) {
+  {
+    auto pipeline = Open("127.0.0.1:1");  // storage unreachable: acked batches wait in the WAL
+    for (int b = 0; b < 5; ++b) {
+      ASSERT_TRUE(SubmitAndWait(*pipeline, LogBatch("b" + std::to_string(b), "replay " + std::to_string(b), 10)).status.ok());
+    }
+    EXPECT_EQ(pipeline->stats().buffered_records, 50);
+  }
+  StartStorage();
+  auto pipeline = Open(StorageEndpoint());
+  EXPECT_EQ(pipeline->stats().replayed_batches, 5);
+  // The replayed records are in the dedup window: a client retry of one is not stored again.
+  auto retry = SubmitAndWait(*pipeline, LogBatch("b0-again", "replay 0", 10));
+  EXPECT_EQ(retry.ack.duplicate_records(), 10u);
+  WaitDrained(*pipeline);
+  pipeline.reset();
+  storage_->Stop();
+  EXPECT_EQ(LakeBodies().size(), 50u);
+}
+
+TEST_F(IngestPipelineTest, FullBufferRefusesWithARetryHint) {
+  options_.processing.buffer.max_size_messages = 50;
+  auto pipeline = Open("127.0.0.1:1");
+  EXPECT_TRUE(SubmitAndWait(*pipeline, LogBatch("a", "a", 20)).status.ok());
+  EXPECT_TRUE(SubmitAndWait(*pipeline, LogBatch("b", "b", 20)).status.ok());
+  auto refused = SubmitAndWait(*pipeline, LogBatch("c", "c", 20));
+  ASSERT_TRUE(refused.status.IsCapacityError());
+  EXPECT_THAT(refused.status.message(), HasSubstr("buffer full: 40 of 50 records"));
+  EXPECT_GT(refused.retry_after_ms, 0);
+}
+
+TEST_F(IngestPipelineTest, InvalidBatchesNameTheFieldAndNeverReachTheWal) {
+  auto pipeline = Open("127.0.0.1:1");
+  auto no_tenant = LogBatch("x", "x", 1);
+  no_tenant.clear_tenant();
+  EXPECT_THAT(SubmitAndWait(*pipeline, no_tenant).status.message(), HasSubstr("tenant: required"));
+  auto mixed = LogBatch("y", "y", 1);
+  mixed.set_signal(v1::SIGNAL_TRACES);
+  EXPECT_THAT(SubmitAndWait(*pipeline, mixed).status.message(), HasSubstr("signal is SIGNAL_TRACES"));
+  auto bad_id = LogBatch("z", "z", 3);
+  bad_id.mutable_resource_logs(0)->mutable_scope_logs(0)->mutable_log_records(2)->set_trace_id("short");
+  auto outcome = SubmitAndWait(*pipeline, bad_id);
+  ASSERT_TRUE(outcome.status.IsInvalid());
+  EXPECT_THAT(outcome.status.message(), HasSubstr("log_records[2].trace_id: 5 bytes, expected 16"));
+  EXPECT_EQ(pipeline->stats().wal_live_entries, 0u);
+  EXPECT_EQ(pipeline->stats().buffered_records, 0);
+  // The same records, fixed, are not mistaken for duplicates of the refused batch.
+  auto fixed = SubmitAndWait(*pipeline, LogBatch("z2", "z", 3));
+  EXPECT_EQ(fixed.ack.accepted_records(), 3u);
+}
+
+}  // namespace
+}  // namespace openwit::ingest
