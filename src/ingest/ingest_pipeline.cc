@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <random>
 
-#include <arrow/util/hashing.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -21,42 +20,6 @@ constexpr milliseconds kMaxWalBackoff{5000};
 constexpr milliseconds kMaxSendBackoff{10000};
 constexpr int64_t kBufferFullRetryMs = 500;
 
-uint64_t HashBytes(const void* data, size_t n) {
-  return arrow::internal::ComputeStringHash<0>(data, static_cast<int64_t>(n));
-}
-
-uint64_t HashMessage(const google::protobuf::MessageLite& m, std::string* scratch) {
-  scratch->resize(m.ByteSizeLong());
-  m.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(scratch->data()));
-  return HashBytes(scratch->data(), scratch->size());
-}
-
-uint64_t Combine(uint64_t a, uint64_t b) { return a ^ (b + 0x9e3779b97f4a7c15ull + (a << 6) + (a >> 2)); }
-
-// Deterministic key of every record: the same record (same tenant, signal, resource, scope and
-// content) gets the same key in any batch, on any retry, after any restart.
-std::vector<uint64_t> RecordKeys(const v1::BulkBatch& batch) {
-  std::vector<uint64_t> keys;
-  thread_local std::string scratch;
-  const uint64_t seed = Combine(HashBytes(batch.tenant().data(), batch.tenant().size()), batch.signal());
-  const void* last_resource = nullptr;
-  const void* last_scope = nullptr;
-  uint64_t resource_hash = 0, scope_hash = 0;
-  ForEachRecord(batch, [&](const auto& resource, const auto& scope, const auto& record) {
-    if (&resource != last_resource) {
-      resource_hash = Combine(seed, HashMessage(resource, &scratch));
-      last_resource = &resource;
-      last_scope = nullptr;
-    }
-    if (&scope != last_scope) {
-      scope_hash = Combine(resource_hash, HashMessage(scope, &scratch));
-      last_scope = &scope;
-    }
-    keys.push_back(Combine(scope_hash, HashMessage(record, &scratch)));
-  });
-  return keys;
-}
-
 Signal ToConverterSignal(v1::Signal s) {
   switch (s) {
     case v1::SIGNAL_TRACES: return Signal::kTraces;
@@ -65,22 +28,34 @@ Signal ToConverterSignal(v1::Signal s) {
   }
 }
 
-arrow::Result<std::shared_ptr<arrow::RecordBatch>> Convert(const v1::BulkBatch& batch) {
-  ArrowConverter converter(ToConverterSignal(batch.signal()));
-  switch (batch.signal()) {
-    case v1::SIGNAL_LOGS:
-      for (const auto& r : batch.resource_logs()) ARROW_RETURN_NOT_OK(converter.Append(r));
-      break;
-    case v1::SIGNAL_TRACES:
-      for (const auto& r : batch.resource_spans()) ARROW_RETURN_NOT_OK(converter.Append(r));
-      break;
-    case v1::SIGNAL_METRICS:
-      for (const auto& r : batch.resource_metrics()) ARROW_RETURN_NOT_OK(converter.Append(r));
-      break;
-    default:
-      return arrow::Status::Invalid("signal: unspecified");
+// One converter per thread and signal: its builders keep their capacity from batch to batch.
+ArrowConverter& ConverterFor(v1::Signal signal) {
+  thread_local std::unique_ptr<ArrowConverter> converters[3];
+  const Signal s = ToConverterSignal(signal);
+  auto& c = converters[static_cast<int>(s)];
+  if (!c) c = std::make_unique<ArrowConverter>(s);
+  return *c;
+}
+
+template <class Resources>
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> ConvertAll(ArrowConverter& converter, const Resources& resources) {
+  for (const auto& r : resources) {
+    if (auto status = converter.Append(r); !status.ok()) {
+      (void)converter.Finish();  // drop the rows of earlier resources: the batch is refused whole
+      return status;
+    }
   }
   return converter.Finish();
+}
+
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> Convert(const v1::BulkBatch& batch) {
+  ArrowConverter& converter = ConverterFor(batch.signal());
+  switch (batch.signal()) {
+    case v1::SIGNAL_LOGS: return ConvertAll(converter, batch.resource_logs());
+    case v1::SIGNAL_TRACES: return ConvertAll(converter, batch.resource_spans());
+    case v1::SIGNAL_METRICS: return ConvertAll(converter, batch.resource_metrics());
+    default: return arrow::Status::Invalid("signal: unspecified");
+  }
 }
 
 arrow::Status Validate(const v1::BulkBatch& batch) {
@@ -174,7 +149,8 @@ arrow::Status IngestPipeline::Recover() {
       continue;
     }
     ARROW_ASSIGN_OR_RAISE(auto record_batch, Convert(batch));
-    for (uint64_t key : RecordKeys(batch)) dedup_.Insert(key, now);
+    ARROW_ASSIGN_OR_RAISE(auto keys, RecordKeys(entry.payload, batch.tenant(), batch.signal()));
+    for (uint64_t key : keys) dedup_.Insert(key, now);
     StoragePut put;
     put.wal_sequence = entry.sequence;
     put.batch_id = fmt::format("{}:{}:{}", options_.node_id, short_wal_->id(), entry.sequence);
@@ -212,7 +188,11 @@ void IngestPipeline::Submit(const v1::BulkBatch& batch, SubmitCallback done) {
   };
   if (auto status = Validate(batch); !status.ok()) return refuse(status);
 
-  const std::vector<uint64_t> keys = RecordKeys(batch);
+  // Serialized once: the bytes go to both WALs, and the dedup keys are hashed from them.
+  std::string payload = batch.SerializeAsString();
+  auto computed_keys = RecordKeys(payload, batch.tenant(), batch.signal());
+  if (!computed_keys.ok()) return refuse(computed_keys.status());
+  const std::vector<uint64_t> keys = std::move(*computed_keys);
   std::vector<bool> duplicate(keys.size(), false);
   std::vector<arrow::Future<uint64_t>> waits;  // writes in progress of records this batch repeats
   auto durable = arrow::Future<uint64_t>::Make();
@@ -238,7 +218,7 @@ void IngestPipeline::Submit(const v1::BulkBatch& batch, SubmitCallback done) {
     }
     new_records = static_cast<int64_t>(keys.size()) - duplicates;
     if (new_records > 0) {
-      new_bytes = static_cast<int64_t>(batch.ByteSizeLong() * new_records / keys.size());
+      new_bytes = static_cast<int64_t>(payload.size() * new_records / keys.size());
       const auto& buffer = options_.processing.buffer;
       if (buffered_records_ + new_records > buffer.max_size_messages ||
           buffered_bytes_ + new_bytes > buffer.max_size_bytes) {
@@ -299,6 +279,7 @@ void IngestPipeline::Submit(const v1::BulkBatch& batch, SubmitCallback done) {
     filtered = batch;
     RemoveRecords(&filtered, duplicate);
     to_write = &filtered;
+    payload = filtered.SerializeAsString();
   }
   auto fail_before_write = [&](const arrow::Status& status) {
     {
@@ -318,7 +299,6 @@ void IngestPipeline::Submit(const v1::BulkBatch& batch, SubmitCallback done) {
   metrics_->convert_latency.Observe(duration<double>(Clock::now() - convert_start).count());
   if (!converted.ok()) return fail_before_write(converted.status());
 
-  std::string payload = to_write->SerializeAsString();
   auto long_write = long_wal_->Append(payload);
   long_write.AddCallback([](const arrow::Result<uint64_t>& r) {
     if (!r.ok()) spdlog::warn("long WAL write failed (the ack does not wait for it): {}", r.status().message());
