@@ -164,12 +164,16 @@ int main(int argc, char** argv) {
   for (int t = 0; t < senders; ++t) {
     threads.emplace_back([&, t] {
       std::vector<double> mine;
+      // The sender's own batches, edited in place each round: no copy on the measured path.
+      std::vector<BulkBatch> own;
+      for (size_t i = t; i < batches.size() && own.size() < 32; i += senders) own.push_back(batches[i]);
+      if (own.empty()) own.push_back(batches[t % batches.size()]);
       for (uint64_t round = 0; Clock::now() < deadline; ++round) {
-        BulkBatch batch = batches[(round * senders + t) % batches.size()];
+        BulkBatch& batch = own[round % own.size()];
         // Unique records every round, so dedup keeps them all (and still does its work).
         for (auto& rl : *batch.mutable_resource_logs())
           for (auto& sl : *rl.mutable_scope_logs())
-            for (auto& rec : *sl.mutable_log_records()) rec.set_time_unix_nano(rec.time_unix_nano() + round * 1000 + t);
+            for (auto& rec : *sl.mutable_log_records()) rec.set_time_unix_nano(rec.time_unix_nano() + 1000003);  // unique every round
         int64_t n = 0;
         for (const auto& rl : batch.resource_logs()) n += rl.scope_logs(0).log_records_size();
         const int64_t b = static_cast<int64_t>(batch.ByteSizeLong());
