@@ -17,6 +17,8 @@
 #include "common/metrics.h"
 #include "control/control_service.h"
 #include "control/node_registry.h"
+#include "gateway/ingest_client.h"
+#include "gateway/otlp_http.h"
 #include "ingest/bulk_service.h"
 #include "ingest/flight_sender.h"
 #include "ingest/ingest_pipeline.h"
@@ -56,6 +58,9 @@ struct Node::Impl {
   std::unique_ptr<ingest::IngestPipeline> pipeline;
   std::unique_ptr<ingest::BulkIngestService> bulk_service;
   std::unique_ptr<grpc::Server> ingest_server;
+  std::unique_ptr<gateway::BulkIngestClient> ingest_client;
+  std::unique_ptr<gateway::OtlpHttpReceiver> otlp_http;
+  std::unique_ptr<HttpServer> otlp_http_server;
 
   // Registration with a remote control node.
   std::thread heartbeat;
@@ -190,6 +195,43 @@ struct Node::Impl {
     return arrow::Status::OK();
   }
 
+  arrow::Status StartGateway() {
+    if (!config.ingestion.sources.http.enabled) return arrow::Status::OK();
+    gateway::IngestSubmit submit;
+    if (pipeline) {
+      submit = [p = pipeline.get()](ingest::v1::BulkBatch batch, ingest::SubmitCallback done) {
+        p->Submit(batch, std::move(done));
+      };
+    } else {
+      if (config.ingest.endpoints.empty()) {
+        return arrow::Status::Invalid("ingest.endpoints is empty and this process runs no ingest role: "
+                                      "list the ingest nodes the gateway sends to");
+      }
+      ingest_client = std::make_unique<gateway::BulkIngestClient>(
+          config.ingest.endpoints, std::chrono::milliseconds(config.http.upstream.request_timeout_ms),
+          static_cast<int>(config.grpc.MaxReceiveBytes()));
+      submit = [c = ingest_client.get()](ingest::v1::BulkBatch batch, ingest::SubmitCallback done) {
+        c->Submit(std::move(batch), std::move(done));
+      };
+    }
+    otlp_http = std::make_unique<gateway::OtlpHttpReceiver>(config.node.id, std::move(submit));
+    HttpServerOptions options;
+    options.name = "otlp-http";
+    options.bind = config.http.bind;
+    options.port = static_cast<int>(config.http.port);
+    options.threads = 2;
+    options.max_connections = static_cast<size_t>(config.http.max_concurrent_requests);
+    options.max_body_bytes =
+        static_cast<size_t>(std::min(config.http.max_payload_size_mb, config.proxy.http.max_payload_size_mb)) << 20;
+    options.request_timeout = std::chrono::milliseconds(config.http.request_timeout_ms);
+    otlp_http_server = std::make_unique<HttpServer>(options);
+    otlp_http->Register(otlp_http_server.get());
+    ARROW_RETURN_NOT_OK(otlp_http_server->Start());
+    endpoints.push_back({"otlp-http", fmt::format("http://{}:{}", config.http.bind, otlp_http_server->port()),
+                         "OTLP/HTTP: POST /v1/logs, /v1/traces, /v1/metrics (protobuf or JSON)"});
+    return arrow::Status::OK();
+  }
+
   // Registers with control.endpoint and heartbeats until Stop(); re-registers when forgotten.
   void StartHeartbeat() {
     heartbeat = std::thread([this] {
@@ -244,8 +286,9 @@ arrow::Status Node::Start() {
   ARROW_RETURN_NOT_OK(m.StartAdmin());
   if (m.Has("storage")) ARROW_RETURN_NOT_OK(m.StartStorage());
   if (m.Has("ingest")) ARROW_RETURN_NOT_OK(m.StartIngest());
+  if (m.Has("gateway")) ARROW_RETURN_NOT_OK(m.StartGateway());
   for (const auto& role : m.roles) {
-    if (role != "control" && role != "storage" && role != "ingest") m.pending.push_back(role);
+    if (role != "control" && role != "storage" && role != "ingest" && role != "gateway") m.pending.push_back(role);
   }
   if (!m.pending.empty()) {
     spdlog::warn("roles without a data path in this build yet: {} (they answer /health and /metrics only)",
@@ -269,6 +312,7 @@ void Node::Stop() {
   m.cv.notify_all();
   if (m.heartbeat.joinable()) m.heartbeat.join();
   // Upstream first: no new batches, then what ingest holds goes to storage, then storage closes.
+  if (m.otlp_http_server) m.otlp_http_server->Stop();
   if (m.ingest_server) m.ingest_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   if (m.pipeline) m.pipeline->Stop(std::chrono::seconds(5));
   m.pipeline.reset();

@@ -52,7 +52,7 @@ node: {{id: "{role}-{self.ports['admin']}", data_dir: ./data}}
 admin: {{bind: 127.0.0.1, port: {self.ports['admin']}}}
 grpc: {{bind: 127.0.0.1, port: {self.ports['grpc']}}}
 http: {{bind: 127.0.0.1, port: {self.ports['http']}}}
-ingest: {{listen: {{bind: 127.0.0.1, port: {self.ports['ingest']}}}}}
+ingest: {{listen: {{bind: 127.0.0.1, port: {self.ports['ingest']}}}, endpoints: ["127.0.0.1:{self.ports['ingest']}"]}}
 storage: {{flight: {{bind: 127.0.0.1, port: {self.ports['flight']}}}, endpoints: ["{storage_endpoint}"]}}
 search: {{bind: 127.0.0.1, port: {self.ports['search']}}}
 {extra_yaml.replace('CONTROL_PORT', str(self.ports['control']))}

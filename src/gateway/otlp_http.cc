@@ -1,0 +1,219 @@
+#include "gateway/otlp_http.h"
+
+#include <zlib.h>
+
+#include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
+#include <nlohmann/json.hpp>
+
+#include "common/metrics.h"
+#include "ingest/otlp_records.h"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+
+namespace openwit::gateway {
+namespace {
+
+using ingest::v1::BulkBatch;
+using ingest::v1::Signal;
+namespace collector = opentelemetry::proto::collector;
+
+constexpr size_t kMaxDecompressed = 256u << 20;
+
+arrow::Result<std::string> Gunzip(const std::string& in) {
+  z_stream z{};
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return arrow::Status::UnknownError("zlib init");
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  std::string out;
+  char buf[64 * 1024];
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof(buf);
+    rc = inflate(&z, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      inflateEnd(&z);
+      return arrow::Status::Invalid("body: Content-Encoding is gzip but the body does not decompress");
+    }
+    out.append(buf, sizeof(buf) - z.avail_out);
+    if (out.size() > kMaxDecompressed) {
+      inflateEnd(&z);
+      return arrow::Status::CapacityError("body: more than ", kMaxDecompressed, " bytes once decompressed");
+    }
+    if (rc != Z_STREAM_END && z.avail_in == 0 && z.avail_out != 0) {
+      inflateEnd(&z);
+      return arrow::Status::Invalid("body: truncated gzip stream");
+    }
+  }
+  inflateEnd(&z);
+  return out;
+}
+
+std::string Base64(const std::string& bytes) {
+  static const char* kTable = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
+    out += {kTable[v >> 18], kTable[(v >> 12) & 63], kTable[(v >> 6) & 63], kTable[v & 63]};
+  }
+  if (i + 1 == bytes.size()) {
+    uint32_t v = uint8_t(bytes[i]) << 16;
+    out += {kTable[v >> 18], kTable[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == bytes.size()) {
+    uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8);
+    out += {kTable[v >> 18], kTable[(v >> 12) & 63], kTable[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+// OTLP's JSON writes trace and span ids in hex where protobuf's JSON expects base64.
+arrow::Status HexIdsToBase64(nlohmann::json& j, const std::string& path) {
+  if (j.is_object()) {
+    for (auto& [key, value] : j.items()) {
+      const std::string here = path.empty() ? key : path + "." + key;
+      if ((key == "traceId" || key == "spanId" || key == "parentSpanId") && value.is_string()) {
+        const std::string hex = value.get<std::string>();
+        if (hex.size() % 2 != 0) return arrow::Status::Invalid(here, ": \"", hex, "\" is not hex");
+        std::string bytes;
+        for (size_t i = 0; i < hex.size(); i += 2) {
+          auto nibble = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) ? (std::isdigit(c) ? c - '0' : (std::tolower(c) - 'a' + 10)) : -1; };
+          int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+          if (hi < 0 || lo < 0) return arrow::Status::Invalid(here, ": \"", hex, "\" is not hex");
+          bytes.push_back(static_cast<char>(hi * 16 + lo));
+        }
+        value = Base64(bytes);
+      } else {
+        ARROW_RETURN_NOT_OK(HexIdsToBase64(value, here));
+      }
+    }
+  } else if (j.is_array()) {
+    for (size_t i = 0; i < j.size(); ++i) ARROW_RETURN_NOT_OK(HexIdsToBase64(j[i], fmt::format("{}[{}]", path, i)));
+  }
+  return arrow::Status::OK();
+}
+
+template <class Request>
+arrow::Status Parse(const std::string& content_type, const std::string& body, Request* request) {
+  if (content_type == "application/x-protobuf" || content_type == "application/protobuf") {
+    if (!request->ParseFromString(body)) return arrow::Status::Invalid("body: not a valid OTLP protobuf message");
+    return arrow::Status::OK();
+  }
+  if (content_type == "application/json") {
+    nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) return arrow::Status::Invalid("body: not valid JSON");
+    ARROW_RETURN_NOT_OK(HexIdsToBase64(j, ""));
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = true;  // newer OTLP fields must not break older servers
+    auto status = google::protobuf::util::JsonStringToMessage(j.dump(), request, options);
+    if (!status.ok()) return arrow::Status::Invalid("body: ", std::string(status.message()));
+    return arrow::Status::OK();
+  }
+  return arrow::Status::TypeError("Content-Type \"", content_type,
+                                  "\" is not supported: use application/x-protobuf or application/json");
+}
+
+std::string MediaType(const std::string& header) {
+  std::string t = header.substr(0, header.find(';'));
+  t.erase(t.find_last_not_of(" \t") + 1);
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return t;
+}
+
+HttpResponse Error(int status, const std::string& message, bool json) {
+  // OTLP/HTTP errors carry a google.rpc.Status; its message is what a client shows.
+  if (json) return HttpResponse::Json(status, nlohmann::json{{"code", status}, {"message", message}}.dump());
+  return HttpResponse::Text(status, message + "\n");
+}
+
+}  // namespace
+
+arrow::Status DecodeOtlp(Signal signal, const std::string& content_type, const std::string& body, BulkBatch* batch) {
+  batch->set_signal(signal);
+  switch (signal) {
+    case ingest::v1::SIGNAL_LOGS: {
+      collector::logs::v1::ExportLogsServiceRequest request;
+      ARROW_RETURN_NOT_OK(Parse(content_type, body, &request));
+      batch->mutable_resource_logs()->Swap(request.mutable_resource_logs());
+      return arrow::Status::OK();
+    }
+    case ingest::v1::SIGNAL_TRACES: {
+      collector::trace::v1::ExportTraceServiceRequest request;
+      ARROW_RETURN_NOT_OK(Parse(content_type, body, &request));
+      batch->mutable_resource_spans()->Swap(request.mutable_resource_spans());
+      return arrow::Status::OK();
+    }
+    case ingest::v1::SIGNAL_METRICS: {
+      collector::metrics::v1::ExportMetricsServiceRequest request;
+      ARROW_RETURN_NOT_OK(Parse(content_type, body, &request));
+      batch->mutable_resource_metrics()->Swap(request.mutable_resource_metrics());
+      return arrow::Status::OK();
+    }
+    default:
+      return arrow::Status::Invalid("signal: unspecified");
+  }
+}
+
+OtlpHttpReceiver::OtlpHttpReceiver(std::string node_id, IngestSubmit submit)
+    : node_id_(std::move(node_id)), submit_(std::move(submit)) {}
+
+void OtlpHttpReceiver::Register(HttpServer* server) {
+  for (auto [path, signal] : {std::pair{"/v1/logs", ingest::v1::SIGNAL_LOGS},
+                              std::pair{"/v1/traces", ingest::v1::SIGNAL_TRACES},
+                              std::pair{"/v1/metrics", ingest::v1::SIGNAL_METRICS}}) {
+    server->Route("POST", path, [this, signal](const HttpRequest& request, HttpResponder respond) {
+      Handle(signal, request, std::move(respond));
+    });
+  }
+}
+
+void OtlpHttpReceiver::Handle(Signal signal, const HttpRequest& request, HttpResponder respond) {
+  static auto& received = MetricsRegistry::Default().Counter("event.ingest.received", "Records received by the gateway");
+  static auto& rejected = MetricsRegistry::Default().Counter("otlp.http.rejected", "OTLP/HTTP requests refused");
+  const std::string content_type = MediaType(request.Header("content-type"));
+  const bool json = content_type == "application/json";
+  auto fail = [&](int status, const std::string& message) {
+    rejected.Increment();
+    respond(Error(status, message, json));
+  };
+  const std::string& encoding = request.Header("content-encoding");
+  std::string inflated;
+  const std::string* body = &request.body;
+  if (encoding == "gzip") {
+    auto out = Gunzip(request.body);
+    if (!out.ok()) return fail(out.status().IsCapacityError() ? 413 : 400, out.status().message());
+    inflated = std::move(*out);
+    body = &inflated;
+  } else if (!encoding.empty() && encoding != "identity") {
+    return fail(415, "Content-Encoding \"" + encoding + "\" is not supported: use gzip or none");
+  }
+  BulkBatch batch;
+  if (auto status = DecodeOtlp(signal, content_type, *body, &batch); !status.ok()) {
+    return fail(status.IsTypeError() ? 415 : 400, status.message());
+  }
+  batch.set_tenant("default");
+  batch.set_batch_id(fmt::format("{}-http-{}", node_id_, next_batch_++));
+  received.Increment(static_cast<double>(ingest::CountRecords(batch)));
+  // The response waits for the ingest node's ack: the short WAL holds the records by then.
+  submit_(std::move(batch), [respond, json, signal](ingest::SubmitOutcome outcome) {
+    const auto& s = outcome.status;
+    if (s.ok()) {
+      if (json) return respond(HttpResponse::Json(200, "{}"));
+      HttpResponse r;
+      r.content_type = "application/x-protobuf";
+      // The Export*ServiceResponse of every signal is empty on full success: zero bytes.
+      (void)signal;
+      return respond(std::move(r));
+    }
+    int status = s.IsInvalid() ? 400 : s.IsCapacityError() ? 429 : s.IsCancelled() || s.IsIOError() ? 503 : 500;
+    HttpResponse r = Error(status, s.message(), json);
+    if (status == 429 || status == 503) {
+      r.headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, (outcome.retry_after_ms + 999) / 1000)));
+    }
+    respond(std::move(r));
+  });
+}
+
+}  // namespace openwit::gateway

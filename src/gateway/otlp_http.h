@@ -1,0 +1,40 @@
+#pragma once
+// OTLP/HTTP receiver of the gateway: POST /v1/logs, /v1/traces, /v1/metrics with
+// application/x-protobuf or application/json (OTLP's JSON: hex trace and span ids, lowerCamelCase
+// names, int64 as strings, enums by name or number), optionally gzip-compressed. Each request
+// becomes one bulk batch for the ingest node; the answer goes back once the ingest node acked it
+// (its short WAL is durable). Backpressure is 429 with Retry-After.
+//
+// Not yet here (issue #4): authentication and tenants (every request is tenant "default"),
+// quotas, per-record validation with partial success, batching of several requests.
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "common/http_server.h"
+#include "ingest/ingest_pipeline.h"
+
+namespace openwit::gateway {
+
+// Where the gateway sends a batch: the ingest pipeline in this process or a BulkIngest client.
+using IngestSubmit = std::function<void(ingest::v1::BulkBatch, ingest::SubmitCallback)>;
+
+class OtlpHttpReceiver {
+ public:
+  OtlpHttpReceiver(std::string node_id, IngestSubmit submit);
+  // Adds the three routes to `server`.
+  void Register(HttpServer* server);
+
+ private:
+  void Handle(ingest::v1::Signal signal, const HttpRequest& request, HttpResponder respond);
+  const std::string node_id_;
+  IngestSubmit submit_;
+  std::atomic<uint64_t> next_batch_{1};
+};
+
+// Decodes an OTLP/HTTP body into a bulk batch of `signal` (exposed for tests).
+arrow::Status DecodeOtlp(ingest::v1::Signal signal, const std::string& content_type, const std::string& body,
+                         ingest::v1::BulkBatch* batch);
+
+}  // namespace openwit::gateway

@@ -1,0 +1,152 @@
+"""OTLP/HTTP into the gateway, as curl or an SDK sends it, through ingest and storage to Parquet."""
+import gzip
+import json
+import urllib.request
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from conftest import free_port, http_get
+
+LOG_JSON = {
+    "resourceLogs": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "checkout"}},
+                                    {"key": "host.cpus", "value": {"intValue": "8"}}]},
+        "scopeLogs": [{"scope": {"name": "shop"}, "logRecords": [{
+            "timeUnixNano": "1700000000000000000", "severityNumber": 9, "severityText": "INFO",
+            "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174",
+            "body": {"stringValue": "order placed"},
+            "attributes": [{"key": "order.id", "value": {"intValue": "42"}},
+                           {"key": "express", "value": {"boolValue": True}}],
+        }]}],
+    }]
+}
+
+
+def post(url, body: bytes, content_type="application/json", headers=None):
+    req = urllib.request.Request(url, data=body, method="POST",
+                                 headers={"Content-Type": content_type, **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read(), dict(r.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(), dict(e.headers)
+
+
+def lake_rows(lake: Path, signal: str):
+    rows = []
+    for f in sorted(lake.rglob("*.parquet")):
+        if f"signal={signal}" in str(f):
+            rows.extend(pq.read_table(f).to_pylist())
+    return rows
+
+
+def test_json_log_lands_in_the_lake_with_every_field(openwit, tmp_path):
+    node = openwit("all")
+    url = f"http://127.0.0.1:{node.ports['http']}/v1/logs"
+    status, body, _ = post(url, json.dumps(LOG_JSON).encode())
+    assert status == 200 and body == b"{}"
+    assert node.stop() == 0
+    (row,) = lake_rows(tmp_path / "data" / "lake", "logs")
+    assert row["Body"] == "order placed"
+    assert row["ServiceName"] == "checkout"
+    assert row["TraceId"].hex() == "5b8efff798038103d269b633813fc60c"
+    assert row["SpanId"].hex() == "eee19b7ec3c1b174"
+    assert row["SeverityText"] == "INFO" and row["SeverityNumber"] == 9
+    assert dict(row["LogAttributes"]) == {"order.id": "42", "express": "true"}
+    assert dict(row["ResourceAttributes"]) == {"service.name": "checkout", "host.cpus": "8"}
+    assert row["ScopeName"] == "shop"
+    assert str(row["Timestamp"]).startswith("2023-11-14 22:13:20")
+    assert any(p.name == "tenant=default" for p in (tmp_path / "data" / "lake").iterdir())
+
+
+def test_gzip_protobuf_logs_traces_and_metrics(openwit, tmp_path):
+    from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+    from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+    node = openwit("all")
+    base = f"http://127.0.0.1:{node.ports['http']}"
+    logs = logs_service_pb2.ExportLogsServiceRequest()
+    for i in range(100):
+        logs.resource_logs.add().scope_logs.add().log_records.add().body.string_value = f"pb log {i}"
+    traces = trace_service_pb2.ExportTraceServiceRequest()
+    span = traces.resource_spans.add().scope_spans.add().spans.add()
+    span.name, span.trace_id, span.span_id = "GET /cart", bytes(range(16)), bytes(range(8))
+    span.start_time_unix_nano, span.end_time_unix_nano = 1_700_000_000_000_000_000, 1_700_000_000_250_000_000
+    metrics = metrics_service_pb2.ExportMetricsServiceRequest()
+    m = metrics.resource_metrics.add().scope_metrics.add().metrics.add()
+    m.name = "cart.items"
+    m.gauge.data_points.add(as_int=3, time_unix_nano=1_700_000_000_000_000_000)
+    for path, msg in (("/v1/logs", logs), ("/v1/traces", traces), ("/v1/metrics", metrics)):
+        status, body, headers = post(base + path, gzip.compress(msg.SerializeToString()), "application/x-protobuf",
+                                     {"Content-Encoding": "gzip"})
+        assert status == 200, body
+        assert headers["Content-Type"] == "application/x-protobuf" and body == b""
+    assert node.stop() == 0
+    lake = tmp_path / "data" / "lake"
+    assert sorted(r["Body"] for r in lake_rows(lake, "logs")) == sorted(f"pb log {i}" for i in range(100))
+    (trace,) = lake_rows(lake, "traces")
+    assert trace["SpanName"] == "GET /cart" and trace["Duration"] == 250_000_000
+    (point,) = lake_rows(lake, "metrics")
+    assert point["MetricName"] == "cart.items" and point["Value"] == 3.0 and point["MetricType"] == "Gauge"
+
+
+def test_bad_requests_get_precise_errors_and_nothing_dies(openwit):
+    node = openwit("all", extra_yaml="proxy:\n  http: {max_payload_size_mb: 1}\n")
+    url = f"http://127.0.0.1:{node.ports['http']}/v1/logs"
+    bad_id = json.loads(json.dumps(LOG_JSON))
+    bad_id["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["traceId"] = "nothex!"
+    status, body, _ = post(url, json.dumps(bad_id).encode())
+    assert status == 400
+    assert json.loads(body)["message"] == 'resourceLogs[0].scopeLogs[0].logRecords[0].traceId: "nothex!" is not hex'
+    short_id = json.loads(json.dumps(LOG_JSON))
+    short_id["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["traceId"] = "abcd"
+    status, body, _ = post(url, json.dumps(short_id).encode())
+    assert status == 400 and b"trace_id: 2 bytes, expected 16" in body
+    assert post(url, b"{not json")[0] == 400
+    status, body, _ = post(url, b"hello", "text/plain")
+    assert status == 415 and b"application/x-protobuf or application/json" in body
+    assert post(url, b"\x00\x01", "application/x-protobuf", {"Content-Encoding": "br"})[0] == 415
+    assert post(url, b"not gzip", "application/x-protobuf", {"Content-Encoding": "gzip"})[0] == 400
+    assert post(url, b"x" * (2 << 20), "application/x-protobuf")[0] == 413
+    assert http_get(f"http://127.0.0.1:{node.ports['http']}/v1/logs")[0] == 405
+    # Still serving.
+    assert post(url, json.dumps(LOG_JSON).encode())[0] == 200
+    assert node.stop() == 0
+
+
+def test_backpressure_is_429_with_retry_after(openwit):
+    # Storage unreachable and a buffer of 3 records: the fourth record is refused.
+    node = openwit("gateway,ingest", storage_endpoint=f"127.0.0.1:{free_port()}", extra_yaml="""
+processing:
+  buffer: {max_size_messages: 3, flush_interval_seconds: 0}
+  flush_size_messages: 1
+""")
+    url = f"http://127.0.0.1:{node.ports['http']}/v1/logs"
+    codes = []
+    for i in range(4):
+        doc = json.loads(json.dumps(LOG_JSON))
+        doc["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["body"]["stringValue"] = f"log {i}"
+        status, body, headers = post(url, json.dumps(doc).encode())
+        codes.append(status)
+    assert codes == [200, 200, 200, 429]
+    assert headers["Retry-After"] == "1"
+    assert b"buffer full" in body
+    assert node.stop() == 0
+
+
+def test_gateway_forwards_to_a_remote_ingest_node(openwit, tmp_path):
+    storage_ingest = openwit("ingest,storage")
+    gateway = openwit("gateway", extra_yaml="")
+    # Point the gateway at the other process's ingest port.
+    gateway.stop()
+    text = gateway.config.read_text().replace(f'endpoints: ["127.0.0.1:{gateway.ports["ingest"]}"]',
+                                              f'endpoints: ["127.0.0.1:{storage_ingest.ports["ingest"]}"]')
+    gateway.config.write_text(text)
+    gateway.start()
+    status, _, _ = post(f"http://127.0.0.1:{gateway.ports['http']}/v1/logs", json.dumps(LOG_JSON).encode())
+    assert status == 200
+    assert gateway.stop() == 0
+    assert storage_ingest.stop() == 0
+    assert [r["Body"] for r in lake_rows(tmp_path / "data" / "lake", "logs")] == ["order placed"]
