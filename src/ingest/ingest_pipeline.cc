@@ -61,24 +61,18 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> Convert(const v1::BulkBatch& 
 arrow::Status Validate(const v1::BulkBatch& batch) {
   if (batch.tenant().empty()) return arrow::Status::Invalid("tenant: required");
   if (batch.batch_id().empty()) return arrow::Status::Invalid("batch_id: required");
-  const int filled = (batch.resource_logs_size() > 0) + (batch.resource_spans_size() > 0) +
-                     (batch.resource_metrics_size() > 0);
-  if (filled > 1) return arrow::Status::Invalid("a batch carries one signal: more than one resource list is filled");
-  switch (batch.signal()) {
-    case v1::SIGNAL_LOGS:
-      if (batch.resource_spans_size() || batch.resource_metrics_size())
-        return arrow::Status::Invalid("signal is SIGNAL_LOGS but resource_spans or resource_metrics is filled");
-      break;
-    case v1::SIGNAL_TRACES:
-      if (batch.resource_logs_size() || batch.resource_metrics_size())
-        return arrow::Status::Invalid("signal is SIGNAL_TRACES but resource_logs or resource_metrics is filled");
-      break;
-    case v1::SIGNAL_METRICS:
-      if (batch.resource_logs_size() || batch.resource_spans_size())
-        return arrow::Status::Invalid("signal is SIGNAL_METRICS but resource_logs or resource_spans is filled");
-      break;
-    default:
-      return arrow::Status::Invalid("signal: must be SIGNAL_LOGS, SIGNAL_TRACES or SIGNAL_METRICS");
+  if (batch.signal() != v1::SIGNAL_LOGS && batch.signal() != v1::SIGNAL_TRACES && batch.signal() != v1::SIGNAL_METRICS) {
+    return arrow::Status::Invalid("signal: must be SIGNAL_LOGS, SIGNAL_TRACES or SIGNAL_METRICS");
+  }
+  // A batch carries one signal: only the resource list of that signal may be filled.
+  const std::tuple<v1::Signal, int, const char*> lists[] = {
+      {v1::SIGNAL_LOGS, batch.resource_logs_size(), "resource_logs"},
+      {v1::SIGNAL_TRACES, batch.resource_spans_size(), "resource_spans"},
+      {v1::SIGNAL_METRICS, batch.resource_metrics_size(), "resource_metrics"}};
+  for (const auto& [signal, size, name] : lists) {
+    if (size > 0 && signal != batch.signal()) {
+      return arrow::Status::Invalid("signal is ", v1::Signal_Name(batch.signal()), " but ", name, " is filled");
+    }
   }
   return arrow::Status::OK();
 }
