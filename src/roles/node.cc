@@ -18,6 +18,7 @@
 #include "control/control_service.h"
 #include "control/node_registry.h"
 #include "gateway/ingest_client.h"
+#include "gateway/otlp_grpc.h"
 #include "gateway/otlp_http.h"
 #include "ingest/bulk_service.h"
 #include "ingest/flight_sender.h"
@@ -61,6 +62,7 @@ struct Node::Impl {
   std::unique_ptr<gateway::BulkIngestClient> ingest_client;
   std::unique_ptr<gateway::OtlpHttpReceiver> otlp_http;
   std::unique_ptr<HttpServer> otlp_http_server;
+  std::unique_ptr<gateway::OtlpGrpcReceiver> otlp_grpc;
 
   // Registration with a remote control node.
   std::thread heartbeat;
@@ -196,7 +198,6 @@ struct Node::Impl {
   }
 
   arrow::Status StartGateway() {
-    if (!config.ingestion.sources.http.enabled) return arrow::Status::OK();
     gateway::IngestSubmit submit;
     if (pipeline) {
       submit = [p = pipeline.get()](ingest::v1::BulkBatch batch, ingest::SubmitCallback done) {
@@ -214,6 +215,13 @@ struct Node::Impl {
         c->Submit(std::move(batch), std::move(done));
       };
     }
+    if (config.ingestion.sources.grpc.enabled) {
+      otlp_grpc = std::make_unique<gateway::OtlpGrpcReceiver>(config, submit);
+      ARROW_RETURN_NOT_OK(otlp_grpc->Start());
+      endpoints.push_back({"otlp-grpc", fmt::format("{}:{}", config.grpc.bind, otlp_grpc->port()),
+                           "OTLP/gRPC: Logs, Trace and Metrics Export services"});
+    }
+    if (!config.ingestion.sources.http.enabled) return arrow::Status::OK();
     otlp_http = std::make_unique<gateway::OtlpHttpReceiver>(config.node.id, std::move(submit));
     HttpServerOptions options;
     options.name = "otlp-http";
@@ -312,6 +320,7 @@ void Node::Stop() {
   m.cv.notify_all();
   if (m.heartbeat.joinable()) m.heartbeat.join();
   // Upstream first: no new batches, then what ingest holds goes to storage, then storage closes.
+  if (m.otlp_grpc) m.otlp_grpc->Stop();
   if (m.otlp_http_server) m.otlp_http_server->Stop();
   if (m.ingest_server) m.ingest_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   if (m.pipeline) m.pipeline->Stop(std::chrono::seconds(5));

@@ -1,0 +1,176 @@
+#include "gateway/otlp_grpc.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/grpc_status.h"
+#include "common/metrics.h"
+#include "ingest/otlp_records.h"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.grpc.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+
+namespace openwit::gateway {
+namespace {
+
+namespace collector = opentelemetry::proto::collector;
+using ingest::v1::BulkBatch;
+
+void Fill(const collector::logs::v1::ExportLogsServiceRequest& r, BulkBatch* b) {
+  b->mutable_resource_logs()->CopyFrom(r.resource_logs());
+}
+void Fill(const collector::trace::v1::ExportTraceServiceRequest& r, BulkBatch* b) {
+  b->mutable_resource_spans()->CopyFrom(r.resource_spans());
+}
+void Fill(const collector::metrics::v1::ExportMetricsServiceRequest& r, BulkBatch* b) {
+  b->mutable_resource_metrics()->CopyFrom(r.resource_metrics());
+}
+
+class LogsService final : public collector::logs::v1::LogsService::CallbackService {
+ public:
+  explicit LogsService(OtlpGrpcReceiver* r, bool enabled) : r_(r), enabled_(enabled) {}
+  grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx,
+                                   const collector::logs::v1::ExportLogsServiceRequest* request,
+                                   collector::logs::v1::ExportLogsServiceResponse*) override {
+    return r_->Export(ctx, ingest::v1::SIGNAL_LOGS, enabled_, *request);
+  }
+
+ private:
+  OtlpGrpcReceiver* r_;
+  bool enabled_;
+};
+
+class TraceService final : public collector::trace::v1::TraceService::CallbackService {
+ public:
+  explicit TraceService(OtlpGrpcReceiver* r, bool enabled) : r_(r), enabled_(enabled) {}
+  grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx,
+                                   const collector::trace::v1::ExportTraceServiceRequest* request,
+                                   collector::trace::v1::ExportTraceServiceResponse*) override {
+    return r_->Export(ctx, ingest::v1::SIGNAL_TRACES, enabled_, *request);
+  }
+
+ private:
+  OtlpGrpcReceiver* r_;
+  bool enabled_;
+};
+
+class MetricsService final : public collector::metrics::v1::MetricsService::CallbackService {
+ public:
+  explicit MetricsService(OtlpGrpcReceiver* r, bool enabled) : r_(r), enabled_(enabled) {}
+  grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx,
+                                   const collector::metrics::v1::ExportMetricsServiceRequest* request,
+                                   collector::metrics::v1::ExportMetricsServiceResponse*) override {
+    return r_->Export(ctx, ingest::v1::SIGNAL_METRICS, enabled_, *request);
+  }
+
+ private:
+  OtlpGrpcReceiver* r_;
+  bool enabled_;
+};
+
+arrow::Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return arrow::Status::IOError("cannot read ", path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+OtlpGrpcReceiver::OtlpGrpcReceiver(const Config& config, IngestSubmit submit)
+    : config_(config), submit_(std::move(submit)) {}
+
+OtlpGrpcReceiver::~OtlpGrpcReceiver() { Stop(); }
+
+template <class Request>
+grpc::ServerUnaryReactor* OtlpGrpcReceiver::Export(grpc::CallbackServerContext* ctx, ingest::v1::Signal signal,
+                                                   bool enabled, const Request& request) {
+  static auto& received = MetricsRegistry::Default().Counter("event.ingest.received", "Records received by the gateway");
+  auto* reactor = ctx->DefaultReactor();
+  if (!enabled) {
+    const char* name = signal == ingest::v1::SIGNAL_LOGS ? "logs" : signal == ingest::v1::SIGNAL_TRACES ? "traces" : "metrics";
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                 fmt::format("OTLP {} are disabled on this receiver (grpc.otlp_{}_enabled)", name, name)));
+    return reactor;
+  }
+  if (in_flight_.fetch_add(1) >= config_.grpc.max_concurrent_requests) {
+    in_flight_.fetch_sub(1);
+    ctx->AddTrailingMetadata("retry-after-ms", "1000");
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 fmt::format("more than {} requests in progress (grpc.max_concurrent_requests)",
+                                             config_.grpc.max_concurrent_requests)));
+    return reactor;
+  }
+  BulkBatch batch;
+  batch.set_signal(signal);
+  batch.set_tenant("default");
+  batch.set_batch_id(fmt::format("{}-grpc-{}", config_.node.id, next_batch_++));
+  Fill(request, &batch);
+  received.Increment(static_cast<double>(ingest::CountRecords(batch)));
+  // The answer waits for the ingest node's ack: the short WAL holds the records by then.
+  submit_(std::move(batch), [this, ctx, reactor](ingest::SubmitOutcome outcome) {
+    if (outcome.retry_after_ms > 0) ctx->AddTrailingMetadata("retry-after-ms", std::to_string(outcome.retry_after_ms));
+    in_flight_.fetch_sub(1);
+    reactor->Finish(ToGrpcStatus(outcome.status));
+  });
+  return reactor;
+}
+
+arrow::Status OtlpGrpcReceiver::Start() {
+  const auto& g = config_.grpc;
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (g.tls.enabled) {
+    ARROW_ASSIGN_OR_RAISE(auto cert, ReadFile(g.tls.cert_path));
+    ARROW_ASSIGN_OR_RAISE(auto key, ReadFile(g.tls.key_path));
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({key, cert});
+    credentials = grpc::SslServerCredentials(ssl);
+  }
+  grpc::ServerBuilder builder;
+  const std::string address = fmt::format("{}:{}", g.bind, g.port);
+  builder.AddListeningPort(address, credentials, &port_);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(g.MaxReceiveBytes()));
+  builder.SetMaxSendMessageSize(static_cast<int>(g.max_send_message_size_mb << 20));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             static_cast<int>(std::min(g.max_concurrent_streams, config_.proxy.grpc.max_concurrent_streams)));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(g.keepalive_time_ms));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(g.keepalive_timeout_ms));
+  if (g.max_connection_idle_seconds > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, static_cast<int>(g.max_connection_idle_seconds * 1000));
+  }
+  if (g.max_connection_age_seconds > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, static_cast<int>(g.max_connection_age_seconds * 1000));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                               static_cast<int>(g.max_connection_age_grace_seconds * 1000));
+  }
+  // Request compressions: identity always; gzip and deflate when listed. gRPC C++ has no zstd.
+  uint32_t algorithms = 1u << GRPC_COMPRESS_NONE;
+  if (g.compression_enabled) {
+    for (const auto& a : g.accepted_compression_algorithms) {
+      if (a == "gzip") algorithms |= 1u << GRPC_COMPRESS_GZIP;
+      if (a == "deflate") algorithms |= 1u << GRPC_COMPRESS_DEFLATE;
+      if (a == "zstd") spdlog::warn("grpc.accepted_compression_algorithms: zstd is not available in this gRPC build; gzip is");
+    }
+  }
+  builder.AddChannelArgument(GRPC_COMPRESSION_CHANNEL_ENABLED_ALGORITHMS_BITSET, static_cast<int>(algorithms));
+  services_.push_back(std::make_unique<LogsService>(this, g.otlp_logs_enabled));
+  services_.push_back(std::make_unique<TraceService>(this, g.otlp_traces_enabled));
+  services_.push_back(std::make_unique<MetricsService>(this, g.otlp_metrics_enabled));
+  for (auto& s : services_) builder.RegisterService(s.get());
+  server_ = builder.BuildAndStart();
+  if (!server_ || port_ == 0) return arrow::Status::IOError("otlp-grpc: cannot listen on ", address);
+  return arrow::Status::OK();
+}
+
+void OtlpGrpcReceiver::Stop() {
+  if (server_) {
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    server_.reset();
+  }
+}
+
+}  // namespace openwit::gateway

@@ -1,0 +1,47 @@
+#pragma once
+// OTLP/gRPC receiver of the gateway (grpc-ingestion.txt sections 3-4): the Logs, Trace and Metrics
+// Export services of OpenTelemetry, so any SDK or collector sends to it unmodified. The `grpc:`
+// block sets binding, message sizes, keepalive and connection lifetimes, concurrency, which
+// signals are accepted (a disabled one answers UNIMPLEMENTED), compression and TLS. Each Export
+// becomes one bulk batch; the answer waits for the ingest node's ack (short WAL durable).
+//
+// Not yet here (issue #4): authentication and tenants (tenant "default"), quotas, per-record
+// validation with partial success, batching of several requests.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <arrow/status.h>
+#include <grpcpp/grpcpp.h>
+
+#include "common/config.h"
+#include "gateway/otlp_http.h"
+
+namespace openwit::gateway {
+
+class OtlpGrpcReceiver {
+ public:
+  OtlpGrpcReceiver(const Config& config, IngestSubmit submit);
+  ~OtlpGrpcReceiver();
+  arrow::Status Start();
+  void Stop();
+  int port() const { return port_; }
+
+  // Shared by the three services: one Export call into one bulk batch.
+  template <class Request>
+  grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx, ingest::v1::Signal signal, bool enabled,
+                                   const Request& request);
+
+ private:
+  const Config config_;
+  IngestSubmit submit_;
+  std::vector<std::unique_ptr<grpc::Service>> services_;
+  std::unique_ptr<grpc::Server> server_;
+  std::atomic<int64_t> in_flight_{0};
+  std::atomic<uint64_t> next_batch_{1};
+  int port_ = 0;
+};
+
+}  // namespace openwit::gateway
