@@ -8,6 +8,7 @@
 
 #include "common/grpc_status.h"
 #include "common/metrics.h"
+#include "gateway/intake.h"
 #include "ingest/otlp_records.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
@@ -34,8 +35,8 @@ class LogsService final : public collector::logs::v1::LogsService::CallbackServi
   explicit LogsService(OtlpGrpcReceiver* r, bool enabled) : r_(r), enabled_(enabled) {}
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx,
                                    const collector::logs::v1::ExportLogsServiceRequest* request,
-                                   collector::logs::v1::ExportLogsServiceResponse*) override {
-    return r_->Export(ctx, ingest::v1::SIGNAL_LOGS, enabled_, *request);
+                                   collector::logs::v1::ExportLogsServiceResponse* response) override {
+    return r_->Export(ctx, ingest::v1::SIGNAL_LOGS, enabled_, *request, response);
   }
 
  private:
@@ -48,8 +49,8 @@ class TraceService final : public collector::trace::v1::TraceService::CallbackSe
   explicit TraceService(OtlpGrpcReceiver* r, bool enabled) : r_(r), enabled_(enabled) {}
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx,
                                    const collector::trace::v1::ExportTraceServiceRequest* request,
-                                   collector::trace::v1::ExportTraceServiceResponse*) override {
-    return r_->Export(ctx, ingest::v1::SIGNAL_TRACES, enabled_, *request);
+                                   collector::trace::v1::ExportTraceServiceResponse* response) override {
+    return r_->Export(ctx, ingest::v1::SIGNAL_TRACES, enabled_, *request, response);
   }
 
  private:
@@ -62,8 +63,8 @@ class MetricsService final : public collector::metrics::v1::MetricsService::Call
   explicit MetricsService(OtlpGrpcReceiver* r, bool enabled) : r_(r), enabled_(enabled) {}
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx,
                                    const collector::metrics::v1::ExportMetricsServiceRequest* request,
-                                   collector::metrics::v1::ExportMetricsServiceResponse*) override {
-    return r_->Export(ctx, ingest::v1::SIGNAL_METRICS, enabled_, *request);
+                                   collector::metrics::v1::ExportMetricsServiceResponse* response) override {
+    return r_->Export(ctx, ingest::v1::SIGNAL_METRICS, enabled_, *request, response);
   }
 
  private:
@@ -86,10 +87,9 @@ OtlpGrpcReceiver::OtlpGrpcReceiver(const Config& config, IngestSubmit submit)
 
 OtlpGrpcReceiver::~OtlpGrpcReceiver() { Stop(); }
 
-template <class Request>
+template <class Request, class Response>
 grpc::ServerUnaryReactor* OtlpGrpcReceiver::Export(grpc::CallbackServerContext* ctx, ingest::v1::Signal signal,
-                                                   bool enabled, const Request& request) {
-  static auto& received = MetricsRegistry::Default().Counter("event.ingest.received", "Records received by the gateway");
+                                                   bool enabled, const Request& request, Response* response) {
   auto* reactor = ctx->DefaultReactor();
   if (!enabled) {
     const char* name = signal == ingest::v1::SIGNAL_LOGS ? "logs" : signal == ingest::v1::SIGNAL_TRACES ? "traces" : "metrics";
@@ -110,7 +110,13 @@ grpc::ServerUnaryReactor* OtlpGrpcReceiver::Export(grpc::CallbackServerContext* 
   batch.set_tenant("default");
   batch.set_batch_id(fmt::format("{}-grpc-{}", config_.node.id, next_batch_++));
   Fill(request, &batch);
-  received.Increment(static_cast<double>(ingest::CountRecords(batch)));
+  // Bad records are dropped here and named in the partial success; the good ones go on.
+  SetPartialSuccess(Admit(&batch), response);
+  if (ingest::CountRecords(batch) == 0) {
+    in_flight_.fetch_sub(1);
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
   // The answer waits for the ingest node's ack: the short WAL holds the records by then.
   submit_(std::move(batch), [this, ctx, reactor](ingest::SubmitOutcome outcome) {
     if (outcome.retry_after_ms > 0) ctx->AddTrailingMetadata("retry-after-ms", std::to_string(outcome.retry_after_ms));

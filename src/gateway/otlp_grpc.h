@@ -5,8 +5,9 @@
 // signals are accepted (a disabled one answers UNIMPLEMENTED), compression and TLS. Each Export
 // becomes one bulk batch; the answer waits for the ingest node's ack (short WAL durable).
 //
-// Not yet here (issue #4): authentication and tenants (tenant "default"), quotas, per-record
-// validation with partial success, batching of several requests.
+// Bad records are rejected one by one with OTLP partial success (intake.h).
+// Not yet here (issue #4): authentication and tenants (tenant "default"), quotas, batching of
+// several requests.
 
 #include <atomic>
 #include <memory>
@@ -30,9 +31,9 @@ class OtlpGrpcReceiver {
   int port() const { return port_; }
 
   // Shared by the three services: one Export call into one bulk batch.
-  template <class Request>
+  template <class Request, class Response>
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx, ingest::v1::Signal signal, bool enabled,
-                                   const Request& request);
+                                   const Request& request, Response* response);
 
  private:
   const Config config_;

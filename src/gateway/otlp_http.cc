@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/metrics.h"
+#include "gateway/intake.h"
 #include "ingest/otlp_records.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
@@ -170,7 +171,6 @@ void OtlpHttpReceiver::Register(HttpServer* server) {
 }
 
 void OtlpHttpReceiver::Handle(Signal signal, const HttpRequest& request, HttpResponder respond) {
-  static auto& received = MetricsRegistry::Default().Counter("event.ingest.received", "Records received by the gateway");
   static auto& rejected = MetricsRegistry::Default().Counter("otlp.http.rejected", "OTLP/HTTP requests refused");
   const std::string content_type = MediaType(request.Header("content-type"));
   const bool json = content_type == "application/json";
@@ -195,18 +195,18 @@ void OtlpHttpReceiver::Handle(Signal signal, const HttpRequest& request, HttpRes
   }
   batch.set_tenant("default");
   batch.set_batch_id(fmt::format("{}-http-{}", node_id_, next_batch_++));
-  received.Increment(static_cast<double>(ingest::CountRecords(batch)));
+  // Bad records are dropped here and named in the answer; the good ones go on.
+  auto validation = std::make_shared<Validation>(Admit(&batch));
+  auto answer = [respond, json, signal, validation] {
+    HttpResponse r = HttpResponse::Json(200, ExportResponseBody(signal, *validation, json));
+    if (!json) r.content_type = "application/x-protobuf";
+    respond(std::move(r));
+  };
+  if (ingest::CountRecords(batch) == 0) return answer();
   // The response waits for the ingest node's ack: the short WAL holds the records by then.
-  submit_(std::move(batch), [respond, json, signal](ingest::SubmitOutcome outcome) {
+  submit_(std::move(batch), [respond, json, answer](ingest::SubmitOutcome outcome) {
     const auto& s = outcome.status;
-    if (s.ok()) {
-      if (json) return respond(HttpResponse::Json(200, "{}"));
-      HttpResponse r;
-      r.content_type = "application/x-protobuf";
-      // The Export*ServiceResponse of every signal is empty on full success: zero bytes.
-      (void)signal;
-      return respond(std::move(r));
-    }
+    if (s.ok()) return answer();
     int status = s.IsInvalid() ? 400 : s.IsCapacityError() ? 429 : s.IsCancelled() || s.IsIOError() ? 503 : 500;
     HttpResponse r = Error(status, s.message(), json);
     if (status == 429 || status == 503) {

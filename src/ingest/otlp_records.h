@@ -13,24 +13,40 @@
 
 namespace openwit::ingest {
 
-// Calls f(resource, scope, record) for every record of the batch's signal, in order.
+// Calls f(position, resource, scope, record) for every record of the batch's signal, in order;
+// position holds the record's indexes in the batch (resource, scope within it, record within that).
+struct RecordPosition {
+  int resource = 0;
+  int scope = 0;
+  int record = 0;
+};
+
 template <class F>
 void ForEachRecord(const v1::BulkBatch& batch, F&& f) {
+  auto walk = [&](const auto& resources, auto scopes_of, auto records_of) {
+    RecordPosition at;
+    for (at.resource = 0; at.resource < resources.size(); ++at.resource) {
+      const auto& r = resources[at.resource];
+      const auto& scopes = scopes_of(r);
+      for (at.scope = 0; at.scope < scopes.size(); ++at.scope) {
+        const auto& s = scopes[at.scope];
+        const auto& records = records_of(s);
+        for (at.record = 0; at.record < records.size(); ++at.record) f(at, r.resource(), s.scope(), records[at.record]);
+      }
+    }
+  };
   switch (batch.signal()) {
     case v1::SIGNAL_LOGS:
-      for (const auto& r : batch.resource_logs())
-        for (const auto& s : r.scope_logs())
-          for (const auto& rec : s.log_records()) f(r.resource(), s.scope(), rec);
+      walk(batch.resource_logs(), [](const auto& r) -> const auto& { return r.scope_logs(); },
+           [](const auto& s) -> const auto& { return s.log_records(); });
       break;
     case v1::SIGNAL_TRACES:
-      for (const auto& r : batch.resource_spans())
-        for (const auto& s : r.scope_spans())
-          for (const auto& rec : s.spans()) f(r.resource(), s.scope(), rec);
+      walk(batch.resource_spans(), [](const auto& r) -> const auto& { return r.scope_spans(); },
+           [](const auto& s) -> const auto& { return s.spans(); });
       break;
     case v1::SIGNAL_METRICS:
-      for (const auto& r : batch.resource_metrics())
-        for (const auto& s : r.scope_metrics())
-          for (const auto& rec : s.metrics()) f(r.resource(), s.scope(), rec);
+      walk(batch.resource_metrics(), [](const auto& r) -> const auto& { return r.scope_metrics(); },
+           [](const auto& s) -> const auto& { return s.metrics(); });
       break;
     default:
       break;
@@ -39,7 +55,7 @@ void ForEachRecord(const v1::BulkBatch& batch, F&& f) {
 
 inline int64_t CountRecords(const v1::BulkBatch& batch) {
   int64_t n = 0;
-  ForEachRecord(batch, [&](const auto&, const auto&, const auto&) { ++n; });
+  ForEachRecord(batch, [&](const RecordPosition&, const auto&, const auto&, const auto&) { ++n; });
   return n;
 }
 

@@ -52,13 +52,16 @@ def test_export_with_otlp_stubs_gzip_and_errors(openwit, tmp_path):
     logs = logs_service_pb2_grpc.LogsServiceStub(channel)
     logs.Export(logs_request([f"stub {i}" for i in range(50)]), timeout=30)
     logs.Export(logs_request([f"gzip {i}" for i in range(50)]), timeout=30, compression=grpc.Compression.Gzip)
-    with pytest.raises(grpc.RpcError) as bad:
-        logs.Export(logs_request(["bad id"], trace_id=b"\x01\x02\x03"), timeout=30)
-    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "trace_id: 3 bytes, expected 16" in bad.value.details()
+    # One bad record among good ones: it alone is rejected, named in the partial success.
+    mixed = logs_request(["good 1", "bad id", "good 2"])
+    mixed.resource_logs[0].scope_logs[0].log_records[1].trace_id = b"\x01\x02\x03"
+    answer = logs.Export(mixed, timeout=30)
+    assert answer.partial_success.rejected_log_records == 1
+    assert answer.partial_success.error_message == "resource_logs[0].scope_logs[0].log_records[1].trace_id: 3 bytes, expected 16"
     assert node.stop() == 0
     bodies = sorted(r["Body"] for r in lake_rows(tmp_path / "data" / "lake", "logs"))
-    assert bodies == sorted([f"stub {i}" for i in range(50)] + [f"gzip {i}" for i in range(50)])
+    assert bodies == sorted([f"stub {i}" for i in range(50)] + [f"gzip {i}" for i in range(50)] + ["good 1", "good 2"])
+
 
 
 def test_disabled_signal_answers_unimplemented(openwit):

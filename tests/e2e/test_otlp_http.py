@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from conftest import free_port, http_get
+from conftest import free_port, http_get, metric_value
 
 LOG_JSON = {
     "resourceLogs": [{
@@ -100,10 +100,19 @@ def test_bad_requests_get_precise_errors_and_nothing_dies(openwit):
     status, body, _ = post(url, json.dumps(bad_id).encode())
     assert status == 400
     assert json.loads(body)["message"] == 'resourceLogs[0].scopeLogs[0].logRecords[0].traceId: "nothex!" is not hex'
-    short_id = json.loads(json.dumps(LOG_JSON))
-    short_id["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["traceId"] = "abcd"
-    status, body, _ = post(url, json.dumps(short_id).encode())
-    assert status == 400 and b"trace_id: 2 bytes, expected 16" in body
+    # A record with a wrong-length id is rejected alone; the good one beside it is stored.
+    mixed = json.loads(json.dumps(LOG_JSON))
+    records = mixed["resourceLogs"][0]["scopeLogs"][0]["logRecords"]
+    records.append(json.loads(json.dumps(records[0])))
+    records[0]["traceId"] = "abcd"
+    records[1]["body"]["stringValue"] = "the good one"
+    status, body, _ = post(url, json.dumps(mixed).encode())
+    assert status == 200
+    assert json.loads(body) == {"partialSuccess": {
+        "rejectedLogRecords": "1",
+        "errorMessage": "resource_logs[0].scope_logs[0].log_records[0].trace_id: 2 bytes, expected 16"}}
+    assert metric_value(node.admin, "event_ingest_rejected") == 1
+    assert metric_value(node.admin, "event_ingest_validated") == 1
     assert post(url, b"{not json")[0] == 400
     status, body, _ = post(url, b"hello", "text/plain")
     assert status == 415 and b"application/x-protobuf or application/json" in body
