@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -331,7 +332,11 @@ class YamlWriter {
     out_ << YAML::Key << std::string(name) << YAML::Value;
     if constexpr (std::is_same_v<T, std::vector<std::string>>) {
       out_ << YAML::Flow << YAML::BeginSeq;
-      for (const auto& v : value) out_ << v;
+      for (const auto& v : value) {
+        // A secret "name=value" keeps its name: which tenants have keys is not a secret.
+        if (spec.secret) out_ << (v.find('=') == std::string::npos ? "********" : v.substr(0, v.find('=')) + "=********");
+        else out_ << v;
+      }
       out_ << YAML::EndSeq;
     } else if constexpr (std::is_same_v<T, std::string>) {
       if (spec.secret && !value.empty()) out_ << "********";
@@ -469,6 +474,36 @@ void ValidateAcrossKeys(LoadedConfig& loaded, std::vector<std::string>* errors) 
   }
   if (c.metastore.type == "postgres" && c.metastore.postgres_dsn.empty()) {
     errors->push_back(fmt::format("{}: required when metastore.type is postgres", Where(loaded, "metastore.postgres_dsn")));
+  }
+  auto tenant_ok = [](const std::string& t) {
+    return !t.empty() && t.size() <= 128 && std::all_of(t.begin(), t.end(), [](char ch) {
+      return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.';
+    });
+  };
+  for (const auto& entry : c.auth.api_keys) {
+    auto eq = entry.find('=');
+    if (eq == std::string::npos || !tenant_ok(entry.substr(0, eq)) || eq + 1 == entry.size()) {
+      errors->push_back(fmt::format("{}: entries are \"tenant=key\" with a tenant of letters, digits, '-', '_' or '.'",
+                                    Where(loaded, "auth.api_keys")));
+      break;
+    }
+  }
+  if (c.auth.enabled && c.auth.api_keys.empty() && c.auth.keys_file.empty()) {
+    errors->push_back(fmt::format("{}: auth is on but no key can match: set auth.api_keys or auth.keys_file",
+                                  Where(loaded, "auth.enabled")));
+  }
+  if (!tenant_ok(c.auth.default_tenant)) {
+    errors->push_back(fmt::format("{}: \"{}\" is not a valid tenant name", Where(loaded, "auth.default_tenant"),
+                                  c.auth.default_tenant));
+  }
+  for (const auto& entry : c.quotas.overrides) {
+    auto eq = entry.find('='), colon = entry.find(':');
+    int64_t records = 0, bytes = 0;
+    if (eq == std::string::npos || colon == std::string::npos || colon < eq || !tenant_ok(entry.substr(0, eq)) ||
+        std::sscanf(entry.c_str() + eq + 1, "%ld:%ld", &records, &bytes) != 2 || records < 0 || bytes < 0) {
+      errors->push_back(fmt::format("{}: \"{}\" is not \"tenant=RECORDS_PER_SECOND:BYTES_PER_SECOND\"",
+                                    Where(loaded, "quotas.overrides"), entry));
+    }
   }
   if (c.processing.flush_size_messages > c.processing.buffer.max_size_messages) {
     errors->push_back(fmt::format("{}: {} is above processing.buffer.max_size_messages ({}): the buffer would fill "

@@ -450,6 +450,39 @@ struct ControlConfig {
   }
 };
 
+// Who may send, as which tenant (gateway). Keys come from `api_keys` and from `keys_file`, which
+// is read again when it changes.
+struct AuthConfig {
+  bool enabled = false;
+  std::vector<std::string> api_keys;
+  std::string keys_file;
+  std::string default_tenant = "default";
+  template <class V>
+  void Visit(V& v) {
+    v.Field("enabled", enabled,
+            {.doc = "Require an API key (Authorization: Bearer KEY or x-api-key: KEY); else 401/UNAUTHENTICATED."});
+    v.Field("api_keys", api_keys, {.doc = "\"tenant=key\" entries (use ${ENV} for the keys).", .secret = true});
+    v.Field("keys_file", keys_file, {.doc = "File of \"tenant=key\" lines, reloaded when it changes."});
+    v.Field("default_tenant", default_tenant, {.doc = "Tenant of every request while auth is off."});
+  }
+};
+
+// Per-tenant rate limits at the gateway (0: unlimited); above them RESOURCE_EXHAUSTED/429.
+struct QuotaConfig {
+  int64_t records_per_second = 0;
+  int64_t bytes_per_second = 0;
+  std::vector<std::string> overrides;
+  template <class V>
+  void Visit(V& v) {
+    v.Field("records_per_second", records_per_second,
+            {.doc = "Records a second per tenant (bursts up to one second's worth).", .min = 0, .max = 1e12});
+    v.Field("bytes_per_second", bytes_per_second,
+            {.doc = "Request bytes a second per tenant.", .min = 0, .max = 1e15});
+    v.Field("overrides", overrides,
+            {.doc = "\"tenant=RECORDS:BYTES\" entries replacing the two limits for one tenant."});
+  }
+};
+
 struct JanitorConfig {
   int64_t interval_seconds = 300;
   int64_t retention_days = 30;
@@ -477,6 +510,8 @@ struct Config {
   ListenConfig search{"127.0.0.1", 7280};
   ControlConfig control;
   JanitorConfig janitor;
+  AuthConfig auth;
+  QuotaConfig quotas;
 
   template <class V>
   void Visit(V& v) {
@@ -497,6 +532,8 @@ struct Config {
     v.Section("search", search, "Search HTTP API.");
     v.Section("control", control, "Control plane.");
     v.Section("janitor", janitor, "Janitor role.");
+    v.Section("auth", auth, "Gateway authentication and tenants.");
+    v.Section("quotas", quotas, "Gateway per-tenant rate limits.");
   }
 };
 

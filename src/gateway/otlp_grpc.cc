@@ -82,8 +82,9 @@ arrow::Result<std::string> ReadFile(const std::string& path) {
 
 }  // namespace
 
-OtlpGrpcReceiver::OtlpGrpcReceiver(const Config& config, IngestSubmit submit)
-    : config_(config), submit_(std::move(submit)) {}
+OtlpGrpcReceiver::OtlpGrpcReceiver(const Config& config, IngestSubmit submit, Authenticator* auth,
+                                   QuotaLimiter* quotas)
+    : config_(config), submit_(std::move(submit)), auth_(auth), quotas_(quotas) {}
 
 OtlpGrpcReceiver::~OtlpGrpcReceiver() { Stop(); }
 
@@ -97,6 +98,16 @@ grpc::ServerUnaryReactor* OtlpGrpcReceiver::Export(grpc::CallbackServerContext* 
                                  fmt::format("OTLP {} are disabled on this receiver (grpc.otlp_{}_enabled)", name, name)));
     return reactor;
   }
+  auto metadata = [&](const char* name) {
+    auto it = ctx->client_metadata().find(name);
+    return it == ctx->client_metadata().end() ? std::string() : std::string(it->second.data(), it->second.size());
+  };
+  std::string why;
+  auto tenant = auth_->Authenticate(metadata("authorization"), metadata("x-api-key"), &why);
+  if (!tenant) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, why));
+    return reactor;
+  }
   if (in_flight_.fetch_add(1) >= config_.grpc.max_concurrent_requests) {
     in_flight_.fetch_sub(1);
     ctx->AddTrailingMetadata("retry-after-ms", "1000");
@@ -107,11 +118,20 @@ grpc::ServerUnaryReactor* OtlpGrpcReceiver::Export(grpc::CallbackServerContext* 
   }
   BulkBatch batch;
   batch.set_signal(signal);
-  batch.set_tenant("default");
+  batch.set_tenant(*tenant);
   batch.set_batch_id(fmt::format("{}-grpc-{}", config_.node.id, next_batch_++));
   Fill(request, &batch);
   // Bad records are dropped here and named in the partial success; the good ones go on.
   SetPartialSuccess(Admit(&batch), response);
+  int64_t retry_after_ms = 0;
+  if (auto s = quotas_->Admit(*tenant, ingest::CountRecords(batch), static_cast<int64_t>(request.ByteSizeLong()),
+                              &retry_after_ms);
+      !s.ok()) {
+    in_flight_.fetch_sub(1);
+    ctx->AddTrailingMetadata("retry-after-ms", std::to_string(retry_after_ms));
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
   if (ingest::CountRecords(batch) == 0) {
     in_flight_.fetch_sub(1);
     reactor->Finish(grpc::Status::OK);

@@ -6,8 +6,8 @@
 // becomes one bulk batch; the answer waits for the ingest node's ack (short WAL durable).
 //
 // Bad records are rejected one by one with OTLP partial success (intake.h).
-// Not yet here (issue #4): authentication and tenants (tenant "default"), quotas, batching of
-// several requests.
+// Credentials map to tenants (auth.h; UNAUTHENTICATED without a known key); per-tenant quotas
+// answer RESOURCE_EXHAUSTED. Not yet here (issue #4): batching of several requests.
 
 #include <atomic>
 #include <memory>
@@ -18,13 +18,15 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/config.h"
+#include "gateway/auth.h"
 #include "gateway/otlp_http.h"
 
 namespace openwit::gateway {
 
 class OtlpGrpcReceiver {
  public:
-  OtlpGrpcReceiver(const Config& config, IngestSubmit submit);
+  // `auth` and `quotas` must outlive the receiver.
+  OtlpGrpcReceiver(const Config& config, IngestSubmit submit, Authenticator* auth, QuotaLimiter* quotas);
   ~OtlpGrpcReceiver();
   arrow::Status Start();
   void Stop();
@@ -38,6 +40,8 @@ class OtlpGrpcReceiver {
  private:
   const Config config_;
   IngestSubmit submit_;
+  Authenticator* auth_;
+  QuotaLimiter* quotas_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;
   std::atomic<int64_t> in_flight_{0};

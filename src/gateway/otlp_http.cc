@@ -157,8 +157,9 @@ arrow::Status DecodeOtlp(Signal signal, const std::string& content_type, const s
   }
 }
 
-OtlpHttpReceiver::OtlpHttpReceiver(std::string node_id, IngestSubmit submit)
-    : node_id_(std::move(node_id)), submit_(std::move(submit)) {}
+OtlpHttpReceiver::OtlpHttpReceiver(std::string node_id, IngestSubmit submit, Authenticator* auth,
+                                   QuotaLimiter* quotas)
+    : node_id_(std::move(node_id)), submit_(std::move(submit)), auth_(auth), quotas_(quotas) {}
 
 void OtlpHttpReceiver::Register(HttpServer* server) {
   for (auto [path, signal] : {std::pair{"/v1/logs", ingest::v1::SIGNAL_LOGS},
@@ -178,6 +179,14 @@ void OtlpHttpReceiver::Handle(Signal signal, const HttpRequest& request, HttpRes
     rejected.Increment();
     respond(Error(status, message, json));
   };
+  std::string why;
+  auto tenant = auth_->Authenticate(request.Header("authorization"), request.Header("x-api-key"), &why);
+  if (!tenant) {
+    rejected.Increment();
+    HttpResponse r = Error(401, why, json);
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return respond(std::move(r));
+  }
   const std::string& encoding = request.Header("content-encoding");
   std::string inflated;
   const std::string* body = &request.body;
@@ -193,10 +202,18 @@ void OtlpHttpReceiver::Handle(Signal signal, const HttpRequest& request, HttpRes
   if (auto status = DecodeOtlp(signal, content_type, *body, &batch); !status.ok()) {
     return fail(status.IsTypeError() ? 415 : 400, status.message());
   }
-  batch.set_tenant("default");
+  batch.set_tenant(*tenant);
   batch.set_batch_id(fmt::format("{}-http-{}", node_id_, next_batch_++));
   // Bad records are dropped here and named in the answer; the good ones go on.
   auto validation = std::make_shared<Validation>(Admit(&batch));
+  int64_t retry_after_ms = 0;
+  if (auto s = quotas_->Admit(*tenant, ingest::CountRecords(batch), static_cast<int64_t>(body->size()), &retry_after_ms);
+      !s.ok()) {
+    rejected.Increment();
+    HttpResponse r = Error(429, s.message(), json);
+    r.headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, (retry_after_ms + 999) / 1000)));
+    return respond(std::move(r));
+  }
   auto answer = [respond, json, signal, validation] {
     HttpResponse r = HttpResponse::Json(200, ExportResponseBody(signal, *validation, json));
     if (!json) r.content_type = "application/x-protobuf";

@@ -6,14 +6,15 @@
 // (its short WAL is durable). Backpressure is 429 with Retry-After.
 //
 // Bad records are rejected one by one with OTLP partial success (intake.h).
-// Not yet here (issue #4): authentication and tenants (every request is tenant "default"),
-// quotas, batching of several requests.
+// Credentials map to tenants (auth.h; 401 without a known key); per-tenant quotas answer 429.
+// Not yet here (issue #4): batching of several requests into one bulk batch.
 
 #include <atomic>
 #include <functional>
 #include <string>
 
 #include "common/http_server.h"
+#include "gateway/auth.h"
 #include "ingest/ingest_pipeline.h"
 
 namespace openwit::gateway {
@@ -23,7 +24,8 @@ using IngestSubmit = std::function<void(ingest::v1::BulkBatch, ingest::SubmitCal
 
 class OtlpHttpReceiver {
  public:
-  OtlpHttpReceiver(std::string node_id, IngestSubmit submit);
+  // `auth` and `quotas` must outlive the receiver.
+  OtlpHttpReceiver(std::string node_id, IngestSubmit submit, Authenticator* auth, QuotaLimiter* quotas);
   // Adds the three routes to `server`.
   void Register(HttpServer* server);
 
@@ -31,6 +33,8 @@ class OtlpHttpReceiver {
   void Handle(ingest::v1::Signal signal, const HttpRequest& request, HttpResponder respond);
   const std::string node_id_;
   IngestSubmit submit_;
+  Authenticator* auth_;
+  QuotaLimiter* quotas_;
   std::atomic<uint64_t> next_batch_{1};
 };
 

@@ -63,6 +63,8 @@ struct Node::Impl {
   std::unique_ptr<gateway::OtlpHttpReceiver> otlp_http;
   std::unique_ptr<HttpServer> otlp_http_server;
   std::unique_ptr<gateway::OtlpGrpcReceiver> otlp_grpc;
+  std::unique_ptr<gateway::Authenticator> authenticator;
+  std::unique_ptr<gateway::QuotaLimiter> quotas;
 
   // Registration with a remote control node.
   std::thread heartbeat;
@@ -215,14 +217,17 @@ struct Node::Impl {
         c->Submit(std::move(batch), std::move(done));
       };
     }
+    authenticator = std::make_unique<gateway::Authenticator>(config.auth);
+    quotas = std::make_unique<gateway::QuotaLimiter>(config.quotas);
     if (config.ingestion.sources.grpc.enabled) {
-      otlp_grpc = std::make_unique<gateway::OtlpGrpcReceiver>(config, submit);
+      otlp_grpc = std::make_unique<gateway::OtlpGrpcReceiver>(config, submit, authenticator.get(), quotas.get());
       ARROW_RETURN_NOT_OK(otlp_grpc->Start());
       endpoints.push_back({"otlp-grpc", fmt::format("{}:{}", config.grpc.bind, otlp_grpc->port()),
                            "OTLP/gRPC: Logs, Trace and Metrics Export services"});
     }
     if (!config.ingestion.sources.http.enabled) return arrow::Status::OK();
-    otlp_http = std::make_unique<gateway::OtlpHttpReceiver>(config.node.id, std::move(submit));
+    otlp_http = std::make_unique<gateway::OtlpHttpReceiver>(config.node.id, std::move(submit), authenticator.get(),
+                                                            quotas.get());
     HttpServerOptions options;
     options.name = "otlp-http";
     options.bind = config.http.bind;

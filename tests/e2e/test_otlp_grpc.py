@@ -152,3 +152,17 @@ def test_sdk_http_exporter_sends_spans(openwit, tmp_path):
     (span,) = lake_rows(tmp_path / "data" / "lake", "traces")
     assert span["SpanName"] == "GET /health" and span["ServiceName"] == "sdk-http"
     assert dict(span["SpanAttributes"]) == {"http.status_code": "200"}
+
+
+def test_grpc_credentials_map_to_tenants(openwit, tmp_path):
+    node = openwit("all", extra_yaml='auth:\n  enabled: true\n  api_keys: ["acme=acme-key-1"]\n')
+    logs = logs_service_pb2_grpc.LogsServiceStub(grpc.insecure_channel(f"127.0.0.1:{node.ports['grpc']}"))
+    with pytest.raises(grpc.RpcError) as missing:
+        logs.Export(logs_request(["anonymous"]), timeout=10)
+    assert missing.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with pytest.raises(grpc.RpcError) as wrong:
+        logs.Export(logs_request(["wrong"]), timeout=10, metadata=[("authorization", "Bearer nope")])
+    assert wrong.value.code() == grpc.StatusCode.UNAUTHENTICATED and wrong.value.details() == "unknown API key"
+    logs.Export(logs_request(["with key"]), timeout=10, metadata=[("x-api-key", "acme-key-1")])
+    assert node.stop() == 0
+    assert [r["Body"] for r in lake_rows(tmp_path / "data" / "lake" / "tenant=acme", "logs")] == ["with key"]

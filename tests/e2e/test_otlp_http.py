@@ -159,3 +159,36 @@ def test_gateway_forwards_to_a_remote_ingest_node(openwit, tmp_path):
     assert gateway.stop() == 0
     assert storage_ingest.stop() == 0
     assert [r["Body"] for r in lake_rows(tmp_path / "data" / "lake", "logs")] == ["order placed"]
+
+
+AUTH = """
+auth:
+  enabled: true
+  api_keys: ["acme=${OW_TEST_ACME_KEY:-acme-key-1}"]
+  keys_file: ./keys.txt
+quotas:
+  overrides: ["slow=5:1000000"]
+"""
+
+
+def test_api_keys_map_to_tenants_and_quotas_apply(openwit, tmp_path):
+    (tmp_path / "keys.txt").write_text("slow=slow-key-2\n")
+    node = openwit("all", extra_yaml=AUTH)
+    url = f"http://127.0.0.1:{node.ports['http']}/v1/logs"
+    body = json.dumps(LOG_JSON).encode()
+    status, answer, headers = post(url, body)
+    assert status == 401 and b"missing credentials" in answer and headers["WWW-Authenticate"] == "Bearer"
+    assert post(url, body, headers={"Authorization": "Bearer wrong"})[0] == 401
+    assert post(url, body, headers={"Authorization": "Bearer acme-key-1"})[0] == 200
+    # Tenant "slow" may send 5 records a second: the first request passes, the rest are refused.
+    codes = []
+    for i in range(8):
+        doc = json.loads(json.dumps(LOG_JSON))
+        doc["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["body"]["stringValue"] = f"slow {i}"
+        codes.append(post(url, json.dumps(doc).encode(), headers={"x-api-key": "slow-key-2"})[0])
+    assert codes[0] == 200 and 429 in codes
+    assert node.stop() == 0
+    lake = tmp_path / "data" / "lake"
+    assert [r["Body"] for r in lake_rows(lake / "tenant=acme", "logs")] == ["order placed"]
+    assert len(lake_rows(lake / "tenant=slow", "logs")) == codes.count(200)
+    assert not (lake / "tenant=default").exists()

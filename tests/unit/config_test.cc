@@ -197,6 +197,21 @@ TEST(ConfigTest, KafkaEnabledNeedsBrokersAndTopics) {
   EXPECT_THAT(loaded.status().message(), HasSubstr("kafka.topics (default): required"));
 }
 
+TEST(ConfigTest, AuthAndQuotaEntriesAreChecked) {
+  auto bad = Load("auth:\n  enabled: true\n  api_keys: [\"no-equals-sign\"]\nquotas:\n  overrides: [\"acme=lots\"]\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("line 3: auth.api_keys: entries are \"tenant=key\""));
+  EXPECT_THAT(bad.status().message(), HasSubstr("line 5: quotas.overrides: \"acme=lots\" is not"));
+  auto nothing = Load("auth:\n  enabled: true\n");
+  ASSERT_FALSE(nothing.ok());
+  EXPECT_THAT(nothing.status().message(), HasSubstr("auth is on but no key can match"));
+  auto good = Load("auth:\n  enabled: true\n  api_keys: [\"acme=s3cret-key\"]\nquotas:\n  overrides: [\"acme=100:2000\"]\n");
+  ASSERT_TRUE(good.ok()) << good.status();
+  std::string yaml = EffectiveConfigYaml(good->config);
+  EXPECT_THAT(yaml, HasSubstr("acme=********"));
+  EXPECT_THAT(yaml, Not(HasSubstr("s3cret-key")));
+}
+
 TEST(ConfigTest, EveryKeyTheSeedsNameIsKnown) {
   const std::string reference = ConfigReferenceMarkdown();
   for (const char* key :
