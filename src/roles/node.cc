@@ -17,6 +17,7 @@
 #include "common/metrics.h"
 #include "control/control_service.h"
 #include "control/node_registry.h"
+#include "gateway/batcher.h"
 #include "gateway/ingest_client.h"
 #include "gateway/otlp_grpc.h"
 #include "gateway/otlp_http.h"
@@ -63,6 +64,7 @@ struct Node::Impl {
   std::unique_ptr<gateway::OtlpHttpReceiver> otlp_http;
   std::unique_ptr<HttpServer> otlp_http_server;
   std::unique_ptr<gateway::OtlpGrpcReceiver> otlp_grpc;
+  std::unique_ptr<gateway::Batcher> batcher;
   std::unique_ptr<gateway::Authenticator> authenticator;
   std::unique_ptr<gateway::QuotaLimiter> quotas;
 
@@ -217,6 +219,15 @@ struct Node::Impl {
         c->Submit(std::move(batch), std::move(done));
       };
     }
+    gateway::BatcherOptions batching;
+    batching.batch_size = config.ingestion.batching.batch_size;
+    batching.batch_timeout = std::chrono::milliseconds(config.ingestion.batching.batch_timeout_ms);
+    batching.max_batch_bytes = config.grpc.MaxReceiveBytes() * 8 / 10;  // headroom, as the guardrail says
+    batching.node_id = config.node.id;
+    batcher = std::make_unique<gateway::Batcher>(batching, std::move(submit));
+    submit = [b = batcher.get()](ingest::v1::BulkBatch batch, ingest::SubmitCallback done) {
+      b->Submit(std::move(batch), std::move(done));
+    };
     authenticator = std::make_unique<gateway::Authenticator>(config.auth);
     quotas = std::make_unique<gateway::QuotaLimiter>(config.quotas);
     if (config.ingestion.sources.grpc.enabled) {
@@ -327,6 +338,7 @@ void Node::Stop() {
   // Upstream first: no new batches, then what ingest holds goes to storage, then storage closes.
   if (m.otlp_grpc) m.otlp_grpc->Stop();
   if (m.otlp_http_server) m.otlp_http_server->Stop();
+  m.batcher.reset();  // sends what it holds while the ingest side still runs
   if (m.ingest_server) m.ingest_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   if (m.pipeline) m.pipeline->Stop(std::chrono::seconds(5));
   m.pipeline.reset();

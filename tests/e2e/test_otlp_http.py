@@ -180,15 +180,39 @@ def test_api_keys_map_to_tenants_and_quotas_apply(openwit, tmp_path):
     assert status == 401 and b"missing credentials" in answer and headers["WWW-Authenticate"] == "Bearer"
     assert post(url, body, headers={"Authorization": "Bearer wrong"})[0] == 401
     assert post(url, body, headers={"Authorization": "Bearer acme-key-1"})[0] == 200
-    # Tenant "slow" may send 5 records a second: the first request passes, the rest are refused.
+    # Tenant "slow" may send 5 records a second: the first request passes, then some are refused.
     codes = []
-    for i in range(8):
+    for i in range(8):  # 5 records a request
         doc = json.loads(json.dumps(LOG_JSON))
-        doc["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["body"]["stringValue"] = f"slow {i}"
+        records = doc["resourceLogs"][0]["scopeLogs"][0]["logRecords"]
+        records[:] = [json.loads(json.dumps(records[0])) for _ in range(5)]
+        for j, r in enumerate(records):
+            r["body"]["stringValue"] = f"slow {i}.{j}"
         codes.append(post(url, json.dumps(doc).encode(), headers={"x-api-key": "slow-key-2"})[0])
     assert codes[0] == 200 and 429 in codes
     assert node.stop() == 0
     lake = tmp_path / "data" / "lake"
     assert [r["Body"] for r in lake_rows(lake / "tenant=acme", "logs")] == ["order placed"]
-    assert len(lake_rows(lake / "tenant=slow", "logs")) == codes.count(200)
+    assert len(lake_rows(lake / "tenant=slow", "logs")) == 5 * codes.count(200)
     assert not (lake / "tenant=default").exists()
+
+
+def test_concurrent_requests_share_bulk_batches(openwit, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    node = openwit("all", extra_yaml="ingestion:\n  batching: {batch_size: 1000, batch_timeout_ms: 300}\n")
+    url = f"http://127.0.0.1:{node.ports['http']}/v1/logs"
+
+    def send(i):
+        doc = json.loads(json.dumps(LOG_JSON))
+        doc["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["body"]["stringValue"] = f"concurrent {i}"
+        return post(url, json.dumps(doc).encode())[0]
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        codes = list(pool.map(send, range(20)))
+    assert codes == [200] * 20
+    assert metric_value(node.admin, "batch_created") < 20  # merged, each request answered after the ack
+    assert metric_value(node.admin, "batch_size_bytes_count") == metric_value(node.admin, "batch_created")
+    assert node.stop() == 0
+    bodies = sorted(r["Body"] for r in lake_rows(tmp_path / "data" / "lake", "logs"))
+    assert bodies == sorted(f"concurrent {i}" for i in range(20))

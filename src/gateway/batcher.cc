@@ -1,0 +1,163 @@
+#include "gateway/batcher.h"
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "common/metrics.h"
+#include "ingest/otlp_records.h"
+
+namespace openwit::gateway {
+namespace {
+
+// Moves every resource of `from` into `into` (same signal).
+void Append(ingest::v1::BulkBatch* into, ingest::v1::BulkBatch* from) {
+  for (auto& r : *from->mutable_resource_logs()) *into->add_resource_logs() = std::move(r);
+  for (auto& r : *from->mutable_resource_spans()) *into->add_resource_spans() = std::move(r);
+  for (auto& r : *from->mutable_resource_metrics()) *into->add_resource_metrics() = std::move(r);
+  for (auto& p : *from->mutable_positions()) *into->add_positions() = std::move(p);
+}
+
+}  // namespace
+
+std::vector<ingest::v1::BulkBatch> SplitBatch(const ingest::v1::BulkBatch& batch, int64_t max_bytes) {
+  const auto bytes = static_cast<int64_t>(batch.ByteSizeLong());
+  const int64_t records = ingest::CountRecords(batch);
+  if (bytes <= max_bytes || records <= 1) return {batch};
+  const int64_t parts = std::min(records, (bytes + max_bytes - 1) / max_bytes + 1);  // +1: records vary in size
+  std::vector<ingest::v1::BulkBatch> out;
+  for (int64_t p = 0; p < parts; ++p) {
+    const int64_t first = records * p / parts, last = records * (p + 1) / parts;
+    std::vector<bool> drop(static_cast<size_t>(records), true);
+    for (int64_t i = first; i < last; ++i) drop[static_cast<size_t>(i)] = false;
+    ingest::v1::BulkBatch part = batch;
+    ingest::RemoveRecords(&part, drop);
+    if (p > 0) part.clear_positions();  // positions travel with the first part
+    out.push_back(std::move(part));
+  }
+  return out;
+}
+
+Batcher::Batcher(BatcherOptions options, IngestSubmit submit)
+    : options_(std::move(options)), submit_(std::move(submit)) {
+  timer_ = std::thread([this] { TimerLoop(); });
+}
+
+Batcher::~Batcher() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  timer_.join();
+}
+
+void Batcher::Submit(ingest::v1::BulkBatch request, ingest::SubmitCallback done) {
+  auto parts = SplitBatch(request, options_.max_batch_bytes);
+  if (parts.size() == 1) {
+    const int64_t records = ingest::CountRecords(parts[0]);
+    const auto bytes = static_cast<int64_t>(parts[0].ByteSizeLong());
+    return Add(std::move(parts[0]), records, bytes, std::move(done));
+  }
+  // The request is answered once every part is: with the first failure, else success.
+  struct Join {
+    std::mutex mu;
+    size_t left;
+    ingest::SubmitOutcome outcome;
+    ingest::SubmitCallback done;
+  };
+  auto join = std::make_shared<Join>();
+  join->left = parts.size();
+  join->done = std::move(done);
+  for (auto& part : parts) {
+    const int64_t records = ingest::CountRecords(part);
+    const auto bytes = static_cast<int64_t>(part.ByteSizeLong());
+    Add(std::move(part), records, bytes, [join](ingest::SubmitOutcome o) {
+      std::unique_lock lock(join->mu);
+      if (!o.status.ok() && join->outcome.status.ok()) join->outcome = o;
+      if (--join->left > 0) return;
+      lock.unlock();
+      join->done(std::move(join->outcome));
+    });
+  }
+}
+
+void Batcher::Add(ingest::v1::BulkBatch part, int64_t records, int64_t bytes, ingest::SubmitCallback done) {
+  std::vector<Pending> ready;
+  {
+    std::lock_guard lock(mu_);
+    const Key key{part.tenant(), part.signal()};
+    auto it = pending_.find(key);
+    if (it != pending_.end() && it->second.bytes + bytes > options_.max_batch_bytes) {
+      ready.push_back(std::move(it->second));  // full by size: this part starts the next batch
+      pending_.erase(it);
+      it = pending_.end();
+    }
+    if (it == pending_.end()) {
+      Pending fresh;
+      fresh.batch.set_tenant(part.tenant());
+      fresh.batch.set_signal(part.signal());
+      fresh.opened = std::chrono::steady_clock::now();
+      it = pending_.emplace(key, std::move(fresh)).first;
+      cv_.notify_all();
+    }
+    Pending& p = it->second;
+    Append(&p.batch, &part);
+    p.records += records;
+    p.bytes += bytes;
+    p.waiters.push_back(std::move(done));
+    if (p.records >= options_.batch_size || options_.batch_timeout.count() == 0) {
+      ready.push_back(std::move(p));
+      pending_.erase(it);
+    }
+  }
+  for (auto& p : ready) Send(std::move(p));
+}
+
+void Batcher::Send(Pending pending) {
+  static auto& created = MetricsRegistry::Default().Counter("batch.created", "Bulk batches sent to ingest nodes");
+  static auto& size = MetricsRegistry::Default().Histogram(
+      "batch.size_bytes", "Bytes of the bulk batches sent to ingest nodes",
+      {1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864});
+  created.Increment();
+  size.Observe(static_cast<double>(pending.bytes));
+  {
+    std::lock_guard lock(mu_);
+    pending.batch.set_batch_id(fmt::format("{}-batch-{}", options_.node_id, next_id_++));
+  }
+  auto waiters = std::make_shared<std::vector<ingest::SubmitCallback>>(std::move(pending.waiters));
+  submit_(std::move(pending.batch), [waiters](ingest::SubmitOutcome outcome) {
+    for (auto& w : *waiters) w(outcome);
+  });
+}
+
+void Batcher::TimerLoop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<Pending> due;
+    auto next = now + std::chrono::hours(1);
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      const auto deadline = it->second.opened + options_.batch_timeout;
+      if (stopping_ || deadline <= now) {
+        due.push_back(std::move(it->second));
+        it = pending_.erase(it);
+      } else {
+        next = std::min(next, deadline);
+        ++it;
+      }
+    }
+    if (!due.empty()) {
+      lock.unlock();
+      for (auto& p : due) Send(std::move(p));
+      lock.lock();
+      continue;
+    }
+    if (stopping_) return;
+    cv_.wait_until(lock, next);
+  }
+}
+
+}  // namespace openwit::gateway

@@ -1,0 +1,65 @@
+#pragma once
+// Gateway batching ("The common ingestion path" step 2): requests of one tenant and signal are
+// merged into one bulk batch until ingestion.batching.batch_size records or batch_timeout_ms,
+// then sent to the ingest node; each request is answered with the outcome of the batch that
+// carries it, so no request is acked before the short WAL holds it. A batch never grows past the
+// gRPC max message size less headroom for Arrow metadata (seeds' guardrail): a request too large
+// for one batch is split, never rejected.
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "gateway/otlp_http.h"
+
+namespace openwit::gateway {
+
+struct BatcherOptions {
+  int64_t batch_size = 1000;
+  std::chrono::milliseconds batch_timeout{100};
+  int64_t max_batch_bytes = 48ll << 20;
+  std::string node_id = "openwit-1";
+};
+
+class Batcher {
+ public:
+  Batcher(BatcherOptions options, IngestSubmit submit);
+  ~Batcher();  // sends what is pending
+
+  // Same contract as IngestSubmit: `done` runs once, with the outcome of the batch(es) carrying
+  // the request's records.
+  void Submit(ingest::v1::BulkBatch request, ingest::SubmitCallback done);
+
+ private:
+  struct Pending {
+    ingest::v1::BulkBatch batch;
+    int64_t records = 0;
+    int64_t bytes = 0;
+    std::vector<ingest::SubmitCallback> waiters;
+    std::chrono::steady_clock::time_point opened;
+  };
+  using Key = std::pair<std::string, int>;  // tenant, signal
+  void Add(ingest::v1::BulkBatch part, int64_t records, int64_t bytes, ingest::SubmitCallback done);
+  void Send(Pending pending);
+  void TimerLoop();
+
+  const BatcherOptions options_;
+  IngestSubmit submit_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<Key, Pending> pending_;
+  uint64_t next_id_ = 1;
+  bool stopping_ = false;
+  std::thread timer_;
+};
+
+// Splits a batch into parts of at most `max_bytes` (by records; a single record larger than that
+// travels alone). Returns the batch itself when it fits.
+std::vector<ingest::v1::BulkBatch> SplitBatch(const ingest::v1::BulkBatch& batch, int64_t max_bytes);
+
+}  // namespace openwit::gateway

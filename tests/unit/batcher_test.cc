@@ -1,0 +1,105 @@
+#include "gateway/batcher.h"
+
+#include <future>
+
+#include <gtest/gtest.h>
+
+#include "ingest/otlp_records.h"
+
+namespace openwit::gateway {
+namespace {
+
+ingest::v1::BulkBatch Logs(const std::string& tenant, int n, size_t body_size = 10) {
+  ingest::v1::BulkBatch b;
+  b.set_tenant(tenant);
+  b.set_signal(ingest::v1::SIGNAL_LOGS);
+  auto* records = b.add_resource_logs()->add_scope_logs()->mutable_log_records();
+  for (int i = 0; i < n; ++i) records->Add()->mutable_body()->set_string_value(std::string(body_size, 'a' + i % 26));
+  return b;
+}
+
+// Records what reaches the ingest side; answers with `outcome`.
+struct Sink {
+  std::mutex mu;
+  std::vector<ingest::v1::BulkBatch> batches;
+  arrow::Status outcome;
+  IngestSubmit Submit() {
+    return [this](ingest::v1::BulkBatch b, ingest::SubmitCallback done) {
+      {
+        std::lock_guard lock(mu);
+        batches.push_back(std::move(b));
+      }
+      ingest::SubmitOutcome o;
+      o.status = outcome;
+      done(o);
+    };
+  }
+};
+
+TEST(BatcherTest, MergesRequestsUntilBatchSize) {
+  Sink sink;
+  Batcher batcher({.batch_size = 10, .batch_timeout = std::chrono::hours(1)}, sink.Submit());
+  std::vector<std::future<arrow::Status>> answers;
+  for (int i = 0; i < 5; ++i) {
+    auto p = std::make_shared<std::promise<arrow::Status>>();
+    answers.push_back(p->get_future());
+    batcher.Submit(Logs("acme", 2), [p](ingest::SubmitOutcome o) { p->set_value(o.status); });
+  }
+  for (auto& a : answers) EXPECT_TRUE(a.get().ok());  // all answered by the one batch
+  ASSERT_EQ(sink.batches.size(), 1u);
+  EXPECT_EQ(ingest::CountRecords(sink.batches[0]), 10);
+  EXPECT_EQ(sink.batches[0].tenant(), "acme");
+  EXPECT_FALSE(sink.batches[0].batch_id().empty());
+}
+
+TEST(BatcherTest, TimeoutSendsAPartialBatchAndTenantsStayApart) {
+  Sink sink;
+  Batcher batcher({.batch_size = 1000, .batch_timeout = std::chrono::milliseconds(50)}, sink.Submit());
+  std::promise<void> a, b;
+  batcher.Submit(Logs("acme", 3), [&](ingest::SubmitOutcome) { a.set_value(); });
+  batcher.Submit(Logs("beta", 4), [&](ingest::SubmitOutcome) { b.set_value(); });
+  a.get_future().get();
+  b.get_future().get();
+  ASSERT_EQ(sink.batches.size(), 2u);
+  EXPECT_NE(sink.batches[0].tenant(), sink.batches[1].tenant());
+}
+
+TEST(BatcherTest, FailureReachesEveryRequestOfTheBatch) {
+  Sink sink;
+  sink.outcome = arrow::Status::CapacityError("buffer full");
+  Batcher batcher({.batch_size = 4, .batch_timeout = std::chrono::hours(1)}, sink.Submit());
+  int failed = 0;
+  for (int i = 0; i < 2; ++i) {
+    batcher.Submit(Logs("acme", 2), [&](ingest::SubmitOutcome o) { failed += o.status.IsCapacityError(); });
+  }
+  EXPECT_EQ(failed, 2);
+}
+
+TEST(BatcherTest, OversizeRequestIsSplitNeverRejected) {
+  auto big = Logs("acme", 100, 1000);  // ~100 KB
+  auto parts = SplitBatch(big, 30000);
+  ASSERT_GE(parts.size(), 4u);
+  int64_t records = 0;
+  for (const auto& p : parts) {
+    EXPECT_LE(static_cast<int64_t>(p.ByteSizeLong()), 30000);
+    records += ingest::CountRecords(p);
+  }
+  EXPECT_EQ(records, 100);
+  Sink sink;
+  {
+    Batcher batcher({.batch_size = 1000000, .batch_timeout = std::chrono::milliseconds(10), .max_batch_bytes = 30000},
+                    sink.Submit());
+    std::promise<arrow::Status> answer;
+    batcher.Submit(big, [&](ingest::SubmitOutcome o) { answer.set_value(o.status); });
+    EXPECT_TRUE(answer.get_future().get().ok());
+  }
+  int64_t sent = 0;
+  for (const auto& b : sink.batches) {
+    EXPECT_LE(static_cast<int64_t>(b.ByteSizeLong()), 30000 + 64);
+    sent += ingest::CountRecords(b);
+  }
+  EXPECT_EQ(sent, 100);
+}
+
+}  // namespace
+}  // namespace openwit::gateway
