@@ -129,10 +129,14 @@ int main(int argc, char** argv) {
   bool sync = true;
   for (int i = 3; i + 1 < argc; i += 2) {
     std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--batch") per_batch = std::stoi(value);
-    else if (flag == "--senders") senders = std::stoi(value);
-    else if (flag == "--sync") sync = value == "true";
-    else if (flag == "--seconds") seconds = std::stoi(value);
+    if (flag == "--batch")
+      per_batch = std::stoi(value);
+    else if (flag == "--senders")
+      senders = std::stoi(value);
+    else if (flag == "--sync")
+      sync = value == "true";
+    else if (flag == "--seconds")
+      seconds = std::stoi(value);
   }
   spdlog::set_level(spdlog::level::warn);
   int64_t corpus_records = 0, corpus_bytes = 0;
@@ -173,7 +177,8 @@ int main(int argc, char** argv) {
         // Unique records every round, so dedup keeps them all (and still does its work).
         for (auto& rl : *batch.mutable_resource_logs())
           for (auto& sl : *rl.mutable_scope_logs())
-            for (auto& rec : *sl.mutable_log_records()) rec.set_time_unix_nano(rec.time_unix_nano() + 1000003);  // unique every round
+            for (auto& rec : *sl.mutable_log_records())
+              rec.set_time_unix_nano(rec.time_unix_nano() + 1000003);  // unique every round
         int64_t n = 0;
         for (const auto& rl : batch.resource_logs()) n += rl.scope_logs(0).log_records_size();
         const int64_t b = static_cast<int64_t>(batch.ByteSizeLong());
@@ -195,7 +200,9 @@ int main(int argc, char** argv) {
   for (auto& t : threads) t.join();
   double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   std::sort(latencies.begin(), latencies.end());
-  auto pct = [&](double p) { return latencies.empty() ? 0.0 : latencies[static_cast<size_t>(p * (latencies.size() - 1))]; };
+  auto pct = [&](double p) {
+    return latencies.empty() ? 0.0 : latencies[static_cast<size_t>(p * (latencies.size() - 1))];
+  };
   double mbps = bytes / elapsed / 1e6 * 1.048576;  // MiB/s like the raw probe
   std::printf(
       "batch=%d senders=%d sync_on_write=%s: %.0f records/s, %.1f MiB/s OTLP, ack p50 %.2f ms p99 %.2f ms, "

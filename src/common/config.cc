@@ -43,11 +43,16 @@ std::string FormatNumber(double v) {
 
 template <class T>
 constexpr const char* TypeName() {
-  if constexpr (std::is_same_v<T, bool>) return "boolean";
-  else if constexpr (std::is_integral_v<T>) return "integer";
-  else if constexpr (std::is_floating_point_v<T>) return "number";
-  else if constexpr (std::is_same_v<T, std::string>) return "string";
-  else return "list of strings";
+  if constexpr (std::is_same_v<T, bool>)
+    return "boolean";
+  else if constexpr (std::is_integral_v<T>)
+    return "integer";
+  else if constexpr (std::is_floating_point_v<T>)
+    return "number";
+  else if constexpr (std::is_same_v<T, std::string>)
+    return "string";
+  else
+    return "list of strings";
 }
 
 // Every key path of the schema, for "did you mean" across sections.
@@ -82,8 +87,7 @@ const std::vector<std::string>& AllPaths() {
 }
 
 // Suggests the closest known key at this level, else a key elsewhere with the same last name.
-std::string Suggest(std::string_view key, const std::vector<std::string>& siblings,
-                    const std::string& prefix) {
+std::string Suggest(std::string_view key, const std::vector<std::string>& siblings, const std::string& prefix) {
   std::string best;
   size_t best_distance = std::max<size_t>(2, key.size() / 3) + 1;
   for (const auto& s : siblings) {
@@ -100,8 +104,7 @@ std::string Suggest(std::string_view key, const std::vector<std::string>& siblin
 }
 
 // Replaces ${VAR} and ${VAR:-default}; "$$" is a literal "$".
-std::string SubstituteEnv(const std::string& in, const EnvLookup& env,
-                          std::vector<std::string>* unset) {
+std::string SubstituteEnv(const std::string& in, const EnvLookup& env, std::vector<std::string>* unset) {
   std::string out;
   for (size_t i = 0; i < in.size(); ++i) {
     if (in[i] == '$' && i + 1 < in.size() && in[i + 1] == '$') {
@@ -121,9 +124,12 @@ std::string SubstituteEnv(const std::string& in, const EnvLookup& env,
         fallback = body.substr(sep + 2);
       }
       auto value = env(name);
-      if (value && !value->empty()) out += *value;
-      else if (fallback) out += *fallback;
-      else unset->push_back(name);
+      if (value && !value->empty())
+        out += *value;
+      else if (fallback)
+        out += *fallback;
+      else
+        unset->push_back(name);
       i = close;
     } else {
       out += in[i];
@@ -178,9 +184,7 @@ class YamlLoader {
   }
 
  private:
-  static const char* Kind(const YAML::Node& n) {
-    return n.IsSequence() ? "list" : n.IsMap() ? "mapping" : "scalar";
-  }
+  static const char* Kind(const YAML::Node& n) { return n.IsSequence() ? "list" : n.IsMap() ? "mapping" : "scalar"; }
 
   template <class... Args>
   void Error(const std::string& path, int line, fmt::format_string<Args...> f, Args&&... args) {
@@ -225,8 +229,8 @@ class YamlLoader {
     std::vector<std::string> unset;
     std::string text = SubstituteEnv(val.Scalar(), env_, &unset);
     for (const auto& name : unset) {
-      warnings_->push_back(fmt::format("line {}: {}: environment variable {} is not set; using \"\"", line,
-                                       path, name));
+      warnings_->push_back(
+          fmt::format("line {}: {}: environment variable {} is not set; using \"\"", line, path, name));
     }
     return text;
   }
@@ -257,8 +261,7 @@ class YamlLoader {
         return;
       }
       for (const auto& item : items) {
-        if (!spec.one_of.empty() &&
-            std::find(spec.one_of.begin(), spec.one_of.end(), item) == spec.one_of.end()) {
+        if (!spec.one_of.empty() && std::find(spec.one_of.begin(), spec.one_of.end(), item) == spec.one_of.end()) {
           Error(path, line, "\"{}\" is not one of: {}", item, fmt::join(spec.one_of, ", "));
           return;
         }
@@ -272,8 +275,7 @@ class YamlLoader {
       }
       std::string text = ScalarText(path, line, val);
       if constexpr (std::is_same_v<T, std::string>) {
-        if (!spec.one_of.empty() &&
-            std::find(spec.one_of.begin(), spec.one_of.end(), text) == spec.one_of.end()) {
+        if (!spec.one_of.empty() && std::find(spec.one_of.begin(), spec.one_of.end(), text) == spec.one_of.end()) {
           std::string hint;
           for (const auto& option : spec.one_of) {
             if (EditDistance(text, option) <= 2) hint = fmt::format("; did you mean \"{}\"?", option);
@@ -285,9 +287,12 @@ class YamlLoader {
       } else if constexpr (std::is_same_v<T, bool>) {
         std::string lower = text;
         std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-        if (lower == "true" || lower == "yes" || lower == "on") value = true;
-        else if (lower == "false" || lower == "no" || lower == "off") value = false;
-        else Error(path, line, "expected a boolean (true or false), got \"{}\"", text);
+        if (lower == "true" || lower == "yes" || lower == "on")
+          value = true;
+        else if (lower == "false" || lower == "no" || lower == "off")
+          value = false;
+        else
+          Error(path, line, "expected a boolean (true or false), got \"{}\"", text);
       } else {
         T parsed{};
         auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
@@ -334,13 +339,17 @@ class YamlWriter {
       out_ << YAML::Flow << YAML::BeginSeq;
       for (const auto& v : value) {
         // A secret "name=value" keeps its name: which tenants have keys is not a secret.
-        if (spec.secret) out_ << (v.find('=') == std::string::npos ? "********" : v.substr(0, v.find('=')) + "=********");
-        else out_ << v;
+        if (spec.secret)
+          out_ << (v.find('=') == std::string::npos ? "********" : v.substr(0, v.find('=')) + "=********");
+        else
+          out_ << v;
       }
       out_ << YAML::EndSeq;
     } else if constexpr (std::is_same_v<T, std::string>) {
-      if (spec.secret && !value.empty()) out_ << "********";
-      else out_ << YAML::DoubleQuoted << value;
+      if (spec.secret && !value.empty())
+        out_ << "********";
+      else
+        out_ << YAML::DoubleQuoted << value;
     } else {
       out_ << value;
     }
@@ -365,15 +374,21 @@ class ReferenceWriter {
   template <class T>
   void Field(std::string_view name, T& value, const FieldSpec& spec) {
     std::string def;
-    if constexpr (std::is_same_v<T, std::vector<std::string>>) def = fmt::format("[{}]", fmt::join(value, ", "));
-    else if constexpr (std::is_same_v<T, std::string>) def = value.empty() ? "\"\"" : value;
-    else if constexpr (std::is_same_v<T, bool>) def = value ? "true" : "false";
-    else def = fmt::format("{}", value);
+    if constexpr (std::is_same_v<T, std::vector<std::string>>)
+      def = fmt::format("[{}]", fmt::join(value, ", "));
+    else if constexpr (std::is_same_v<T, std::string>)
+      def = value.empty() ? "\"\"" : value;
+    else if constexpr (std::is_same_v<T, bool>)
+      def = value ? "true" : "false";
+    else
+      def = fmt::format("{}", value);
     std::string allowed;
-    if (!spec.one_of.empty()) allowed = fmt::format("{}", fmt::join(spec.one_of, ", "));
-    else if (spec.min && spec.max) allowed = FormatNumber(*spec.min) + " .. " + FormatNumber(*spec.max);
-    table += fmt::format("| `{}` | {} | `{}` | {} | {} |\n", JoinPath(prefix_, name), TypeName<T>(), def,
-                         allowed, spec.doc);
+    if (!spec.one_of.empty())
+      allowed = fmt::format("{}", fmt::join(spec.one_of, ", "));
+    else if (spec.min && spec.max)
+      allowed = FormatNumber(*spec.min) + " .. " + FormatNumber(*spec.max);
+    table +=
+        fmt::format("| `{}` | {} | `{}` | {} | {} |\n", JoinPath(prefix_, name), TypeName<T>(), def, allowed, spec.doc);
   }
 
   template <class S>
@@ -429,8 +444,8 @@ void ValidateAcrossKeys(LoadedConfig& loaded, std::vector<std::string>* errors) 
   // The seeds carry keepalive in both ms and seconds: either form sets both, and they must agree.
   auto reconcile = [&](const char* ms_key, int64_t& ms, const char* s_key, int64_t& s) {
     if (set(ms_key) && set(s_key) && ms != s * 1000) {
-      errors->push_back(fmt::format("{}: {} ms disagrees with {} = {} s; set one of them", Where(loaded, ms_key), ms,
-                                    s_key, s));
+      errors->push_back(
+          fmt::format("{}: {} ms disagrees with {} = {} s; set one of them", Where(loaded, ms_key), ms, s_key, s));
     } else if (set(s_key) && !set(ms_key)) {
       ms = s * 1000;
     } else if (set(ms_key) && !set(s_key)) {
@@ -443,8 +458,8 @@ void ValidateAcrossKeys(LoadedConfig& loaded, std::vector<std::string>* errors) 
             g.keepalive_timeout_seconds);
 
   if (c.grpc.tls.enabled) {
-    for (const auto& [key, value] : {std::pair{"grpc.tls.cert_path", c.grpc.tls.cert_path},
-                                     std::pair{"grpc.tls.key_path", c.grpc.tls.key_path}}) {
+    for (const auto& [key, value] :
+         {std::pair{"grpc.tls.cert_path", c.grpc.tls.cert_path}, std::pair{"grpc.tls.key_path", c.grpc.tls.key_path}}) {
       if (value.empty()) {
         errors->push_back(fmt::format("{}: required when grpc.tls.enabled is true", Where(loaded, key)));
       } else if (!std::ifstream(value).good()) {
@@ -464,16 +479,17 @@ void ValidateAcrossKeys(LoadedConfig& loaded, std::vector<std::string>* errors) 
   }
   if (c.ingestion.sources.kafka.enabled) {
     if (c.kafka.brokers.empty()) {
-      errors->push_back(fmt::format("{}: required when ingestion.sources.kafka.enabled is true",
-                                    Where(loaded, "kafka.brokers")));
+      errors->push_back(
+          fmt::format("{}: required when ingestion.sources.kafka.enabled is true", Where(loaded, "kafka.brokers")));
     }
     if (c.kafka.topics.empty()) {
-      errors->push_back(fmt::format("{}: required when ingestion.sources.kafka.enabled is true",
-                                    Where(loaded, "kafka.topics")));
+      errors->push_back(
+          fmt::format("{}: required when ingestion.sources.kafka.enabled is true", Where(loaded, "kafka.topics")));
     }
   }
   if (c.metastore.type == "postgres" && c.metastore.postgres_dsn.empty()) {
-    errors->push_back(fmt::format("{}: required when metastore.type is postgres", Where(loaded, "metastore.postgres_dsn")));
+    errors->push_back(
+        fmt::format("{}: required when metastore.type is postgres", Where(loaded, "metastore.postgres_dsn")));
   }
   auto tenant_ok = [](const std::string& t) {
     return !t.empty() && t.size() <= 128 && std::all_of(t.begin(), t.end(), [](char ch) {
@@ -506,10 +522,11 @@ void ValidateAcrossKeys(LoadedConfig& loaded, std::vector<std::string>* errors) 
     }
   }
   if (c.processing.flush_size_messages > c.processing.buffer.max_size_messages) {
-    errors->push_back(fmt::format("{}: {} is above processing.buffer.max_size_messages ({}): the buffer would fill "
-                                  "before a flush by size",
-                                  Where(loaded, "processing.flush_size_messages"), c.processing.flush_size_messages,
-                                  c.processing.buffer.max_size_messages));
+    errors->push_back(
+        fmt::format("{}: {} is above processing.buffer.max_size_messages ({}): the buffer would fill "
+                    "before a flush by size",
+                    Where(loaded, "processing.flush_size_messages"), c.processing.flush_size_messages,
+                    c.processing.buffer.max_size_messages));
   }
 }
 

@@ -19,10 +19,10 @@ namespace openwit {
 // Validation and documentation of one key.
 struct FieldSpec {
   const char* doc = "";
-  std::optional<double> min = std::nullopt;           // inclusive, numbers only
-  std::optional<double> max = std::nullopt;           // inclusive, numbers only
-  std::vector<std::string> one_of = {};  // allowed values (strings, and each item of a list)
-  bool secret = false;                   // masked when the effective config is printed
+  std::optional<double> min = std::nullopt;  // inclusive, numbers only
+  std::optional<double> max = std::nullopt;  // inclusive, numbers only
+  std::vector<std::string> one_of = {};      // allowed values (strings, and each item of a list)
+  bool secret = false;                       // masked when the effective config is printed
 };
 
 struct TlsConfig {
@@ -84,7 +84,8 @@ struct GrpcReceiverConfig {
             {.doc = "Client connections kept to each upstream node.", .min = 1, .max = 10000});
     v.Field("max_message_size", max_message_size,
             {.doc = "Largest message in bytes (the smaller of this and max_receive_message_size_mb wins).",
-             .min = 1024, .max = 2147483647});
+             .min = 1024,
+             .max = 2147483647});
     v.Field("max_receive_message_size_mb", max_receive_message_size_mb,
             {.doc = "Largest request in MiB. Large values raise memory use and DoS risk.", .min = 1, .max = 2047});
     v.Field("max_send_message_size_mb", max_send_message_size_mb,
@@ -185,8 +186,7 @@ struct BatchingConfig {
   int64_t expected_event_size_bytes = 512;
   template <class V>
   void Visit(V& v) {
-    v.Field("batch_size", batch_size,
-            {.doc = "Records per batch sent to an ingest node.", .min = 1, .max = 10000000});
+    v.Field("batch_size", batch_size, {.doc = "Records per batch sent to an ingest node.", .min = 1, .max = 10000000});
     v.Field("batch_timeout_ms", batch_timeout_ms,
             {.doc = "Send a partial batch after this long.", .min = 1, .max = 600000});
     v.Field("expected_event_size_bytes", expected_event_size_bytes,
@@ -210,7 +210,8 @@ struct ProxyHttpConfig {
   void Visit(V& v) {
     v.Field("max_payload_size_mb", max_payload_size_mb,
             {.doc = "Gateway-wide cap on HTTP bodies in MiB (the smaller of this and http's wins).",
-             .min = 1, .max = 2047});
+             .min = 1,
+             .max = 2047});
   }
 };
 
@@ -219,8 +220,7 @@ struct ProxyGrpcConfig {
   template <class V>
   void Visit(V& v) {
     v.Field("max_concurrent_streams", max_concurrent_streams,
-            {.doc = "Gateway-wide cap on gRPC streams per connection (the smaller wins).",
-             .min = 1, .max = 1000000});
+            {.doc = "Gateway-wide cap on gRPC streams per connection (the smaller wins).", .min = 1, .max = 1000000});
   }
 };
 
@@ -241,11 +241,9 @@ struct BufferConfig {
   template <class V>
   void Visit(V& v) {
     v.Field("max_size_messages", max_size_messages,
-            {.doc = "Records buffered in the ingest node before RESOURCE_EXHAUSTED.", .min = 1,
-             .max = 1e10});
+            {.doc = "Records buffered in the ingest node before RESOURCE_EXHAUSTED.", .min = 1, .max = 1e10});
     v.Field("max_size_bytes", max_size_bytes,
-            {.doc = "Bytes buffered in the ingest node before RESOURCE_EXHAUSTED.", .min = 1024,
-             .max = 1e13});
+            {.doc = "Bytes buffered in the ingest node before RESOURCE_EXHAUSTED.", .min = 1024, .max = 1e13});
     v.Field("flush_interval_seconds", flush_interval_seconds,
             {.doc = "Flush the buffer to Arrow at least this often.", .min = 0, .max = 3600});
   }
@@ -263,8 +261,7 @@ struct WalConfig {
             {.doc = "fsync (group-committed) before the ack. false trades durability for speed."});
     v.Field("segment_size_mb", segment_size_mb, {.doc = "Size of a WAL segment in MiB.", .min = 1, .max = 4096});
     v.Field("long_term_retention_hours", long_term_retention_hours,
-            {.doc = "How long the long-term WAL keeps entries for replay and indexing.", .min = 0,
-             .max = 87600});
+            {.doc = "How long the long-term WAL keeps entries for replay and indexing.", .min = 0, .max = 87600});
   }
 };
 
@@ -297,13 +294,10 @@ struct KafkaHighPerformanceConfig {
   template <class V>
   void Visit(V& v) {
     v.Field("num_consumers", num_consumers, {.doc = "Parallel consumers.", .min = 1, .max = 256});
-    v.Field("processing_threads", processing_threads,
-            {.doc = "Threads decoding messages.", .min = 1, .max = 256});
-    v.Field("num_grpc_clients", num_grpc_clients,
-            {.doc = "gRPC clients to ingest nodes.", .min = 1, .max = 256});
+    v.Field("processing_threads", processing_threads, {.doc = "Threads decoding messages.", .min = 1, .max = 256});
+    v.Field("num_grpc_clients", num_grpc_clients, {.doc = "gRPC clients to ingest nodes.", .min = 1, .max = 256});
     v.Field("channel_buffer_size", channel_buffer_size,
-            {.doc = "Messages queued between a consumer and its processing thread.", .min = 1,
-             .max = 10000000});
+            {.doc = "Messages queued between a consumer and its processing thread.", .min = 1, .max = 10000000});
   }
 };
 
@@ -328,8 +322,7 @@ struct KafkaConfig {
     v.Field("brokers", brokers, {.doc = "Bootstrap brokers: a list or \"host:port,host:port\"."});
     v.Field("group_id", group_id, {.doc = "Consumer group."});
     v.Field("topics", topics, {.doc = "Topics or patterns (\"^otlp-.*\")."});
-    v.Field("consumer_type", consumer_type,
-            {.doc = "Consumer profile.", .one_of = {"standard", "high_performance"}});
+    v.Field("consumer_type", consumer_type, {.doc = "Consumer profile.", .one_of = {"standard", "high_performance"}});
     v.Section("high_performance", high_performance, "Parallelism of the high-performance consumer.");
     v.Field("fetch_min_bytes", fetch_min_bytes, {.doc = "librdkafka fetch.min.bytes.", .min = 1, .max = 1e9});
     v.Field("fetch_max_bytes", fetch_max_bytes, {.doc = "librdkafka fetch.max.bytes.", .min = 1024, .max = 2147483135});
@@ -339,10 +332,11 @@ struct KafkaConfig {
     v.Field("preallocate_buffers", preallocate_buffers, {.doc = "Allocate batch buffers up front."});
     v.Field("buffer_pool_size", buffer_pool_size, {.doc = "Reusable batch buffers.", .min = 0, .max = 100000});
     v.Field("batch_size", batch_size, {.doc = "Records per batch from Kafka.", .min = 1, .max = 10000000});
-    v.Field("batch_timeout_ms", batch_timeout_ms, {.doc = "Send a partial Kafka batch after this long.", .min = 1, .max = 600000});
-    v.Field("telemetry_type", telemetry_type,
-            {.doc = "Signal of the messages; auto: from the topic name.",
-             .one_of = {"auto", "logs", "traces", "metrics"}});
+    v.Field("batch_timeout_ms", batch_timeout_ms,
+            {.doc = "Send a partial Kafka batch after this long.", .min = 1, .max = 600000});
+    v.Field(
+        "telemetry_type", telemetry_type,
+        {.doc = "Signal of the messages; auto: from the topic name.", .one_of = {"auto", "logs", "traces", "metrics"}});
   }
 };
 
@@ -365,8 +359,7 @@ struct NodeConfig {
   void Visit(V& v) {
     v.Field("id", id, {.doc = "Name of this node in the cluster."});
     v.Field("data_dir", data_dir, {.doc = "Root of this node's local state."});
-    v.Field("log_level", log_level,
-            {.doc = "Log verbosity.", .one_of = {"trace", "debug", "info", "warn", "error"}});
+    v.Field("log_level", log_level, {.doc = "Log verbosity.", .one_of = {"trace", "debug", "info", "warn", "error"}});
   }
 };
 
@@ -376,8 +369,7 @@ struct IngestNodeConfig {
   template <class V>
   void Visit(V& v) {
     v.Section("listen", listen, "Bulk ingest gRPC service (gateway -> ingest).");
-    v.Field("endpoints", endpoints,
-            {.doc = "Ingest nodes a gateway sends to (host:port); empty: this process."});
+    v.Field("endpoints", endpoints, {.doc = "Ingest nodes a gateway sends to (host:port); empty: this process."});
   }
 };
 
@@ -408,8 +400,7 @@ struct StorageNodeConfig {
   template <class V>
   void Visit(V& v) {
     v.Section("flight", flight, "Arrow Flight server (ingest -> storage).");
-    v.Field("endpoints", endpoints,
-            {.doc = "Storage nodes an ingest node sends to (host:port); empty: this process."});
+    v.Field("endpoints", endpoints, {.doc = "Storage nodes an ingest node sends to (host:port); empty: this process."});
     v.Field("local_dir", local_dir, {.doc = "Active and stable Parquet before upload."});
     v.Field("rotation_max_file_size_mb", rotation_max_file_size_mb,
             {.doc = "Finalize an active file at this size.", .min = 1, .max = 65536});
@@ -429,8 +420,7 @@ struct MetastoreConfig {
   void Visit(V& v) {
     v.Field("type", type, {.doc = "Metastore implementation.", .one_of = {"sqlite", "postgres"}});
     v.Field("sqlite_path", sqlite_path, {.doc = "SQLite database file (type sqlite)."});
-    v.Field("postgres_dsn", postgres_dsn,
-            {.doc = "libpq connection string (type postgres).", .secret = true});
+    v.Field("postgres_dsn", postgres_dsn, {.doc = "libpq connection string (type postgres).", .secret = true});
   }
 };
 
@@ -476,8 +466,7 @@ struct QuotaConfig {
   void Visit(V& v) {
     v.Field("records_per_second", records_per_second,
             {.doc = "Records a second per tenant (bursts up to one second's worth).", .min = 0, .max = 1e12});
-    v.Field("bytes_per_second", bytes_per_second,
-            {.doc = "Request bytes a second per tenant.", .min = 0, .max = 1e15});
+    v.Field("bytes_per_second", bytes_per_second, {.doc = "Request bytes a second per tenant.", .min = 0, .max = 1e15});
     v.Field("overrides", overrides,
             {.doc = "\"tenant=RECORDS:BYTES\" entries replacing the two limits for one tenant."});
   }

@@ -8,17 +8,25 @@ namespace openwit {
 
 inline grpc::StatusCode ToGrpcCode(const arrow::Status& s) {
   switch (s.code()) {
-    case arrow::StatusCode::OK: return grpc::StatusCode::OK;
+    case arrow::StatusCode::OK:
+      return grpc::StatusCode::OK;
     case arrow::StatusCode::Invalid:
-    case arrow::StatusCode::TypeError: return grpc::StatusCode::INVALID_ARGUMENT;
+    case arrow::StatusCode::TypeError:
+      return grpc::StatusCode::INVALID_ARGUMENT;
     case arrow::StatusCode::CapacityError:
-    case arrow::StatusCode::OutOfMemory: return grpc::StatusCode::RESOURCE_EXHAUSTED;
-    case arrow::StatusCode::KeyError: return grpc::StatusCode::NOT_FOUND;
-    case arrow::StatusCode::AlreadyExists: return grpc::StatusCode::ALREADY_EXISTS;
-    case arrow::StatusCode::NotImplemented: return grpc::StatusCode::UNIMPLEMENTED;
+    case arrow::StatusCode::OutOfMemory:
+      return grpc::StatusCode::RESOURCE_EXHAUSTED;
+    case arrow::StatusCode::KeyError:
+      return grpc::StatusCode::NOT_FOUND;
+    case arrow::StatusCode::AlreadyExists:
+      return grpc::StatusCode::ALREADY_EXISTS;
+    case arrow::StatusCode::NotImplemented:
+      return grpc::StatusCode::UNIMPLEMENTED;
     case arrow::StatusCode::Cancelled:
-    case arrow::StatusCode::IOError: return grpc::StatusCode::UNAVAILABLE;
-    default: return grpc::StatusCode::INTERNAL;
+    case arrow::StatusCode::IOError:
+      return grpc::StatusCode::UNAVAILABLE;
+    default:
+      return grpc::StatusCode::INTERNAL;
   }
 }
 

@@ -2,13 +2,13 @@
 
 #include <optional>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
 
 namespace openwit {
 
@@ -86,9 +86,9 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec == http::error::body_limit) {
       keep_alive_ = false;
-      return Write(HttpResponse::Text(413, "request body larger than " + std::to_string(options_.max_body_bytes) +
-                                               " bytes\n"),
-                   11);
+      return Write(
+          HttpResponse::Text(413, "request body larger than " + std::to_string(options_.max_body_bytes) + " bytes\n"),
+          11);
     }
     if (ec) {
       keep_alive_ = false;
@@ -125,8 +125,9 @@ class Session : public std::enable_shared_from_this<Session> {
     auto answered = std::make_shared<std::atomic<bool>>(false);
     HttpResponder responder = [self = shared_from_this(), answered](HttpResponse response) {
       if (answered->exchange(true)) return;
-      net::dispatch(self->stream_.get_executor(),
-                    [self, response = std::move(response)]() mutable { self->Write(std::move(response), self->version_); });
+      net::dispatch(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+        self->Write(std::move(response), self->version_);
+      });
     };
     method_it->second(request, std::move(responder));
   }
@@ -178,8 +179,10 @@ struct HttpServer::Impl {
       if (!ec) {
         size_t active = connections.fetch_add(1) + 1;
         auto session = std::make_shared<Session>(std::move(socket), options, routes, &connections);
-        if (active > options.max_connections) session->Refuse();
-        else session->Start();
+        if (active > options.max_connections)
+          session->Refuse();
+        else
+          session->Start();
       }
       Accept(options);
     });

@@ -18,9 +18,9 @@
 namespace openwit {
 
 struct HttpRequest {
-  std::string method;                         // "GET", "POST", ...
-  std::string target;                         // path and query as sent
-  std::string path;                           // target without the query
+  std::string method;                          // "GET", "POST", ...
+  std::string target;                          // path and query as sent
+  std::string path;                            // target without the query
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
 

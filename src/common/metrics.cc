@@ -15,17 +15,14 @@ MetricsRegistry& MetricsRegistry::Default() {
 
 std::string PrometheusName(std::string_view dotted) {
   std::string name(dotted);
-  std::replace_if(name.begin(), name.end(), [](char c) { return c == '.' || c == '-'; }, '_');
+  std::replace_if(
+      name.begin(), name.end(), [](char c) { return c == '.' || c == '-'; }, '_');
   return name;
 }
 
 prometheus::Counter& MetricsRegistry::Counter(std::string_view name, std::string_view help,
                                               const prometheus::Labels& labels) {
-  return prometheus::BuildCounter()
-      .Name(PrometheusName(name))
-      .Help(std::string(help))
-      .Register(*registry_)
-      .Add(labels);
+  return prometheus::BuildCounter().Name(PrometheusName(name)).Help(std::string(help)).Register(*registry_).Add(labels);
 }
 
 prometheus::Gauge& MetricsRegistry::Gauge(std::string_view name, std::string_view help,
@@ -44,13 +41,11 @@ prometheus::Histogram& MetricsRegistry::Histogram(std::string_view name, std::st
 }
 
 const std::vector<double>& MetricsRegistry::LatencyBuckets() {
-  static const std::vector<double> buckets = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                              0.025,   0.05,   0.1,     0.25,   0.5,   1,      2.5,    5,  10};
+  static const std::vector<double> buckets = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                              0.05,    0.1,    0.25,    0.5,    1,     2.5,    5,     10};
   return buckets;
 }
 
-std::string MetricsRegistry::Serialize() const {
-  return prometheus::TextSerializer().Serialize(registry_->Collect());
-}
+std::string MetricsRegistry::Serialize() const { return prometheus::TextSerializer().Serialize(registry_->Collect()); }
 
 }  // namespace openwit

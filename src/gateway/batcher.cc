@@ -118,9 +118,9 @@ void Batcher::Add(ingest::v1::BulkBatch part, int64_t records, int64_t bytes, in
 
 void Batcher::Send(Pending pending) {
   static auto& created = MetricsRegistry::Default().Counter("batch.created", "Bulk batches sent to ingest nodes");
-  static auto& size = MetricsRegistry::Default().Histogram(
-      "batch.size_bytes", "Bytes of the bulk batches sent to ingest nodes",
-      {1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864});
+  static auto& size =
+      MetricsRegistry::Default().Histogram("batch.size_bytes", "Bytes of the bulk batches sent to ingest nodes",
+                                           {1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864});
   created.Increment();
   size.Observe(static_cast<double>(pending.bytes));
   {

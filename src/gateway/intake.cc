@@ -12,11 +12,14 @@ namespace openwit::gateway {
 namespace collector = opentelemetry::proto::collector;
 
 Validation Admit(ingest::v1::BulkBatch* batch) {
-  static auto& received = MetricsRegistry::Default().Counter("event.ingest.received", "Records received by the gateway");
-  static auto& validated = MetricsRegistry::Default().Counter("event.ingest.validated", "Records that passed validation");
+  static auto& received =
+      MetricsRegistry::Default().Counter("event.ingest.received", "Records received by the gateway");
+  static auto& validated =
+      MetricsRegistry::Default().Counter("event.ingest.validated", "Records that passed validation");
   static auto& rejected = MetricsRegistry::Default().Counter("event.ingest.rejected", "Records rejected by validation");
   const uint64_t now = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
   Validation v = ValidateRecords(*batch, now);
   const auto total = static_cast<int64_t>(v.rejected.size());
   received.Increment(static_cast<double>(total));
@@ -60,9 +63,12 @@ std::string Body(const Validation& v, bool json) {
 
 std::string ExportResponseBody(ingest::v1::Signal signal, const Validation& v, bool json) {
   switch (signal) {
-    case ingest::v1::SIGNAL_TRACES: return Body<collector::trace::v1::ExportTraceServiceResponse>(v, json);
-    case ingest::v1::SIGNAL_METRICS: return Body<collector::metrics::v1::ExportMetricsServiceResponse>(v, json);
-    default: return Body<collector::logs::v1::ExportLogsServiceResponse>(v, json);
+    case ingest::v1::SIGNAL_TRACES:
+      return Body<collector::trace::v1::ExportTraceServiceResponse>(v, json);
+    case ingest::v1::SIGNAL_METRICS:
+      return Body<collector::metrics::v1::ExportMetricsServiceResponse>(v, json);
+    default:
+      return Body<collector::logs::v1::ExportLogsServiceResponse>(v, json);
   }
 }
 

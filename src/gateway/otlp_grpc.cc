@@ -82,8 +82,7 @@ arrow::Result<std::string> ReadFile(const std::string& path) {
 
 }  // namespace
 
-OtlpGrpcReceiver::OtlpGrpcReceiver(const Config& config, IngestSubmit submit, Authenticator* auth,
-                                   QuotaLimiter* quotas)
+OtlpGrpcReceiver::OtlpGrpcReceiver(const Config& config, IngestSubmit submit, Authenticator* auth, QuotaLimiter* quotas)
     : config_(config), submit_(std::move(submit)), auth_(auth), quotas_(quotas) {}
 
 OtlpGrpcReceiver::~OtlpGrpcReceiver() { Stop(); }
@@ -93,9 +92,12 @@ grpc::ServerUnaryReactor* OtlpGrpcReceiver::Export(grpc::CallbackServerContext* 
                                                    bool enabled, const Request& request, Response* response) {
   auto* reactor = ctx->DefaultReactor();
   if (!enabled) {
-    const char* name = signal == ingest::v1::SIGNAL_LOGS ? "logs" : signal == ingest::v1::SIGNAL_TRACES ? "traces" : "metrics";
-    reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                                 fmt::format("OTLP {} are disabled on this receiver (grpc.otlp_{}_enabled)", name, name)));
+    const char* name = signal == ingest::v1::SIGNAL_LOGS     ? "logs"
+                       : signal == ingest::v1::SIGNAL_TRACES ? "traces"
+                                                             : "metrics";
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                     fmt::format("OTLP {} are disabled on this receiver (grpc.otlp_{}_enabled)", name, name)));
     return reactor;
   }
   auto metadata = [&](const char* name) {
@@ -161,8 +163,9 @@ arrow::Status OtlpGrpcReceiver::Start() {
   builder.AddListeningPort(address, credentials, &port_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(g.MaxReceiveBytes()));
   builder.SetMaxSendMessageSize(static_cast<int>(g.max_send_message_size_mb << 20));
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
-                             static_cast<int>(std::min(g.max_concurrent_streams, config_.proxy.grpc.max_concurrent_streams)));
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONCURRENT_STREAMS,
+      static_cast<int>(std::min(g.max_concurrent_streams, config_.proxy.grpc.max_concurrent_streams)));
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(g.keepalive_time_ms));
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(g.keepalive_timeout_ms));
   if (g.max_connection_idle_seconds > 0) {
@@ -179,7 +182,8 @@ arrow::Status OtlpGrpcReceiver::Start() {
     for (const auto& a : g.accepted_compression_algorithms) {
       if (a == "gzip") algorithms |= 1u << GRPC_COMPRESS_GZIP;
       if (a == "deflate") algorithms |= 1u << GRPC_COMPRESS_DEFLATE;
-      if (a == "zstd") spdlog::warn("grpc.accepted_compression_algorithms: zstd is not available in this gRPC build; gzip is");
+      if (a == "zstd")
+        spdlog::warn("grpc.accepted_compression_algorithms: zstd is not available in this gRPC build; gzip is");
     }
   }
   builder.AddChannelArgument(GRPC_COMPRESSION_CHANNEL_ENABLED_ALGORITHMS_BITSET, static_cast<int>(algorithms));

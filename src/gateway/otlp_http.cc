@@ -80,7 +80,11 @@ arrow::Status HexIdsToBase64(nlohmann::json& j, const std::string& path) {
         if (hex.size() % 2 != 0) return arrow::Status::Invalid(here, ": \"", hex, "\" is not hex");
         std::string bytes;
         for (size_t i = 0; i < hex.size(); i += 2) {
-          auto nibble = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) ? (std::isdigit(c) ? c - '0' : (std::tolower(c) - 'a' + 10)) : -1; };
+          auto nibble = [](char c) {
+            return std::isxdigit(static_cast<unsigned char>(c))
+                       ? (std::isdigit(c) ? c - '0' : (std::tolower(c) - 'a' + 10))
+                       : -1;
+          };
           int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
           if (hi < 0 || lo < 0) return arrow::Status::Invalid(here, ": \"", hex, "\" is not hex");
           bytes.push_back(static_cast<char>(hi * 16 + lo));
@@ -157,14 +161,13 @@ arrow::Status DecodeOtlp(Signal signal, const std::string& content_type, const s
   }
 }
 
-OtlpHttpReceiver::OtlpHttpReceiver(std::string node_id, IngestSubmit submit, Authenticator* auth,
-                                   QuotaLimiter* quotas)
+OtlpHttpReceiver::OtlpHttpReceiver(std::string node_id, IngestSubmit submit, Authenticator* auth, QuotaLimiter* quotas)
     : node_id_(std::move(node_id)), submit_(std::move(submit)), auth_(auth), quotas_(quotas) {}
 
 void OtlpHttpReceiver::Register(HttpServer* server) {
-  for (auto [path, signal] : {std::pair{"/v1/logs", ingest::v1::SIGNAL_LOGS},
-                              std::pair{"/v1/traces", ingest::v1::SIGNAL_TRACES},
-                              std::pair{"/v1/metrics", ingest::v1::SIGNAL_METRICS}}) {
+  for (auto [path, signal] :
+       {std::pair{"/v1/logs", ingest::v1::SIGNAL_LOGS}, std::pair{"/v1/traces", ingest::v1::SIGNAL_TRACES},
+        std::pair{"/v1/metrics", ingest::v1::SIGNAL_METRICS}}) {
     server->Route("POST", path, [this, signal](const HttpRequest& request, HttpResponder respond) {
       Handle(signal, request, std::move(respond));
     });
@@ -207,7 +210,8 @@ void OtlpHttpReceiver::Handle(Signal signal, const HttpRequest& request, HttpRes
   // Bad records are dropped here and named in the answer; the good ones go on.
   auto validation = std::make_shared<Validation>(Admit(&batch));
   int64_t retry_after_ms = 0;
-  if (auto s = quotas_->Admit(*tenant, ingest::CountRecords(batch), static_cast<int64_t>(body->size()), &retry_after_ms);
+  if (auto s =
+          quotas_->Admit(*tenant, ingest::CountRecords(batch), static_cast<int64_t>(body->size()), &retry_after_ms);
       !s.ok()) {
     rejected.Increment();
     HttpResponse r = Error(429, s.message(), json);
@@ -227,7 +231,8 @@ void OtlpHttpReceiver::Handle(Signal signal, const HttpRequest& request, HttpRes
     int status = s.IsInvalid() ? 400 : s.IsCapacityError() ? 429 : s.IsCancelled() || s.IsIOError() ? 503 : 500;
     HttpResponse r = Error(status, s.message(), json);
     if (status == 429 || status == 503) {
-      r.headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, (outcome.retry_after_ms + 999) / 1000)));
+      r.headers.emplace_back("Retry-After",
+                             std::to_string(std::max<int64_t>(1, (outcome.retry_after_ms + 999) / 1000)));
     }
     respond(std::move(r));
   });

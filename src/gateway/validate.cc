@@ -47,7 +47,8 @@ std::string Check(const trace::Span& s, uint64_t now) {
                        s.start_time_unix_nano());
   }
   for (int i = 0; i < s.links_size(); ++i) {
-    for (auto e : {IdLength(s.links(i).trace_id(), 16, "trace_id", true), IdLength(s.links(i).span_id(), 8, "span_id", true)}) {
+    for (auto e :
+         {IdLength(s.links(i).trace_id(), 16, "trace_id", true), IdLength(s.links(i).span_id(), 8, "span_id", true)}) {
       if (!e.empty()) return fmt::format("links[{}].{}", i, e);
     }
   }
@@ -69,23 +70,34 @@ std::string CheckExemplars(const Points& points) {
 
 int64_t DataPoints(const metrics::Metric& m) {
   switch (m.data_case()) {
-    case metrics::Metric::kGauge: return m.gauge().data_points_size();
-    case metrics::Metric::kSum: return m.sum().data_points_size();
-    case metrics::Metric::kHistogram: return m.histogram().data_points_size();
-    case metrics::Metric::kExponentialHistogram: return m.exponential_histogram().data_points_size();
-    case metrics::Metric::kSummary: return m.summary().data_points_size();
-    default: return 0;
+    case metrics::Metric::kGauge:
+      return m.gauge().data_points_size();
+    case metrics::Metric::kSum:
+      return m.sum().data_points_size();
+    case metrics::Metric::kHistogram:
+      return m.histogram().data_points_size();
+    case metrics::Metric::kExponentialHistogram:
+      return m.exponential_histogram().data_points_size();
+    case metrics::Metric::kSummary:
+      return m.summary().data_points_size();
+    default:
+      return 0;
   }
 }
 
 std::string Check(const metrics::Metric& m, uint64_t) {
   if (m.name().empty()) return "name: empty";
   switch (m.data_case()) {
-    case metrics::Metric::kGauge: return CheckExemplars(m.gauge().data_points());
-    case metrics::Metric::kSum: return CheckExemplars(m.sum().data_points());
-    case metrics::Metric::kHistogram: return CheckExemplars(m.histogram().data_points());
-    case metrics::Metric::kExponentialHistogram: return CheckExemplars(m.exponential_histogram().data_points());
-    default: return "";
+    case metrics::Metric::kGauge:
+      return CheckExemplars(m.gauge().data_points());
+    case metrics::Metric::kSum:
+      return CheckExemplars(m.sum().data_points());
+    case metrics::Metric::kHistogram:
+      return CheckExemplars(m.histogram().data_points());
+    case metrics::Metric::kExponentialHistogram:
+      return CheckExemplars(m.exponential_histogram().data_points());
+    default:
+      return "";
   }
 }
 
@@ -94,13 +106,15 @@ int64_t Items(const trace::Span&) { return 1; }
 int64_t Items(const metrics::Metric& m) { return DataPoints(m); }
 
 const char* RecordField(ingest::v1::Signal s) {
-  return s == ingest::v1::SIGNAL_LOGS ? "scope_logs[{}].log_records[{}]"
+  return s == ingest::v1::SIGNAL_LOGS     ? "scope_logs[{}].log_records[{}]"
          : s == ingest::v1::SIGNAL_TRACES ? "scope_spans[{}].spans[{}]"
                                           : "scope_metrics[{}].metrics[{}]";
 }
 
 const char* ResourceField(ingest::v1::Signal s) {
-  return s == ingest::v1::SIGNAL_LOGS ? "resource_logs" : s == ingest::v1::SIGNAL_TRACES ? "resource_spans" : "resource_metrics";
+  return s == ingest::v1::SIGNAL_LOGS     ? "resource_logs"
+         : s == ingest::v1::SIGNAL_TRACES ? "resource_spans"
+                                          : "resource_metrics";
 }
 
 }  // namespace
@@ -116,7 +130,8 @@ Validation ValidateRecords(const ingest::v1::BulkBatch& batch, uint64_t now_unix
     v.rejected_items += Items(rec);
     if (problems.size() < kMessagesShown) {
       problems.push_back(fmt::format("{}[{}].{}.{}", ResourceField(batch.signal()), at.resource,
-                                     fmt::format(fmt::runtime(RecordField(batch.signal())), at.scope, at.record), problem));
+                                     fmt::format(fmt::runtime(RecordField(batch.signal())), at.scope, at.record),
+                                     problem));
     }
   });
   for (size_t i = 0; i < problems.size(); ++i) v.message += (i ? "; " : "") + problems[i];

@@ -58,38 +58,36 @@ std::shared_ptr<arrow::DataType> SpanIdType() {
 
 // Events.{Timestamp, Name, Attributes} of otel_traces.
 std::shared_ptr<arrow::DataType> EventType() {
-  static const auto type =
-      arrow::struct_({arrow::field("Timestamp", TimeType()), arrow::field("Name", arrow::utf8()),
-                      arrow::field("Attributes", AttributesType())});
+  static const auto type = arrow::struct_({arrow::field("Timestamp", TimeType()), arrow::field("Name", arrow::utf8()),
+                                           arrow::field("Attributes", AttributesType())});
   return type;
 }
 
 // Links.{TraceId, SpanId, TraceState, Attributes} of otel_traces.
 std::shared_ptr<arrow::DataType> LinkType() {
-  static const auto type = arrow::struct_(
-      {arrow::field("TraceId", TraceIdType()), arrow::field("SpanId", SpanIdType()),
-       arrow::field("TraceState", arrow::utf8()), arrow::field("Attributes", AttributesType())});
+  static const auto type =
+      arrow::struct_({arrow::field("TraceId", TraceIdType()), arrow::field("SpanId", SpanIdType()),
+                      arrow::field("TraceState", arrow::utf8()), arrow::field("Attributes", AttributesType())});
   return type;
 }
 
 // Exemplars.{FilteredAttributes, TimeUnix, Value, SpanId, TraceId} of the otel_metrics_* tables.
 std::shared_ptr<arrow::DataType> ExemplarType() {
-  static const auto type = arrow::struct_(
-      {arrow::field("FilteredAttributes", AttributesType()), arrow::field("TimeUnix", TimeType()),
-       arrow::field("Value", arrow::float64()), arrow::field("SpanId", SpanIdType()),
-       arrow::field("TraceId", TraceIdType())});
+  static const auto type =
+      arrow::struct_({arrow::field("FilteredAttributes", AttributesType()), arrow::field("TimeUnix", TimeType()),
+                      arrow::field("Value", arrow::float64()), arrow::field("SpanId", SpanIdType()),
+                      arrow::field("TraceId", TraceIdType())});
   return type;
 }
 
 // ValueAtQuantiles.{Quantile, Value} of otel_metrics_summary.
 std::shared_ptr<arrow::DataType> QuantileType() {
-  static const auto type = arrow::struct_(
-      {arrow::field("Quantile", arrow::float64()), arrow::field("Value", arrow::float64())});
+  static const auto type =
+      arrow::struct_({arrow::field("Quantile", arrow::float64()), arrow::field("Value", arrow::float64())});
   return type;
 }
 
-std::shared_ptr<arrow::Field> Column(const char* name, std::shared_ptr<arrow::DataType> type,
-                                     bool nullable = false) {
+std::shared_ptr<arrow::Field> Column(const char* name, std::shared_ptr<arrow::DataType> type, bool nullable = false) {
   return arrow::field(name, std::move(type), nullable);
 }
 
@@ -229,8 +227,7 @@ void AppendJsonString(std::string_view s, std::string* out) {
 }
 
 void AppendBase64(std::string_view in, std::string* out) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const auto byte = [&in](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(in[i])); };
   out->reserve(out->size() + (in.size() + 2) / 3 * 4);
   size_t i = 0;
@@ -268,9 +265,8 @@ void AppendDouble(double v, bool inside_json, std::string* out) {
     return;
   }
   const double magnitude = std::fabs(v);
-  const auto format = magnitude == 0 || (magnitude >= 1e-6 && magnitude < 1e21)
-                          ? std::chars_format::fixed
-                          : std::chars_format::scientific;
+  const auto format = magnitude == 0 || (magnitude >= 1e-6 && magnitude < 1e21) ? std::chars_format::fixed
+                                                                                : std::chars_format::scientific;
   char buf[64];  // fixed below 1e21 with at most 17 significant digits: under 50 characters
   const auto end = std::to_chars(buf, buf + sizeof(buf), v, format).ptr;
   out->append(buf, end);
@@ -449,8 +445,7 @@ arrow::Status AppendId(const std::string& id, arrow::FixedSizeBinaryBuilder* bui
 template <class Path>
 arrow::Status CheckId(const std::string& id, size_t expected, const char* field, Path&& path) {
   if (id.empty() || id.size() == expected) return arrow::Status::OK();
-  return arrow::Status::Invalid(
-      fmt::format("{}.{}: {} bytes, expected {}", path(), field, id.size(), expected));
+  return arrow::Status::Invalid(fmt::format("{}.{}: {} bytes, expected {}", path(), field, id.size(), expected));
 }
 
 int64_t Nanos(uint64_t unix_nano) { return static_cast<int64_t>(unix_nano); }
@@ -553,9 +548,7 @@ class LogColumns final : public SignalColumns {
       const auto& records = r.scope_logs(s).log_records();
       rows += records.size();
       for (int i = 0; i < records.size(); ++i) {
-        const auto path = [&] {
-          return fmt::format("resource_logs[{}].scope_logs[{}].log_records[{}]", index, s, i);
-        };
+        const auto path = [&] { return fmt::format("resource_logs[{}].scope_logs[{}].log_records[{}]", index, s, i); };
         ARROW_RETURN_NOT_OK(CheckId(records[i].trace_id(), kTraceIdSize, "trace_id", path));
         ARROW_RETURN_NOT_OK(CheckId(records[i].span_id(), kSpanIdSize, "span_id", path));
       }
@@ -571,8 +564,7 @@ class LogColumns final : public SignalColumns {
       const auto& scope = scope_logs.scope();
       for (const auto& rec : scope_logs.log_records()) {
         // As the exporter: a record without time_unix_nano is placed at its observed time.
-        const uint64_t time =
-            rec.time_unix_nano() != 0 ? rec.time_unix_nano() : rec.observed_time_unix_nano();
+        const uint64_t time = rec.time_unix_nano() != 0 ? rec.time_unix_nano() : rec.observed_time_unix_nano();
         timestamp_->UnsafeAppend(Nanos(time));
         if (rec.observed_time_unix_nano() == 0) {
           observed_timestamp_->UnsafeAppendNull();
@@ -686,8 +678,7 @@ class SpanColumns final : public SignalColumns {
     event_name_ = event_name.get();
     auto event = std::make_shared<arrow::StructBuilder>(
         EventType(), pool,
-        std::vector<std::shared_ptr<arrow::ArrayBuilder>>{event_time, event_name,
-                                                          event_attributes_.builder});
+        std::vector<std::shared_ptr<arrow::ArrayBuilder>>{event_time, event_name, event_attributes_.builder});
     event_ = event.get();
     events_ = Add<arrow::ListBuilder>(pool, event, arrow::list(EventType()));
 
@@ -699,8 +690,8 @@ class SpanColumns final : public SignalColumns {
     link_trace_state_ = link_trace_state.get();
     auto link = std::make_shared<arrow::StructBuilder>(
         LinkType(), pool,
-        std::vector<std::shared_ptr<arrow::ArrayBuilder>>{
-            link_trace_id, link_span_id, link_trace_state, link_attributes_.builder});
+        std::vector<std::shared_ptr<arrow::ArrayBuilder>>{link_trace_id, link_span_id, link_trace_state,
+                                                          link_attributes_.builder});
     link_ = link.get();
     links_ = Add<arrow::ListBuilder>(pool, link, arrow::list(LinkType()));
   }
@@ -712,16 +703,13 @@ class SpanColumns final : public SignalColumns {
       rows += spans.size();
       for (int i = 0; i < spans.size(); ++i) {
         const trace::Span& span = spans[i];
-        const auto path = [&] {
-          return fmt::format("resource_spans[{}].scope_spans[{}].spans[{}]", index, s, i);
-        };
+        const auto path = [&] { return fmt::format("resource_spans[{}].scope_spans[{}].spans[{}]", index, s, i); };
         ARROW_RETURN_NOT_OK(CheckId(span.trace_id(), kTraceIdSize, "trace_id", path));
         ARROW_RETURN_NOT_OK(CheckId(span.span_id(), kSpanIdSize, "span_id", path));
         ARROW_RETURN_NOT_OK(CheckId(span.parent_span_id(), kSpanIdSize, "parent_span_id", path));
         for (int l = 0; l < span.links_size(); ++l) {
           const auto link_path = [&] { return fmt::format("{}.links[{}]", path(), l); };
-          ARROW_RETURN_NOT_OK(
-              CheckId(span.links(l).trace_id(), kTraceIdSize, "trace_id", link_path));
+          ARROW_RETURN_NOT_OK(CheckId(span.links(l).trace_id(), kTraceIdSize, "trace_id", link_path));
           ARROW_RETURN_NOT_OK(CheckId(span.links(l).span_id(), kSpanIdSize, "span_id", link_path));
         }
       }
@@ -730,8 +718,8 @@ class SpanColumns final : public SignalColumns {
   }
 
   arrow::Status Append(const trace::ResourceSpans& r) {
-    ForgetChecked({&resource_attributes_, &scope_attributes_, &span_attributes_, &event_attributes_,
-                   &link_attributes_});
+    ForgetChecked(
+        {&resource_attributes_, &scope_attributes_, &span_attributes_, &event_attributes_, &link_attributes_});
     const auto& resource_attrs = r.resource().attributes();
     const std::string_view service = ServiceName(resource_attrs, &service_name_);
     for (const auto& scope_spans : r.scope_spans()) {
@@ -753,8 +741,7 @@ class SpanColumns final : public SignalColumns {
         ARROW_RETURN_NOT_OK(WriteAttributes(scope.attributes(), &scope_attributes_, &scratch_));
         ARROW_RETURN_NOT_OK(WriteAttributes(span.attributes(), &span_attributes_, &scratch_));
         // Unsigned difference read as signed: an end before the start gives a negative duration.
-        duration_->UnsafeAppend(
-            static_cast<int64_t>(span.end_time_unix_nano() - span.start_time_unix_nano()));
+        duration_->UnsafeAppend(static_cast<int64_t>(span.end_time_unix_nano() - span.start_time_unix_nano()));
         ARROW_RETURN_NOT_OK(status_code_->Append(StatusCodeText(span.status().code())));
         ARROW_RETURN_NOT_OK(status_message_->Append(span.status().message()));
 
@@ -827,8 +814,7 @@ struct PointColumns {
   std::optional<double> zero_threshold = std::nullopt;
   const metrics::ExponentialHistogramDataPoint::Buckets* positive = nullptr;
   const metrics::ExponentialHistogramDataPoint::Buckets* negative = nullptr;
-  const google::protobuf::RepeatedPtrField<metrics::SummaryDataPoint::ValueAtQuantile>* quantiles =
-      nullptr;
+  const google::protobuf::RepeatedPtrField<metrics::SummaryDataPoint::ValueAtQuantile>* quantiles = nullptr;
   const google::protobuf::RepeatedPtrField<metrics::Exemplar>* exemplars = nullptr;
   std::optional<double> min = std::nullopt;
   std::optional<double> max = std::nullopt;
@@ -901,8 +887,7 @@ class MetricColumns final : public SignalColumns {
     quantile_ = quantile.get();
     quantile_value_ = quantile_value.get();
     auto quantile_struct = std::make_shared<arrow::StructBuilder>(
-        QuantileType(), pool,
-        std::vector<std::shared_ptr<arrow::ArrayBuilder>>{quantile, quantile_value});
+        QuantileType(), pool, std::vector<std::shared_ptr<arrow::ArrayBuilder>>{quantile, quantile_value});
     quantile_struct_ = quantile_struct.get();
     quantiles_ = Add<arrow::ListBuilder>(pool, quantile_struct, arrow::list(QuantileType()));
 
@@ -916,8 +901,7 @@ class MetricColumns final : public SignalColumns {
     exemplar_trace_id_ = exemplar_trace_id.get();
     auto exemplar = std::make_shared<arrow::StructBuilder>(
         ExemplarType(), pool,
-        std::vector<std::shared_ptr<arrow::ArrayBuilder>>{exemplar_attributes_.builder,
-                                                          exemplar_time, exemplar_value,
+        std::vector<std::shared_ptr<arrow::ArrayBuilder>>{exemplar_attributes_.builder, exemplar_time, exemplar_value,
                                                           exemplar_span_id, exemplar_trace_id});
     exemplar_ = exemplar.get();
     exemplars_ = Add<arrow::ListBuilder>(pool, exemplar, arrow::list(ExemplarType()));
@@ -949,8 +933,7 @@ class MetricColumns final : public SignalColumns {
                       "exemplars[{}]",
                       index, s, m, kind, p, e);
                 };
-                ARROW_RETURN_NOT_OK(
-                    CheckId(exemplars[e].trace_id(), kTraceIdSize, "trace_id", path));
+                ARROW_RETURN_NOT_OK(CheckId(exemplars[e].trace_id(), kTraceIdSize, "trace_id", path));
                 ARROW_RETURN_NOT_OK(CheckId(exemplars[e].span_id(), kSpanIdSize, "span_id", path));
               }
             }
@@ -968,8 +951,7 @@ class MetricColumns final : public SignalColumns {
             ARROW_RETURN_NOT_OK(check_points(metric.histogram().data_points(), "histogram"));
             break;
           case metrics::Metric::kExponentialHistogram:
-            ARROW_RETURN_NOT_OK(check_points(metric.exponential_histogram().data_points(),
-                                             "exponential_histogram"));
+            ARROW_RETURN_NOT_OK(check_points(metric.exponential_histogram().data_points(), "exponential_histogram"));
             break;
           case metrics::Metric::kSummary:
             ARROW_RETURN_NOT_OK(check_points(metric.summary().data_points(), "summary"));
@@ -1111,8 +1093,7 @@ class MetricColumns final : public SignalColumns {
 
   arrow::Status AppendPoint(const PointColumns& p) {
     const auto& scope = scope_metrics_->scope();
-    ARROW_RETURN_NOT_OK(
-        WriteAttributes(resource_->resource().attributes(), &resource_attributes_, &scratch_));
+    ARROW_RETURN_NOT_OK(WriteAttributes(resource_->resource().attributes(), &resource_attributes_, &scratch_));
     ARROW_RETURN_NOT_OK(resource_schema_url_->Append(resource_->schema_url()));
     ARROW_RETURN_NOT_OK(scope_name_->Append(scope.name()));
     ARROW_RETURN_NOT_OK(scope_version_->Append(scope.version()));
@@ -1159,8 +1140,7 @@ class MetricColumns final : public SignalColumns {
       ARROW_RETURN_NOT_OK(exemplars_->Append());
       for (const metrics::Exemplar& e : *p.exemplars) {
         ARROW_RETURN_NOT_OK(exemplar_->Append());
-        ARROW_RETURN_NOT_OK(
-            WriteAttributes(e.filtered_attributes(), &exemplar_attributes_, &scratch_));
+        ARROW_RETURN_NOT_OK(WriteAttributes(e.filtered_attributes(), &exemplar_attributes_, &scratch_));
         ARROW_RETURN_NOT_OK(exemplar_time_->Append(Nanos(e.time_unix_nano())));
         switch (e.value_case()) {
           case metrics::Exemplar::kAsDouble:
@@ -1187,8 +1167,7 @@ class MetricColumns final : public SignalColumns {
 
   // Offset and counts of one side of an exponential histogram; null for the other kinds.
   static arrow::Status AppendBuckets(const metrics::ExponentialHistogramDataPoint::Buckets* buckets,
-                                     arrow::Int32Builder* offset,
-                                     NumberListColumn<arrow::UInt64Builder>* counts) {
+                                     arrow::Int32Builder* offset, NumberListColumn<arrow::UInt64Builder>* counts) {
     if (buckets == nullptr) {
       offset->UnsafeAppendNull();
       return counts->Append<uint64_t>(nullptr);
@@ -1300,8 +1279,7 @@ ArrowConverter& ArrowConverter::operator=(ArrowConverter&&) noexcept = default;
 
 arrow::Status ArrowConverter::BeginAppend(Signal wanted) {
   if (wanted != signal_) {
-    return arrow::Status::Invalid("an ArrowConverter for ", SignalText(signal_), " cannot append ",
-                                  SignalText(wanted));
+    return arrow::Status::Invalid("an ArrowConverter for ", SignalText(signal_), " cannot append ", SignalText(wanted));
   }
   return failed_;
 }
@@ -1309,8 +1287,8 @@ arrow::Status ArrowConverter::BeginAppend(Signal wanted) {
 // The three Appends: check every id and count the rows, reserve, then append. A builder error
 // after the check leaves the columns uneven: remembered in failed_ until Finish() discards them.
 template <class Columns, class Resource>
-static arrow::Status AppendResource(SignalColumns* base, const Resource& r, int index,
-                                    int64_t* rows, arrow::Status* failed) {
+static arrow::Status AppendResource(SignalColumns* base, const Resource& r, int index, int64_t* rows,
+                                    arrow::Status* failed) {
   auto* columns = static_cast<Columns*>(base);
   ARROW_ASSIGN_OR_RAISE(const int64_t n, Columns::Check(r, index));
   if (n == 0) return arrow::Status::OK();

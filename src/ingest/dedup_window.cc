@@ -6,7 +6,9 @@ namespace openwit::ingest {
 namespace {
 constexpr uint64_t kZero = 0x9e3779b97f4a7c15ull;  // stands for key 0, which marks empty slots
 inline uint64_t Stored(uint64_t key) { return key == 0 ? kZero : key; }
-inline size_t Slot(uint64_t key, size_t mask) { return static_cast<size_t>((key * 0xff51afd7ed558ccdull) >> 17) & mask; }
+inline size_t Slot(uint64_t key, size_t mask) {
+  return static_cast<size_t>((key * 0xff51afd7ed558ccdull) >> 17) & mask;
+}
 }  // namespace
 
 bool DedupWindow::Bucket::Contains(uint64_t key) const {

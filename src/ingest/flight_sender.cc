@@ -14,10 +14,14 @@ namespace flight = arrow::flight;
 
 const char* SignalName(v1::Signal signal) {
   switch (signal) {
-    case v1::SIGNAL_LOGS: return "logs";
-    case v1::SIGNAL_TRACES: return "traces";
-    case v1::SIGNAL_METRICS: return "metrics";
-    default: return "unspecified";
+    case v1::SIGNAL_LOGS:
+      return "logs";
+    case v1::SIGNAL_TRACES:
+      return "traces";
+    case v1::SIGNAL_METRICS:
+      return "metrics";
+    default:
+      return "unspecified";
   }
 }
 
@@ -35,17 +39,16 @@ FlightSender::Endpoint& FlightSender::Pick() {
       return e;
     }
   }
-  return *std::min_element(endpoints_.begin(), endpoints_.end(), [](const Endpoint& a, const Endpoint& b) {
-    return a.unhealthy_until < b.unhealthy_until;
-  });
+  return *std::min_element(endpoints_.begin(), endpoints_.end(),
+                           [](const Endpoint& a, const Endpoint& b) { return a.unhealthy_until < b.unhealthy_until; });
 }
 
 arrow::Status FlightSender::Put(const std::vector<const StoragePut*>& puts,
                                 const std::function<void(size_t)>& on_durable) {
   static auto& latency = MetricsRegistry::Default().Histogram(
       "arrow.send.latency", "Seconds to send batches to storage over Flight until storage confirmed them");
-  static auto& unhealthy = MetricsRegistry::Default().Counter(
-      "arrow.send.endpoint_unhealthy", "Times a storage endpoint was marked unhealthy");
+  static auto& unhealthy = MetricsRegistry::Default().Counter("arrow.send.endpoint_unhealthy",
+                                                              "Times a storage endpoint was marked unhealthy");
   if (puts.empty()) return arrow::Status::OK();
   if (endpoints_.empty()) return arrow::Status::Invalid("no storage endpoints configured (storage.endpoints)");
   std::lock_guard lock(mu_);
@@ -68,8 +71,9 @@ arrow::Status FlightSender::Put(const std::vector<const StoragePut*>& puts,
     endpoint.unhealthy_until = Clock::now() + options_.unhealthy_for * (1 << (endpoint.failures - 1));
     unhealthy.Increment();
     last = arrow::Status::IOError("storage ", endpoint.address, ": ", last.message());
-    spdlog::warn("{} (marked unhealthy for {} ms)", last.message(),
-                 std::chrono::duration_cast<std::chrono::milliseconds>(endpoint.unhealthy_until - Clock::now()).count());
+    spdlog::warn(
+        "{} (marked unhealthy for {} ms)", last.message(),
+        std::chrono::duration_cast<std::chrono::milliseconds>(endpoint.unhealthy_until - Clock::now()).count());
   }
   return last;
 }

@@ -22,9 +22,12 @@ constexpr int64_t kBufferFullRetryMs = 500;
 
 Signal ToConverterSignal(v1::Signal s) {
   switch (s) {
-    case v1::SIGNAL_TRACES: return Signal::kTraces;
-    case v1::SIGNAL_METRICS: return Signal::kMetrics;
-    default: return Signal::kLogs;
+    case v1::SIGNAL_TRACES:
+      return Signal::kTraces;
+    case v1::SIGNAL_METRICS:
+      return Signal::kMetrics;
+    default:
+      return Signal::kLogs;
   }
 }
 
@@ -51,17 +54,22 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ConvertAll(ArrowConverter& co
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> Convert(const v1::BulkBatch& batch) {
   ArrowConverter& converter = ConverterFor(batch.signal());
   switch (batch.signal()) {
-    case v1::SIGNAL_LOGS: return ConvertAll(converter, batch.resource_logs());
-    case v1::SIGNAL_TRACES: return ConvertAll(converter, batch.resource_spans());
-    case v1::SIGNAL_METRICS: return ConvertAll(converter, batch.resource_metrics());
-    default: return arrow::Status::Invalid("signal: unspecified");
+    case v1::SIGNAL_LOGS:
+      return ConvertAll(converter, batch.resource_logs());
+    case v1::SIGNAL_TRACES:
+      return ConvertAll(converter, batch.resource_spans());
+    case v1::SIGNAL_METRICS:
+      return ConvertAll(converter, batch.resource_metrics());
+    default:
+      return arrow::Status::Invalid("signal: unspecified");
   }
 }
 
 arrow::Status Validate(const v1::BulkBatch& batch) {
   if (batch.tenant().empty()) return arrow::Status::Invalid("tenant: required");
   if (batch.batch_id().empty()) return arrow::Status::Invalid("batch_id: required");
-  if (batch.signal() != v1::SIGNAL_LOGS && batch.signal() != v1::SIGNAL_TRACES && batch.signal() != v1::SIGNAL_METRICS) {
+  if (batch.signal() != v1::SIGNAL_LOGS && batch.signal() != v1::SIGNAL_TRACES &&
+      batch.signal() != v1::SIGNAL_METRICS) {
     return arrow::Status::Invalid("signal: must be SIGNAL_LOGS, SIGNAL_TRACES or SIGNAL_METRICS");
   }
   // A batch carries one signal: only the resource list of that signal may be filled.
@@ -92,7 +100,8 @@ struct IngestPipeline::Metrics {
   prometheus::Gauge& wal_paused = r.Gauge("wal.paused", "1 while intake is paused after a WAL write failure");
   prometheus::Counter& stored = r.Counter("ingest.records.stored", "Records storage confirmed durable");
   prometheus::Counter& send_failures = r.Counter("arrow.send.failures", "Sends to storage that failed (retried)");
-  prometheus::Gauge& replayed = r.Gauge("wal.replayed_batches", "Unreleased batches replayed from the short WAL at start");
+  prometheus::Gauge& replayed =
+      r.Gauge("wal.replayed_batches", "Unreleased batches replayed from the short WAL at start");
 };
 
 IngestPipeline::IngestPipeline(PipelineOptions options, std::unique_ptr<StorageSink> sink)
@@ -165,8 +174,7 @@ arrow::Status IngestPipeline::Recover() {
   metrics_->buffer_size.Set(static_cast<double>(buffered_records_));
   metrics_->buffer_bytes.Set(static_cast<double>(buffered_bytes_));
   if (!queue_.empty()) {
-    spdlog::info("replaying {} unreleased batches ({} records) from the short WAL to storage", queue_.size(),
-                 records);
+    spdlog::info("replaying {} unreleased batches ({} records) from the short WAL to storage", queue_.size(), records);
   }
   return arrow::Status::OK();
 }
@@ -196,8 +204,8 @@ void IngestPipeline::Submit(const v1::BulkBatch& batch, SubmitCallback done) {
     if (stopping_) return refuse(arrow::Status::Cancelled("ingest node is stopping; retry on another node"), 1000);
     if (start < paused_until_) {
       auto wait = std::chrono::duration_cast<milliseconds>(paused_until_ - start).count() + 1;
-      return refuse(arrow::Status::CapacityError("intake paused: the short WAL failed to write; retry in ", wait, " ms"),
-                    wait);
+      return refuse(
+          arrow::Status::CapacityError("intake paused: the short WAL failed to write; retry in ", wait, " ms"), wait);
     }
     std::unordered_map<uint64_t, bool> in_batch;
     for (size_t i = 0; i < keys.size(); ++i) {
@@ -217,10 +225,9 @@ void IngestPipeline::Submit(const v1::BulkBatch& batch, SubmitCallback done) {
       if (buffered_records_ + new_records > buffer.max_size_messages ||
           buffered_bytes_ + new_bytes > buffer.max_size_bytes) {
         metrics_->buffer_full.Increment();
-        return refuse(arrow::Status::CapacityError(
-                          "buffer full: ", buffered_records_, " of ", buffer.max_size_messages, " records and ",
-                          buffered_bytes_, " of ", buffer.max_size_bytes,
-                          " bytes wait for storage (processing.buffer); retry later"),
+        return refuse(arrow::Status::CapacityError("buffer full: ", buffered_records_, " of ", buffer.max_size_messages,
+                                                   " records and ", buffered_bytes_, " of ", buffer.max_size_bytes,
+                                                   " bytes wait for storage (processing.buffer); retry later"),
                       kBufferFullRetryMs);
       }
       buffered_records_ += new_records;
@@ -234,8 +241,8 @@ void IngestPipeline::Submit(const v1::BulkBatch& batch, SubmitCallback done) {
   }
   metrics_->duplicates.Increment(static_cast<double>(duplicates));
 
-  auto make_ack = [batch_id = batch.batch_id(), positions = batch.positions(), new_records, duplicates](
-                      uint64_t sequence) {
+  auto make_ack = [batch_id = batch.batch_id(), positions = batch.positions(), new_records,
+                   duplicates](uint64_t sequence) {
     v1::BulkAck ack;
     ack.set_batch_id(batch_id);
     ack.set_accepted_records(static_cast<uint64_t>(new_records));
@@ -298,9 +305,9 @@ void IngestPipeline::Submit(const v1::BulkBatch& batch, SubmitCallback done) {
     if (!r.ok()) spdlog::warn("long WAL write failed (the ack does not wait for it): {}", r.status().message());
   });
   auto short_write = short_wal_->Append(std::move(payload));
-  short_write.AddCallback([this, keys, duplicate, durable, finish, new_records, new_bytes,
-                           record_batch = *converted, tenant = batch.tenant(), signal = batch.signal()](
-                              const arrow::Result<uint64_t>& written) mutable {
+  short_write.AddCallback([this, keys, duplicate, durable, finish, new_records, new_bytes, record_batch = *converted,
+                           tenant = batch.tenant(),
+                           signal = batch.signal()](const arrow::Result<uint64_t>& written) mutable {
     const auto now = Clock::now();
     {
       std::lock_guard lock(mu_);
@@ -372,7 +379,8 @@ void IngestPipeline::SenderLoop() {
       cv_.wait_until(lock, std::min(wake, next_retention));
       if (Clock::now() >= next_retention) {
         lock.unlock();
-        if (auto s = long_wal_->DeleteSegmentsOlderThan(retention); !s.ok()) spdlog::warn("long WAL retention: {}", s.message());
+        if (auto s = long_wal_->DeleteSegmentsOlderThan(retention); !s.ok())
+          spdlog::warn("long WAL retention: {}", s.message());
         next_retention = Clock::now() + std::chrono::minutes(1);
         lock.lock();
       }

@@ -37,16 +37,19 @@ void ForEachRecord(const v1::BulkBatch& batch, F&& f) {
   };
   switch (batch.signal()) {
     case v1::SIGNAL_LOGS:
-      walk(batch.resource_logs(), [](const auto& r) -> const auto& { return r.scope_logs(); },
-           [](const auto& s) -> const auto& { return s.log_records(); });
+      walk(
+          batch.resource_logs(), [](const auto& r) -> const auto& { return r.scope_logs(); },
+          [](const auto& s) -> const auto& { return s.log_records(); });
       break;
     case v1::SIGNAL_TRACES:
-      walk(batch.resource_spans(), [](const auto& r) -> const auto& { return r.scope_spans(); },
-           [](const auto& s) -> const auto& { return s.spans(); });
+      walk(
+          batch.resource_spans(), [](const auto& r) -> const auto& { return r.scope_spans(); },
+          [](const auto& s) -> const auto& { return s.spans(); });
       break;
     case v1::SIGNAL_METRICS:
-      walk(batch.resource_metrics(), [](const auto& r) -> const auto& { return r.scope_metrics(); },
-           [](const auto& s) -> const auto& { return s.metrics(); });
+      walk(
+          batch.resource_metrics(), [](const auto& r) -> const auto& { return r.scope_metrics(); },
+          [](const auto& s) -> const auto& { return s.metrics(); });
       break;
     default:
       break;

@@ -9,8 +9,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <grpcpp/grpcpp.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "common/build_info.h"
 #include "common/http_server.h"
@@ -36,7 +36,8 @@ arrow::Result<std::vector<std::string>> ParseRoles(const std::string& spec) {
     size_t comma = spec.find(',', start);
     std::string role = spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     if (std::find(AllRoles().begin(), AllRoles().end(), role) == AllRoles().end()) {
-      return arrow::Status::Invalid("unknown role \"", role, "\"; roles: all, ", fmt::format("{}", fmt::join(AllRoles(), ", ")));
+      return arrow::Status::Invalid("unknown role \"", role, "\"; roles: all, ",
+                                    fmt::format("{}", fmt::join(AllRoles(), ", ")));
     }
     if (std::find(roles.begin(), roles.end(), role) == roles.end()) roles.push_back(role);
     if (comma == std::string::npos) break;
@@ -92,8 +93,7 @@ struct Node::Impl {
     j["roles"] = roles;
     j["roles_without_data_path"] = pending;
     j["version"] = kVersion;
-    j["uptime_seconds"] =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    j["uptime_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return j.dump() + "\n";
   }
 
@@ -104,9 +104,8 @@ struct Node::Impl {
     options.port = static_cast<int>(config.admin.port);
     options.max_body_bytes = 64 * 1024;
     admin = std::make_unique<HttpServer>(options);
-    admin->Route("GET", "/health", [this](const HttpRequest&, HttpResponder respond) {
-      respond(HttpResponse::Json(200, HealthJson()));
-    });
+    admin->Route("GET", "/health",
+                 [this](const HttpRequest&, HttpResponder respond) { respond(HttpResponse::Json(200, HealthJson())); });
     admin->Route("GET", "/metrics", [](const HttpRequest&, HttpResponder respond) {
       HttpResponse r = HttpResponse::Text(200, MetricsRegistry::Default().Serialize());
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -176,16 +175,17 @@ struct Node::Impl {
     sender.endpoints = config.storage.endpoints;
     if (sender.endpoints.empty()) {
       if (!storage_server) {
-        return arrow::Status::Invalid("storage.endpoints is empty and this process runs no storage role: "
-                                      "list the storage nodes the ingest node sends to");
+        return arrow::Status::Invalid(
+            "storage.endpoints is empty and this process runs no storage role: "
+            "list the storage nodes the ingest node sends to");
       }
       sender.endpoints.push_back(fmt::format("{}:{}", config.storage.flight.bind, storage_server->port()));
     }
     ingest::PipelineOptions options;
     options.node_id = config.node.id;
     options.processing = config.processing;
-    ARROW_ASSIGN_OR_RAISE(pipeline, ingest::IngestPipeline::Open(
-                                        options, std::make_unique<ingest::FlightSender>(std::move(sender))));
+    ARROW_ASSIGN_OR_RAISE(
+        pipeline, ingest::IngestPipeline::Open(options, std::make_unique<ingest::FlightSender>(std::move(sender))));
     bulk_service = std::make_unique<ingest::BulkIngestService>(pipeline.get());
     grpc::ServerBuilder builder;
     int port = 0;
@@ -209,8 +209,9 @@ struct Node::Impl {
       };
     } else {
       if (config.ingest.endpoints.empty()) {
-        return arrow::Status::Invalid("ingest.endpoints is empty and this process runs no ingest role: "
-                                      "list the ingest nodes the gateway sends to");
+        return arrow::Status::Invalid(
+            "ingest.endpoints is empty and this process runs no ingest role: "
+            "list the ingest nodes the gateway sends to");
       }
       ingest_client = std::make_unique<gateway::BulkIngestClient>(
           config.ingest.endpoints, std::chrono::milliseconds(config.http.upstream.request_timeout_ms),

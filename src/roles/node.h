@@ -14,7 +14,7 @@ namespace openwit {
 
 // Roles in the order they start (downstream first, so an upstream never starts with nowhere to send).
 inline const std::vector<std::string>& AllRoles() {
-  static const std::vector<std::string> roles = {"control", "storage", "ingest",  "indexer",
+  static const std::vector<std::string> roles = {"control", "storage", "ingest", "indexer",
                                                  "search",  "janitor", "gateway"};
   return roles;
 }

@@ -18,8 +18,7 @@ ActiveFile::ActiveFile(std::string path, std::shared_ptr<arrow::Schema> schema)
 
 ActiveFile::~ActiveFile() { (void)Close(); }
 
-arrow::Result<std::shared_ptr<ActiveFile>> ActiveFile::Create(std::string path,
-                                                               std::shared_ptr<arrow::Schema> schema) {
+arrow::Result<std::shared_ptr<ActiveFile>> ActiveFile::Create(std::string path, std::shared_ptr<arrow::Schema> schema) {
   std::shared_ptr<ActiveFile> file(new ActiveFile(std::move(path), std::move(schema)));
   ARROW_ASSIGN_OR_RAISE(file->out_, arrow::io::FileOutputStream::Open(file->path_));
   ARROW_ASSIGN_OR_RAISE(file->writer_, arrow::ipc::MakeStreamWriter(file->out_, file->schema_));

@@ -25,7 +25,9 @@ namespace fs = std::filesystem;
 
 bool SafeName(const std::string& s) {
   if (s.empty() || s.size() > 128 || s == "." || s == "..") return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; });
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
 }
 
 std::string CurrentHour() {
@@ -108,7 +110,8 @@ arrow::Result<std::shared_ptr<ActiveFile>> StorageServer::ActiveFor(const std::s
   return file;
 }
 
-arrow::Status StorageServer::DoPut(const flight::ServerCallContext&, std::unique_ptr<flight::FlightMessageReader> reader,
+arrow::Status StorageServer::DoPut(const flight::ServerCallContext&,
+                                   std::unique_ptr<flight::FlightMessageReader> reader,
                                    std::unique_ptr<flight::FlightMetadataWriter> writer) {
   static auto& append_latency = MetricsRegistry::Default().Histogram(
       "storage.append.latency", "Seconds to append a stream's batches to active files and fsync them");
@@ -116,10 +119,10 @@ arrow::Status StorageServer::DoPut(const flight::ServerCallContext&, std::unique
   static auto& duplicates = MetricsRegistry::Default().Counter(
       "storage.batches.duplicate", "Batches received again (a replay) and confirmed without storing");
   const auto& path = reader->descriptor().path;
-  if (path.size() != 2 || !SafeName(path[0]) ||
-      (path[1] != "logs" && path[1] != "traces" && path[1] != "metrics")) {
-    return arrow::Status::Invalid("descriptor path must be [tenant, logs|traces|metrics] with a tenant of letters, "
-                                  "digits, '-', '_' or '.'");
+  if (path.size() != 2 || !SafeName(path[0]) || (path[1] != "logs" && path[1] != "traces" && path[1] != "metrics")) {
+    return arrow::Status::Invalid(
+        "descriptor path must be [tenant, logs|traces|metrics] with a tenant of letters, "
+        "digits, '-', '_' or '.'");
   }
   const std::string& tenant = path[0];
   const std::string& signal = path[1];
@@ -184,7 +187,8 @@ arrow::Status StorageServer::Finalize(const std::string& tenant, const std::stri
   std::lock_guard lock(rotation_mu_);
   const auto start = std::chrono::steady_clock::now();
   ARROW_ASSIGN_OR_RAISE(auto contents, ActiveFile::Read(active_path));
-  if (contents.torn) spdlog::warn("storage: {}: a batch cut short by a crash was left out (never confirmed)", active_path);
+  if (contents.torn)
+    spdlog::warn("storage: {}: a batch cut short by a crash was left out (never confirmed)", active_path);
   const std::string base = fs::path(active_path).stem().string();
   if (!contents.batches.empty()) {
     // Hive partitions; the name comes from the active file, so finalizing twice writes one file.
@@ -196,11 +200,14 @@ arrow::Status StorageServer::Finalize(const std::string& tenant, const std::stri
       if (!id.empty()) ids.push_back(std::move(id));
     }
     ARROW_RETURN_NOT_OK(registry_.Persist(ids));
-    spdlog::info("storage: {} rows -> {}", [&] {
-      int64_t n = 0;
-      for (const auto& b : contents.batches) n += b->num_rows();
-      return n;
-    }(), target);
+    spdlog::info(
+        "storage: {} rows -> {}",
+        [&] {
+          int64_t n = 0;
+          for (const auto& b : contents.batches) n += b->num_rows();
+          return n;
+        }(),
+        target);
   }
   if (::unlink(active_path.c_str()) != 0) {
     return arrow::Status::IOError("cannot delete finalized active file ", active_path, ": ", std::strerror(errno));
@@ -250,7 +257,8 @@ void StorageServer::RotationLoop() {
     for (auto& p : due) {
       auto s = p.file->Close();
       if (s.ok()) s = Finalize(p.tenant, p.signal, p.hour, p.file->path());
-      if (!s.ok()) spdlog::error("storage: cannot finalize {}: {} (retried at the next start)", p.file->path(), s.message());
+      if (!s.ok())
+        spdlog::error("storage: cannot finalize {}: {} (retried at the next start)", p.file->path(), s.message());
     }
     lock.lock();
   }

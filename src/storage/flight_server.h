@@ -30,8 +30,7 @@ struct StorageOptions {
 class StorageServer final : public arrow::flight::FlightServerBase {
  public:
   // Recovers what a crash left (active files become stable Parquet), then serves on bind:port.
-  static arrow::Result<std::unique_ptr<StorageServer>> Start(StorageOptions options, const std::string& bind,
-                                                             int port);
+  static arrow::Result<std::unique_ptr<StorageServer>> Start(StorageOptions options, const std::string& bind, int port);
   ~StorageServer() override;
 
   arrow::Status DoPut(const arrow::flight::ServerCallContext& context,

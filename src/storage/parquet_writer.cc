@@ -31,8 +31,8 @@ arrow::Status WriteStableParquet(const std::vector<std::shared_ptr<arrow::Record
                         ->max_row_group_length(options.max_row_group_rows)
                         ->build();
   auto arrow_properties = parquet::ArrowWriterProperties::Builder().store_schema()->build();
-  ARROW_RETURN_NOT_OK(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), out,
-                                                 options.max_row_group_rows, properties, arrow_properties));
+  ARROW_RETURN_NOT_OK(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), out, options.max_row_group_rows,
+                                                 properties, arrow_properties));
   ARROW_RETURN_NOT_OK(out->Flush());
   if (::fsync(out->file_descriptor()) != 0) return arrow::Status::IOError("fsync ", tmp, ": ", std::strerror(errno));
   ARROW_RETURN_NOT_OK(out->Close());

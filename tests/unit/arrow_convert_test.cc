@@ -109,8 +109,7 @@ Entries MapAt(const arrow::RecordBatch& batch, const std::string& name, int64_t 
 }
 
 template <class T, class ArrayT = typename arrow::TypeTraits<T>::ArrayType>
-std::vector<typename T::c_type> NumbersAt(const arrow::RecordBatch& batch, const std::string& name,
-                                          int64_t row) {
+std::vector<typename T::c_type> NumbersAt(const arrow::RecordBatch& batch, const std::string& name, int64_t row) {
   const auto list = Col<arrow::ListArray>(batch, name);
   const auto& values = static_cast<const ArrayT&>(*list->values());
   std::vector<typename T::c_type> out;
@@ -126,9 +125,7 @@ struct ListCell {
   int64_t first = 0;
   int64_t size = 0;
 
-  std::shared_ptr<arrow::Array> Field(const std::string& name) const {
-    return items->GetFieldByName(name);
-  }
+  std::shared_ptr<arrow::Array> Field(const std::string& name) const { return items->GetFieldByName(name); }
   std::string Str(const std::string& name, int64_t i) const {
     return std::static_pointer_cast<arrow::StringArray>(Field(name))->GetString(first + i);
   }
@@ -173,8 +170,7 @@ void ExpectSchema(Signal signal, const std::vector<ExpectedColumn>& expected) {
     const auto& field = schema->field(static_cast<int>(i));
     EXPECT_EQ(field->name(), expected[i].name) << "column " << i;
     EXPECT_TRUE(field->type()->Equals(expected[i].type))
-        << field->name() << ": " << field->type()->ToString() << " vs "
-        << expected[i].type->ToString();
+        << field->name() << ": " << field->type()->ToString() << " vs " << expected[i].type->ToString();
     EXPECT_EQ(field->nullable(), expected[i].nullable) << field->name();
   }
   EXPECT_EQ(SchemaFor(signal).get(), schema.get()) << "one schema object per signal";
@@ -209,11 +205,10 @@ TEST(ArrowConvertSchema, Logs) {
 }
 
 TEST(ArrowConvertSchema, Traces) {
-  const auto event = arrow::struct_({arrow::field("Timestamp", kTime), arrow::field("Name", kUtf8),
-                                     arrow::field("Attributes", kMap)});
-  const auto link =
-      arrow::struct_({arrow::field("TraceId", kTraceId), arrow::field("SpanId", kSpanId),
-                      arrow::field("TraceState", kUtf8), arrow::field("Attributes", kMap)});
+  const auto event =
+      arrow::struct_({arrow::field("Timestamp", kTime), arrow::field("Name", kUtf8), arrow::field("Attributes", kMap)});
+  const auto link = arrow::struct_({arrow::field("TraceId", kTraceId), arrow::field("SpanId", kSpanId),
+                                    arrow::field("TraceState", kUtf8), arrow::field("Attributes", kMap)});
   ExpectSchema(Signal::kTraces, {
                                     {"Timestamp", kTime, false},
                                     {"TraceId", kTraceId, true},
@@ -239,12 +234,11 @@ TEST(ArrowConvertSchema, Traces) {
 }
 
 TEST(ArrowConvertSchema, Metrics) {
-  const auto quantile = arrow::struct_(
-      {arrow::field("Quantile", arrow::float64()), arrow::field("Value", arrow::float64())});
-  const auto exemplar =
-      arrow::struct_({arrow::field("FilteredAttributes", kMap), arrow::field("TimeUnix", kTime),
-                      arrow::field("Value", arrow::float64()), arrow::field("SpanId", kSpanId),
-                      arrow::field("TraceId", kTraceId)});
+  const auto quantile =
+      arrow::struct_({arrow::field("Quantile", arrow::float64()), arrow::field("Value", arrow::float64())});
+  const auto exemplar = arrow::struct_({arrow::field("FilteredAttributes", kMap), arrow::field("TimeUnix", kTime),
+                                        arrow::field("Value", arrow::float64()), arrow::field("SpanId", kSpanId),
+                                        arrow::field("TraceId", kTraceId)});
   const auto counts = arrow::list(arrow::uint64());
   ExpectSchema(Signal::kMetrics, {
                                      {"ResourceAttributes", kMap, false},
@@ -362,8 +356,7 @@ TEST(ArrowConvertLogs, EveryColumn) {
     EXPECT_EQ(Str(*b, "ServiceName", row), "checkout");
     EXPECT_EQ(Str(*b, "ResourceSchemaUrl", row), "https://opentelemetry.io/schemas/1.26.0");
     EXPECT_THAT(MapAt(*b, "ResourceAttributes", row),
-                ElementsAre(Entries::value_type{"service.name", "checkout"},
-                            Entries::value_type{"host.cpus", "8"}));
+                ElementsAre(Entries::value_type{"service.name", "checkout"}, Entries::value_type{"host.cpus", "8"}));
   }
 
   EXPECT_EQ(Str(*b, "Body", 0), "payment failed: \"card declined\"");  // a string as itself
@@ -374,16 +367,15 @@ TEST(ArrowConvertLogs, EveryColumn) {
     EXPECT_EQ(Str(*b, "ScopeSchemaUrl", row), "https://opentelemetry.io/schemas/1.24.0");
     EXPECT_EQ(Str(*b, "ScopeName", row), "io.openwit.payments");
     EXPECT_EQ(Str(*b, "ScopeVersion", row), "1.2.3");
-    EXPECT_THAT(MapAt(*b, "ScopeAttributes", row),
-                ElementsAre(Entries::value_type{"lib.debug", "true"}));
+    EXPECT_THAT(MapAt(*b, "ScopeAttributes", row), ElementsAre(Entries::value_type{"lib.debug", "true"}));
   }
   EXPECT_EQ(Str(*b, "ScopeSchemaUrl", 2), "");
   EXPECT_EQ(Str(*b, "ScopeName", 2), "");
   EXPECT_EQ(Str(*b, "ScopeVersion", 2), "");
   EXPECT_THAT(MapAt(*b, "ScopeAttributes", 2), IsEmpty());
 
-  EXPECT_THAT(MapAt(*b, "LogAttributes", 0), ElementsAre(Entries::value_type{"http.route", "/pay"},
-                                                         Entries::value_type{"retry", "3"}));
+  EXPECT_THAT(MapAt(*b, "LogAttributes", 0),
+              ElementsAre(Entries::value_type{"http.route", "/pay"}, Entries::value_type{"retry", "3"}));
   EXPECT_THAT(MapAt(*b, "LogAttributes", 1), IsEmpty());
   EXPECT_FALSE(IsNull(*b, "LogAttributes", 1));  // empty, not null
 
@@ -533,8 +525,7 @@ TEST(ArrowConvertLogs, RepeatedKeyKeepsFirstValue) {
   const auto b = FinishOk(&converter);
   for (int row = 0; row < 2; ++row) {
     EXPECT_EQ(Str(*b, "ServiceName", row), "first");
-    EXPECT_THAT(MapAt(*b, "ResourceAttributes", row),
-                ElementsAre(Entries::value_type{"service.name", "first"}));
+    EXPECT_THAT(MapAt(*b, "ResourceAttributes", row), ElementsAre(Entries::value_type{"service.name", "first"}));
   }
   const Entries short_list = MapAt(*b, "LogAttributes", 0);
   EXPECT_EQ(short_list.size(), 4u);
@@ -581,8 +572,7 @@ TEST(ArrowConvertLogs, WrongLengthIdNamesItsPath) {
   scope_logs->mutable_log_records(3)->set_trace_id(Id(5, 1));
   const arrow::Status st = converter.Append(bad);  // resource_logs[1]
   EXPECT_TRUE(st.IsInvalid());
-  EXPECT_EQ(st.message(),
-            "resource_logs[1].scope_logs[1].log_records[3].trace_id: 5 bytes, expected 16");
+  EXPECT_EQ(st.message(), "resource_logs[1].scope_logs[1].log_records[3].trace_id: 5 bytes, expected 16");
   EXPECT_EQ(converter.rows(), 3) << "nothing of the bad resource is kept";
 
   scope_logs->mutable_log_records(3)->set_trace_id(Id(16, 1));
@@ -631,8 +621,7 @@ TEST(ArrowConvertLogs, FinishResetsForReuse) {
     ASSERT_EQ(b->num_rows(), 1);
     EXPECT_EQ(Str(*b, "ServiceName", 0), "ledger");
     EXPECT_EQ(Str(*b, "Body", 0), "second batch");
-    EXPECT_THAT(MapAt(*b, "ResourceAttributes", 0),
-                ElementsAre(Entries::value_type{"service.name", "ledger"}));
+    EXPECT_THAT(MapAt(*b, "ResourceAttributes", 0), ElementsAre(Entries::value_type{"service.name", "ledger"}));
   }
   // The first batch is immutable: later rounds did not touch its buffers.
   EXPECT_EQ(Str(*first, "Body", 0), "payment failed: \"card declined\"");
@@ -667,14 +656,11 @@ class CappedPool : public arrow::MemoryPool {
     if (size > max_allocation) return arrow::Status::OutOfMemory("capped at ", max_allocation);
     return base_->Allocate(size, alignment, out);
   }
-  arrow::Status Reallocate(int64_t old_size, int64_t new_size, int64_t alignment,
-                           uint8_t** ptr) override {
+  arrow::Status Reallocate(int64_t old_size, int64_t new_size, int64_t alignment, uint8_t** ptr) override {
     if (new_size > max_allocation) return arrow::Status::OutOfMemory("capped at ", max_allocation);
     return base_->Reallocate(old_size, new_size, alignment, ptr);
   }
-  void Free(uint8_t* buffer, int64_t size, int64_t alignment) override {
-    base_->Free(buffer, size, alignment);
-  }
+  void Free(uint8_t* buffer, int64_t size, int64_t alignment) override { base_->Free(buffer, size, alignment); }
   int64_t bytes_allocated() const override { return base_->bytes_allocated(); }
   int64_t total_bytes_allocated() const override { return base_->total_bytes_allocated(); }
   int64_t num_allocations() const override { return base_->num_allocations(); }
@@ -692,8 +678,7 @@ TEST(ArrowConvertLogs, BuilderErrorSticksUntilFinish) {
   // Rows are reserved fine, then the 1 MiB body cannot be stored: the failure is mid-row.
   pool.max_allocation = 256 << 10;
   logs::ResourceLogs big = SampleLogs();
-  big.mutable_scope_logs(0)->mutable_log_records(1)->mutable_body()->set_string_value(
-      std::string(1 << 20, 'x'));
+  big.mutable_scope_logs(0)->mutable_log_records(1)->mutable_body()->set_string_value(std::string(1 << 20, 'x'));
   const arrow::Status st = converter.Append(big);
   EXPECT_TRUE(st.IsOutOfMemory()) << st;
   pool.max_allocation = std::numeric_limits<int64_t>::max();
@@ -789,17 +774,14 @@ TEST(ArrowConvertTraces, EveryColumn) {
   for (int row = 0; row < 2; ++row) {
     EXPECT_EQ(Str(*b, "ServiceName", row), "frontend");
     EXPECT_EQ(Str(*b, "ResourceSchemaUrl", row), "https://opentelemetry.io/schemas/1.26.0");
-    EXPECT_THAT(MapAt(*b, "ResourceAttributes", row),
-                ElementsAre(Entries::value_type{"service.name", "frontend"}));
+    EXPECT_THAT(MapAt(*b, "ResourceAttributes", row), ElementsAre(Entries::value_type{"service.name", "frontend"}));
     EXPECT_EQ(Str(*b, "ScopeSchemaUrl", row), "scope-schema");
     EXPECT_EQ(Str(*b, "ScopeName", row), "io.openwit.http");
     EXPECT_EQ(Str(*b, "ScopeVersion", row), "0.9");
-    EXPECT_THAT(MapAt(*b, "ScopeAttributes", row),
-                ElementsAre(Entries::value_type{"sampled.ratio", "0.25"}));
+    EXPECT_THAT(MapAt(*b, "ScopeAttributes", row), ElementsAre(Entries::value_type{"sampled.ratio", "0.25"}));
   }
   EXPECT_THAT(MapAt(*b, "SpanAttributes", 0),
-              ElementsAre(Entries::value_type{"http.method", "GET"},
-                          Entries::value_type{"http.status_code", "500"}));
+              ElementsAre(Entries::value_type{"http.method", "GET"}, Entries::value_type{"http.status_code", "500"}));
   EXPECT_THAT(MapAt(*b, "SpanAttributes", 1), IsEmpty());
   const auto duration = Col<arrow::Int64Array>(*b, "Duration");
   EXPECT_EQ(duration->Value(0), 1500);
@@ -816,8 +798,7 @@ TEST(ArrowConvertTraces, EveryColumn) {
   EXPECT_THAT(events.Map("Attributes", 0), ElementsAre(Entries::value_type{"attempt", "2"}));
   EXPECT_EQ(events.Nanos("Timestamp", 1), kT0 + 20);
   EXPECT_EQ(events.Str("Name", 1), "exception");
-  EXPECT_THAT(events.Map("Attributes", 1),
-              ElementsAre(Entries::value_type{"exception.type", "Timeout"}));
+  EXPECT_THAT(events.Map("Attributes", 1), ElementsAre(Entries::value_type{"exception.type", "Timeout"}));
 
   const ListCell links = ListAt(*b, "Links", 0);
   ASSERT_EQ(links.size, 2);
@@ -847,8 +828,7 @@ TEST(ArrowConvertTraces, KindAndStatusTexts) {
   ArrowConverter converter(Signal::kTraces);
   ASSERT_TRUE(converter.Append(r).ok());
   const auto b = FinishOk(&converter);
-  const std::vector<std::string> kinds = {"Unspecified", "Internal", "Server",
-                                          "Client",      "Producer", "Consumer"};
+  const std::vector<std::string> kinds = {"Unspecified", "Internal", "Server", "Client", "Producer", "Consumer"};
   const std::vector<std::string> codes = {"Unset", "Ok", "Error"};
   for (int row = 0; row <= 5; ++row) {
     EXPECT_EQ(Str(*b, "SpanKind", row), kinds[row]);
@@ -987,11 +967,10 @@ const std::map<std::string, std::set<std::string>> kFilledByKind = {
     {"Gauge", {"Value", "Exemplars"}},
     {"Sum", {"Value", "Exemplars", "AggregationTemporality", "IsMonotonic"}},
     {"Histogram",
-     {"Count", "Sum", "BucketCounts", "ExplicitBounds", "Exemplars", "Min", "Max",
-      "AggregationTemporality"}},
+     {"Count", "Sum", "BucketCounts", "ExplicitBounds", "Exemplars", "Min", "Max", "AggregationTemporality"}},
     {"ExponentialHistogram",
-     {"Count", "Scale", "ZeroCount", "ZeroThreshold", "PositiveOffset", "PositiveBucketCounts",
-      "NegativeOffset", "NegativeBucketCounts", "Exemplars", "AggregationTemporality"}},
+     {"Count", "Scale", "ZeroCount", "ZeroThreshold", "PositiveOffset", "PositiveBucketCounts", "NegativeOffset",
+      "NegativeBucketCounts", "Exemplars", "AggregationTemporality"}},
     {"Summary", {"Count", "Sum", "ValueAtQuantiles"}},
 };
 
@@ -1008,23 +987,19 @@ class ArrowConvertMetrics : public ::testing::Test {
 };
 
 TEST_F(ArrowConvertMetrics, OneRowPerDataPointWithResourceAndScope) {
-  const std::vector<std::string> types = {
-      "Gauge", "Gauge", "Sum", "Histogram", "ExponentialHistogram", "Summary"};
-  const std::vector<std::string> names = {"queue.depth", "queue.depth", "requests",
-                                          "latency",     "size",        "rpc.duration"};
+  const std::vector<std::string> types = {"Gauge", "Gauge", "Sum", "Histogram", "ExponentialHistogram", "Summary"};
+  const std::vector<std::string> names = {"queue.depth", "queue.depth", "requests", "latency", "size", "rpc.duration"};
   for (int row = 0; row < 6; ++row) {
     SCOPED_TRACE(row);
     EXPECT_EQ(Str(*b_, "MetricType", row), types[row]);
     EXPECT_EQ(Str(*b_, "MetricName", row), names[row]);
     EXPECT_EQ(Str(*b_, "MetricDescription", row), names[row] + " description");
     EXPECT_EQ(Str(*b_, "MetricUnit", row), "1");
-    EXPECT_THAT(MapAt(*b_, "ResourceAttributes", row),
-                ElementsAre(Entries::value_type{"service.name", "billing"}));
+    EXPECT_THAT(MapAt(*b_, "ResourceAttributes", row), ElementsAre(Entries::value_type{"service.name", "billing"}));
     EXPECT_EQ(Str(*b_, "ResourceSchemaUrl", row), "https://opentelemetry.io/schemas/1.26.0");
     EXPECT_EQ(Str(*b_, "ScopeName", row), "io.openwit.meter");
     EXPECT_EQ(Str(*b_, "ScopeVersion", row), "2.0");
-    EXPECT_THAT(MapAt(*b_, "ScopeAttributes", row),
-                ElementsAre(Entries::value_type{"meter.kind", "sdk"}));
+    EXPECT_THAT(MapAt(*b_, "ScopeAttributes", row), ElementsAre(Entries::value_type{"meter.kind", "sdk"}));
     EXPECT_EQ(Col<arrow::UInt32Array>(*b_, "ScopeDroppedAttrCount")->Value(row), 3u);
     EXPECT_EQ(Str(*b_, "ScopeSchemaUrl", row), "scope-schema");
     EXPECT_EQ(Str(*b_, "ServiceName", row), "billing");
@@ -1046,8 +1021,7 @@ TEST_F(ArrowConvertMetrics, NullWhereAColumnDoesNotApply) {
     const std::string type = Str(*b_, "MetricType", row);
     const std::set<std::string>& filled = kFilledByKind.at(type);
     for (const std::string& column : KindColumns()) {
-      EXPECT_EQ(IsNull(*b_, column, row), filled.count(column) == 0)
-          << type << " row " << row << " column " << column;
+      EXPECT_EQ(IsNull(*b_, column, row), filled.count(column) == 0) << type << " row " << row << " column " << column;
     }
   }
 }
@@ -1152,9 +1126,8 @@ TEST(ArrowConvertMetricsReuse, EmptyResourceAndFinishResets) {
 class ArrowConvertParquet : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("openwit-arrow-convert-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() / ("openwit-arrow-convert-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -1190,12 +1163,10 @@ TEST_F(ArrowConvertParquet, LogsSurviveWithMapColumns) {
   const auto attributes = read->GetColumnByName("LogAttributes");
   ASSERT_NE(attributes, nullptr);
   EXPECT_EQ(attributes->type_id(), arrow::Type::MAP);
-  EXPECT_THAT(
-      MapAt(*read, "LogAttributes", 0),
-      ElementsAre(Entries::value_type{"http.route", "/pay"}, Entries::value_type{"retry", "3"}));
+  EXPECT_THAT(MapAt(*read, "LogAttributes", 0),
+              ElementsAre(Entries::value_type{"http.route", "/pay"}, Entries::value_type{"retry", "3"}));
   EXPECT_THAT(MapAt(*read, "ResourceAttributes", 2),
-              ElementsAre(Entries::value_type{"service.name", "checkout"},
-                          Entries::value_type{"host.cpus", "8"}));
+              ElementsAre(Entries::value_type{"service.name", "checkout"}, Entries::value_type{"host.cpus", "8"}));
   EXPECT_EQ(Nanos(*read, "Timestamp", 0), kT0);
   EXPECT_EQ(IdAt(*read, "TraceId", 0), Id(16, 1));
   EXPECT_EQ(IdAt(*read, "TraceId", 1), "null");
@@ -1208,8 +1179,7 @@ TEST_F(ArrowConvertParquet, TracesAndMetricsSurviveWithListColumns) {
   const auto span_read = arrow::TableBatchReader(*RoundTrip(span_batch)).Next().ValueOrDie();
   ASSERT_NE(span_read, nullptr);
   EXPECT_TRUE(span_read->Equals(*span_batch));
-  EXPECT_THAT(ListAt(*span_read, "Events", 0).Map("Attributes", 0),
-              ElementsAre(Entries::value_type{"attempt", "2"}));
+  EXPECT_THAT(ListAt(*span_read, "Events", 0).Map("Attributes", 0), ElementsAre(Entries::value_type{"attempt", "2"}));
 
   ArrowConverter points(Signal::kMetrics);
   ASSERT_TRUE(points.Append(SampleMetrics()).ok());

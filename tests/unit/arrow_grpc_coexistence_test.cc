@@ -85,9 +85,9 @@ TEST(ArrowGrpcCoexistenceTest, FlightDoPutParquetAndOurGrpcServiceInOneProcess) 
     }
   });
 
-  auto client = flight::FlightClient::Connect(
-                    flight::Location::ForGrpcTcp("127.0.0.1", flight_server.port()).ValueOrDie())
-                    .ValueOrDie();
+  auto client =
+      flight::FlightClient::Connect(flight::Location::ForGrpcTcp("127.0.0.1", flight_server.port()).ValueOrDie())
+          .ValueOrDie();
   auto batch = MakeBatch(10000);
   auto put = client->DoPut(flight::FlightDescriptor::Path({"tenant", "logs"}), batch->schema()).ValueOrDie();
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(put.writer->WriteRecordBatch(*batch).ok());

@@ -22,7 +22,9 @@ std::string ReadFile(const std::string& path) {
 
 // The gRPC receiver example of grpc-ingestion.txt section 4, verbatim (tests/data keeps a copy so
 // that the test runs without ../shared; SeedCopyIsVerbatim checks the copy when ../shared is there).
-std::string SeedGrpcExample() { return ReadFile(std::string(OPENWIT_SOURCE_DIR) + "/tests/data/seed_grpc_example.yaml"); }
+std::string SeedGrpcExample() {
+  return ReadFile(std::string(OPENWIT_SOURCE_DIR) + "/tests/data/seed_grpc_example.yaml");
+}
 
 arrow::Result<LoadedConfig> Load(const std::string& yaml, const EnvLookup& env = NoEnv) {
   return LoadConfigString(yaml, "test.yaml", env);
@@ -154,7 +156,8 @@ TEST(ConfigTest, BatchSizeGuardrail) {
   // 100,000 records x 512 bytes = 51 MB, over 80% of a 16 MiB gRPC limit.
   auto loaded = Load("grpc:\n  max_receive_message_size_mb: 16\ningestion:\n  batching:\n    batch_size: 100000\n");
   ASSERT_FALSE(loaded.ok());
-  EXPECT_THAT(loaded.status().message(), HasSubstr("line 5: ingestion.batching.batch_size: 100000 records x 512 bytes"));
+  EXPECT_THAT(loaded.status().message(),
+              HasSubstr("line 5: ingestion.batching.batch_size: 100000 records x 512 bytes"));
   EXPECT_THAT(loaded.status().message(), HasSubstr("gRPC max message size 16777216 bytes"));
   EXPECT_TRUE(Load("grpc:\n  max_receive_message_size_mb: 64\ningestion:\n  batching:\n    batch_size: 100000\n").ok());
 }
@@ -171,7 +174,8 @@ TEST(ConfigTest, TlsOffInProductionIsALoudWarning) {
 TEST(ConfigTest, TlsEnabledNeedsReadableFiles) {
   auto loaded = Load("grpc:\n  tls:\n    enabled: true\n    cert_path: /nonexistent/cert.pem\n");
   ASSERT_FALSE(loaded.ok());
-  EXPECT_THAT(loaded.status().message(), HasSubstr("line 4: grpc.tls.cert_path: cannot read \"/nonexistent/cert.pem\""));
+  EXPECT_THAT(loaded.status().message(),
+              HasSubstr("line 4: grpc.tls.cert_path: cannot read \"/nonexistent/cert.pem\""));
   EXPECT_THAT(loaded.status().message(), HasSubstr("grpc.tls.key_path (default): required when grpc.tls.enabled"));
 }
 
@@ -205,7 +209,8 @@ TEST(ConfigTest, AuthAndQuotaEntriesAreChecked) {
   auto nothing = Load("auth:\n  enabled: true\n");
   ASSERT_FALSE(nothing.ok());
   EXPECT_THAT(nothing.status().message(), HasSubstr("auth is on but no key can match"));
-  auto good = Load("auth:\n  enabled: true\n  api_keys: [\"acme=s3cret-key\"]\nquotas:\n  overrides: [\"acme=100:2000\"]\n");
+  auto good =
+      Load("auth:\n  enabled: true\n  api_keys: [\"acme=s3cret-key\"]\nquotas:\n  overrides: [\"acme=100:2000\"]\n");
   ASSERT_TRUE(good.ok()) << good.status();
   std::string yaml = EffectiveConfigYaml(good->config);
   EXPECT_THAT(yaml, HasSubstr("acme=********"));
@@ -214,19 +219,43 @@ TEST(ConfigTest, AuthAndQuotaEntriesAreChecked) {
 
 TEST(ConfigTest, EveryKeyTheSeedsNameIsKnown) {
   const std::string reference = ConfigReferenceMarkdown();
-  for (const char* key :
-       {"ingestion.sources.kafka.enabled", "ingestion.sources.grpc.enabled", "ingestion.sources.http.enabled",
-        "ingestion.batching.batch_size", "ingestion.batching.batch_timeout_ms", "proxy.http.max_payload_size_mb",
-        "proxy.grpc.max_concurrent_streams", "processing.buffer.max_size_messages", "processing.buffer.max_size_bytes",
-        "processing.buffer.flush_interval_seconds", "processing.flush_size_messages", "processing.dedup_enabled",
-        "processing.dedup_window_seconds", "processing.wal.sync_on_write", "kafka.brokers", "kafka.group_id",
-        "kafka.topics", "kafka.consumer_type", "kafka.high_performance.num_consumers",
-        "kafka.high_performance.processing_threads", "kafka.high_performance.num_grpc_clients",
-        "kafka.high_performance.channel_buffer_size", "kafka.fetch_min_bytes", "kafka.fetch_max_bytes",
-        "kafka.max_partition_fetch_bytes", "kafka.enable_zero_copy", "kafka.preallocate_buffers",
-        "kafka.buffer_pool_size", "kafka.batch_size", "kafka.batch_timeout_ms", "kafka.telemetry_type", "http.port",
-        "http.max_concurrent_requests", "http.request_timeout_ms", "http.max_payload_size_mb",
-        "http.upstream.pool_max_idle_per_host", "grpc.tls.cert_path"}) {
+  for (const char* key : {"ingestion.sources.kafka.enabled",
+                          "ingestion.sources.grpc.enabled",
+                          "ingestion.sources.http.enabled",
+                          "ingestion.batching.batch_size",
+                          "ingestion.batching.batch_timeout_ms",
+                          "proxy.http.max_payload_size_mb",
+                          "proxy.grpc.max_concurrent_streams",
+                          "processing.buffer.max_size_messages",
+                          "processing.buffer.max_size_bytes",
+                          "processing.buffer.flush_interval_seconds",
+                          "processing.flush_size_messages",
+                          "processing.dedup_enabled",
+                          "processing.dedup_window_seconds",
+                          "processing.wal.sync_on_write",
+                          "kafka.brokers",
+                          "kafka.group_id",
+                          "kafka.topics",
+                          "kafka.consumer_type",
+                          "kafka.high_performance.num_consumers",
+                          "kafka.high_performance.processing_threads",
+                          "kafka.high_performance.num_grpc_clients",
+                          "kafka.high_performance.channel_buffer_size",
+                          "kafka.fetch_min_bytes",
+                          "kafka.fetch_max_bytes",
+                          "kafka.max_partition_fetch_bytes",
+                          "kafka.enable_zero_copy",
+                          "kafka.preallocate_buffers",
+                          "kafka.buffer_pool_size",
+                          "kafka.batch_size",
+                          "kafka.batch_timeout_ms",
+                          "kafka.telemetry_type",
+                          "http.port",
+                          "http.max_concurrent_requests",
+                          "http.request_timeout_ms",
+                          "http.max_payload_size_mb",
+                          "http.upstream.pool_max_idle_per_host",
+                          "grpc.tls.cert_path"}) {
     EXPECT_THAT(reference, HasSubstr(std::string("| `") + key + "` |")) << key;
   }
 }

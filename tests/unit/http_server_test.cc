@@ -3,12 +3,12 @@
 #include <chrono>
 #include <thread>
 
+#include <gtest/gtest.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <gtest/gtest.h>
 
 #include "common/metrics.h"
 
@@ -55,9 +55,8 @@ class HttpServerTest : public ::testing::Test {
     server_->Route("GET", "/hello", [](const HttpRequest& req, HttpResponder respond) {
       respond(HttpResponse::Text(200, "hello " + req.target));
     });
-    server_->Route("POST", "/echo", [](const HttpRequest& req, HttpResponder respond) {
-      respond(HttpResponse::Text(200, req.body));
-    });
+    server_->Route("POST", "/echo",
+                   [](const HttpRequest& req, HttpResponder respond) { respond(HttpResponse::Text(200, req.body)); });
     // Answers later, from another thread (as an ack after a WAL fsync would).
     server_->Route("POST", "/later", [](const HttpRequest& req, HttpResponder respond) {
       std::thread([respond, body = req.body] {

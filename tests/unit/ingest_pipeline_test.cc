@@ -68,16 +68,17 @@ class IngestPipelineTest : public ::testing::Test {
     storage_ = std::move(storage::StorageServer::Start(storage_options_, "127.0.0.1", 0).ValueOrDie());
   }
   std::unique_ptr<IngestPipeline> Open(const std::string& endpoint) {
-    auto p = IngestPipeline::Open(options_, std::make_unique<FlightSender>(
-                                                FlightSenderOptions{.endpoints = {endpoint},
-                                                                    .timeout = std::chrono::seconds(5),
-                                                                    .unhealthy_for = std::chrono::milliseconds(50)}));
+    auto p = IngestPipeline::Open(
+        options_, std::make_unique<FlightSender>(FlightSenderOptions{.endpoints = {endpoint},
+                                                                     .timeout = std::chrono::seconds(5),
+                                                                     .unhealthy_for = std::chrono::milliseconds(50)}));
     EXPECT_TRUE(p.ok()) << p.status();
     return std::move(*p);
   }
   std::string StorageEndpoint() { return "127.0.0.1:" + std::to_string(storage_->port()); }
   static void WaitDrained(IngestPipeline& p) {
-    for (int i = 0; i < 300 && p.stats().buffered_records > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    for (int i = 0; i < 300 && p.stats().buffered_records > 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     EXPECT_EQ(p.stats().buffered_records, 0);
   }
   std::vector<std::string> LakeBodies() {
@@ -138,7 +139,8 @@ TEST_F(IngestPipelineTest, UnsentBatchesAreReplayedAfterARestart) {
   {
     auto pipeline = Open("127.0.0.1:1");  // storage unreachable: acked batches wait in the WAL
     for (int b = 0; b < 5; ++b) {
-      ASSERT_TRUE(SubmitAndWait(*pipeline, LogBatch("b" + std::to_string(b), "replay " + std::to_string(b), 10)).status.ok());
+      ASSERT_TRUE(
+          SubmitAndWait(*pipeline, LogBatch("b" + std::to_string(b), "replay " + std::to_string(b), 10)).status.ok());
     }
     EXPECT_EQ(pipeline->stats().buffered_records, 50);
   }

@@ -30,8 +30,8 @@ TEST(OtlpRecordsTest, KeysDependOnRecordResourceAndTenantOnly) {
   EXPECT_EQ(a[0], b[1]);  // same record, other batch, other position
   EXPECT_EQ(a[2], b[0]);
   EXPECT_NE(a[0], a[1]);
-  EXPECT_NE(a[0], Keys(Batch("cart", {"one"}))[0]);                  // other resource
-  EXPECT_NE(a[0], Keys(Batch("checkout", {"one"}, "other"))[0]);     // other tenant
+  EXPECT_NE(a[0], Keys(Batch("cart", {"one"}))[0]);               // other resource
+  EXPECT_NE(a[0], Keys(Batch("checkout", {"one"}, "other"))[0]);  // other tenant
 }
 
 TEST(OtlpRecordsTest, KeysCoverEverySignal) {

@@ -26,7 +26,8 @@ using ::testing::HasSubstr;
 std::shared_ptr<arrow::RecordBatch> Rows(int64_t first, int64_t n) {
   arrow::Int64Builder values;
   for (int64_t i = 0; i < n; ++i) EXPECT_TRUE(values.Append(first + i).ok());
-  return arrow::RecordBatch::Make(arrow::schema({arrow::field("v", arrow::int64())}), n, {values.Finish().ValueOrDie()});
+  return arrow::RecordBatch::Make(arrow::schema({arrow::field("v", arrow::int64())}), n,
+                                  {values.Finish().ValueOrDie()});
 }
 
 class StorageTest : public ::testing::Test {
@@ -65,8 +66,10 @@ class StorageTest : public ::testing::Test {
     for (const auto& p : puts) ptrs.push_back(&p);
     std::vector<size_t> confirmed;
     auto s = sender.Put(ptrs, [&](size_t i) { confirmed.push_back(i); });
-    if (status) *status = s;
-    else EXPECT_TRUE(s.ok()) << s;
+    if (status)
+      *status = s;
+    else
+      EXPECT_TRUE(s.ok()) << s;
     return confirmed;
   }
   // Every row of every Parquet file in the lake.

@@ -13,10 +13,10 @@ TEST(ValidateTest, LogsRejectOnlyTheBadRecords) {
   ingest::v1::BulkBatch b;
   b.set_signal(ingest::v1::SIGNAL_LOGS);
   auto* records = b.add_resource_logs()->add_scope_logs()->mutable_log_records();
-  records->Add()->set_trace_id(std::string(16, 'a'));       // good
-  records->Add()->set_span_id("1234");                      // bad span id
+  records->Add()->set_trace_id(std::string(16, 'a'));                       // good
+  records->Add()->set_span_id("1234");                                      // bad span id
   records->Add()->set_time_unix_nano(kNow + 2 * 86400ull * 1000000000ull);  // two days ahead
-  records->Add();                                           // good: no ids at all
+  records->Add();                                                           // good: no ids at all
   auto v = ValidateRecords(b, kNow);
   EXPECT_EQ(v.rejected, (std::vector<bool>{false, true, true, false}));
   EXPECT_EQ(v.rejected_items, 2);

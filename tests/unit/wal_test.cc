@@ -49,9 +49,8 @@ TEST(Crc32cTest, HardwareAndTableAgreeAndExtendComposes) {
 class WalTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("openwit-wal-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() / ("openwit-wal-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -141,7 +140,7 @@ TEST_F(WalTest, SequencesNeverRestartEvenWhenEverySegmentIsDeleted) {
     EXPECT_TRUE(wal->TakeLiveEntries().empty());
     EXPECT_EQ(wal->next_sequence(), 6u) << "restart " << restart;
     ASSERT_TRUE(wal->Release(999).result().ok());  // a write lets the WAL delete released segments
-    EXPECT_EQ(wal->segment_count(), 1u);             // only the new, empty segment is left
+    EXPECT_EQ(wal->segment_count(), 1u);           // only the new, empty segment is left
   }
 }
 
@@ -205,7 +204,8 @@ TEST_F(WalTest, FlippedByteLosesOnlyThatEntry) {
   auto segment = Segments().front();
   {
     std::fstream f(segment, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(21 + 71 + 21 + 10);  // inside the second entry's payload (a 21-byte SEQUENCE entry, then 21 + 50 bytes each)
+    f.seekp(21 + 71 + 21 +
+            10);  // inside the second entry's payload (a 21-byte SEQUENCE entry, then 21 + 50 bytes each)
     f.put('Z');
   }
   auto wal = OpenWal(Options());

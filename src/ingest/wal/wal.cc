@@ -97,8 +97,8 @@ ScanResult ScanSegment(std::string_view data, const std::string& name, RecoveryR
     size_t next = pos + 1;
     while (next + kHeaderSize <= data.size() && !DecodeAt(data, next)) ++next;
     if (next + kHeaderSize > data.size()) break;  // nothing valid after: a tail, handled by the caller
-    report->problems.push_back(fmt::format("{}: offset {}: {} corrupt bytes skipped (bad header or checksum)",
-                                           name, pos, next - pos));
+    report->problems.push_back(
+        fmt::format("{}: offset {}: {} corrupt bytes skipped (bad header or checksum)", name, pos, next - pos));
     report->corrupt_bytes_skipped += next - pos;
     result.skipped += next - pos;
     pos = next;
@@ -170,9 +170,7 @@ Wal::~Wal() {
   }
 }
 
-std::string Wal::SegmentPath(uint64_t number) const {
-  return fmt::format("{}/wal-{:020}.log", options_.dir, number);
-}
+std::string Wal::SegmentPath(uint64_t number) const { return fmt::format("{}/wal-{:020}.log", options_.dir, number); }
 
 arrow::Status Wal::Recover() {
   std::error_code ec;
@@ -302,9 +300,9 @@ arrow::Future<uint64_t> Wal::Release(uint64_t sequence) {
 std::vector<WalEntry> Wal::TakeLiveEntries() { return std::move(recovered_live_); }
 
 void Wal::WriterLoop() {
-  auto& latency = MetricsRegistry::Default().Histogram(
-      "wal.write.latency", "Seconds to write (and fsync) one group of WAL entries", MetricsRegistry::LatencyBuckets(),
-      {{"wal", options_.name}});
+  auto& latency =
+      MetricsRegistry::Default().Histogram("wal.write.latency", "Seconds to write (and fsync) one group of WAL entries",
+                                           MetricsRegistry::LatencyBuckets(), {{"wal", options_.name}});
   auto& errors = MetricsRegistry::Default().Counter("wal.write.errors", "WAL writes that failed (nothing acked)",
                                                     {{"wal", options_.name}});
   std::vector<Pending> group;
@@ -391,7 +389,8 @@ void Wal::ApplyGroup(std::vector<Pending>& group) {
     }
   }
   for (const auto& path : doomed) {
-    if (::unlink(path.c_str()) != 0) spdlog::warn("{} WAL: cannot delete {}: {}", options_.name, path, std::strerror(errno));
+    if (::unlink(path.c_str()) != 0)
+      spdlog::warn("{} WAL: cannot delete {}: {}", options_.name, path, std::strerror(errno));
   }
 }
 
