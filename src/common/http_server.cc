@@ -1,5 +1,7 @@
 #include "common/http_server.h"
 
+#include <chrono>
+#include <memory>
 #include <optional>
 
 #include <spdlog/spdlog.h>
@@ -147,10 +149,33 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // Lingering close: after our half-close we read and discard what the client is still sending (a body we
+  // refused with 413, say) so that it reads our answer instead of a connection reset; bounded in time and bytes.
   void Close() {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds(5));
+    Linger();
   }
+
+  void Linger() {
+    if (!linger_buffer_) linger_buffer_ = std::make_unique<char[]>(kLingerChunk);
+    stream_.async_read_some(net::buffer(linger_buffer_.get(), kLingerChunk),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->lingered_ += n;
+                              if (ec || self->lingered_ > kLingerMaxBytes) {
+                                beast::error_code ignored;
+                                self->stream_.socket().close(ignored);
+                                return;
+                              }
+                              self->Linger();
+                            });
+  }
+
+  static constexpr size_t kLingerChunk = 64 * 1024;
+  static constexpr size_t kLingerMaxBytes = 256u << 20;
+  std::unique_ptr<char[]> linger_buffer_;
+  size_t lingered_ = 0;
 
   beast::tcp_stream stream_;
   const HttpServerOptions& options_;
