@@ -5,6 +5,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "common/metrics.h"
+#include "gateway/normalize.h"
 #include "ingest/otlp_records.h"
 
 namespace openwit::gateway {
@@ -28,6 +29,7 @@ Validation Admit(ingest::v1::BulkBatch* batch) {
     rejected.Increment(static_cast<double>(v.rejected_records));
     ingest::RemoveRecords(batch, v.rejected);
   }
+  Normalize(batch, now);
   return v;
 }
 

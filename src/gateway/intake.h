@@ -13,8 +13,8 @@
 
 namespace openwit::gateway {
 
-// Validates and removes rejected records from `batch`; counts event.ingest.received and
-// event.ingest.validated.
+// Validates and removes rejected records from `batch`, normalizes the rest (normalize.h); counts
+// event.ingest.received, event.ingest.validated and event.ingest.rejected.
 Validation Admit(ingest::v1::BulkBatch* batch);
 
 // Fills an Export response's partial_success (nothing when no record was rejected).
