@@ -521,6 +521,10 @@ void ValidateAcrossKeys(LoadedConfig& loaded, std::vector<std::string>* errors) 
                                     Where(loaded, "quotas.overrides"), entry));
     }
   }
+  if (auto overrides = ParseRetentionOverrides(c.janitor.retention_overrides); !overrides.ok()) {
+    errors->push_back(
+        fmt::format("{}: {}", Where(loaded, "janitor.retention_overrides"), overrides.status().message()));
+  }
   if (c.processing.flush_size_messages > c.processing.buffer.max_size_messages) {
     errors->push_back(
         fmt::format("{}: {} is above processing.buffer.max_size_messages ({}): the buffer would fill "
@@ -597,6 +601,25 @@ std::string ConfigReferenceMarkdown() {
   ReferenceWriter writer;
   defaults.Visit(writer);
   return writer.table;
+}
+
+arrow::Result<std::map<std::string, int64_t>> ParseRetentionOverrides(const std::vector<std::string>& entries) {
+  std::map<std::string, int64_t> out;
+  for (const auto& entry : entries) {
+    const auto eq = entry.find('=');
+    int64_t days = -1;
+    if (eq != std::string::npos && eq > 0) {
+      const char* begin = entry.data() + eq + 1;
+      const char* end = entry.data() + entry.size();
+      auto [ptr, ec] = std::from_chars(begin, end, days);
+      if (ec != std::errc() || ptr != end || begin == end) days = -1;
+    }
+    if (days < 0) {
+      return arrow::Status::Invalid("\"", entry, "\" is not tenant=DAYS with DAYS a whole number >= 0");
+    }
+    out[entry.substr(0, eq)] = days;
+  }
+  return out;
 }
 
 }  // namespace openwit

@@ -475,11 +475,15 @@ struct QuotaConfig {
 struct JanitorConfig {
   int64_t interval_seconds = 300;
   int64_t retention_days = 30;
+  std::vector<std::string> retention_overrides;
   template <class V>
   void Visit(V& v) {
     v.Field("interval_seconds", interval_seconds, {.doc = "Time between janitor passes.", .min = 1, .max = 86400});
-    v.Field("retention_days", retention_days,
-            {.doc = "Delete lake files older than this (0: keep forever).", .min = 0, .max = 36500});
+    v.Field(
+        "retention_days", retention_days,
+        {.doc = "Delete lake files whose newest row is older than this (0: keep forever).", .min = 0, .max = 36500});
+    v.Field("retention_overrides", retention_overrides,
+            {.doc = "\"tenant=DAYS\" entries replacing retention_days for one tenant (0: keep forever)."});
   }
 };
 
@@ -547,5 +551,8 @@ std::string EffectiveConfigYaml(const Config& config);
 
 // The reference table of every key (markdown), as README.md shows it.
 std::string ConfigReferenceMarkdown();
+
+// The "tenant=DAYS" entries of janitor.retention_overrides, by tenant.
+arrow::Result<std::map<std::string, int64_t>> ParseRetentionOverrides(const std::vector<std::string>& entries);
 
 }  // namespace openwit

@@ -13,6 +13,7 @@
 #include "common/build_info.h"
 #include "common/config.h"
 #include "roles/node.h"
+#include "storage/object_store.h"
 
 namespace openwit {
 namespace {
@@ -107,6 +108,7 @@ int RunRoles(const std::string& role_spec, const std::string& config_path, const
   if (!status.ok()) {
     spdlog::error("cannot start: {}", status.message());
     node.Stop();
+    storage::FinalizeObjectStores();
     return 1;
   }
   std::string banner = fmt::format("OpenWit {} ({}) node {} running roles: {}\n", kVersion, kGitRevision,
@@ -120,6 +122,7 @@ int RunRoles(const std::string& role_spec, const std::string& config_path, const
   int sig = WaitForSignal(signals);
   spdlog::info("received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
   node.Stop();
+  storage::FinalizeObjectStores();
   spdlog::info("stopped");
   return 0;
 }

@@ -25,6 +25,9 @@
 #include "ingest/flight_sender.h"
 #include "ingest/ingest_pipeline.h"
 #include "storage/flight_server.h"
+#include "storage/janitor.h"
+#include "storage/metastore/metastore.h"
+#include "storage/object_store.h"
 
 namespace openwit {
 
@@ -57,7 +60,10 @@ struct Node::Impl {
   std::unique_ptr<NodeRegistry> registry;
   std::unique_ptr<ControlService> control_service;
   std::unique_ptr<grpc::Server> control_server;
+  std::unique_ptr<storage::ObjectStore> lake;
+  std::unique_ptr<storage::Metastore> metastore;
   std::unique_ptr<storage::StorageServer> storage_server;
+  std::unique_ptr<storage::Janitor> janitor;
   std::unique_ptr<ingest::IngestPipeline> pipeline;
   std::unique_ptr<ingest::BulkIngestService> bulk_service;
   std::unique_ptr<grpc::Server> ingest_server;
@@ -152,21 +158,41 @@ struct Node::Impl {
     return arrow::Status::OK();
   }
 
+  // The object store and metastore, shared by the storage and janitor roles of this process.
+  arrow::Status OpenLake() {
+    if (lake) return arrow::Status::OK();
+    ARROW_ASSIGN_OR_RAISE(lake, storage::ObjectStore::Open(config.storage.object_store));
+    ARROW_ASSIGN_OR_RAISE(metastore, storage::Metastore::Open(config.metastore));
+    spdlog::info("lake: {}; metastore: {}", lake->uri_root(), metastore->name());
+    return arrow::Status::OK();
+  }
+
   arrow::Status StartStorage() {
     const auto& c = config.storage;
-    if (c.object_store.uri.find("://") != std::string::npos) {
-      return arrow::Status::NotImplemented("storage.object_store.uri \"", c.object_store.uri,
-                                           "\": only a local directory is supported in this build");
-    }
+    ARROW_RETURN_NOT_OK(OpenLake());
     storage::StorageOptions options;
     options.local_dir = c.local_dir;
-    options.lake_dir = c.object_store.uri;
     options.rotate_bytes = c.rotation_max_file_size_mb << 20;
     options.rotate_age = std::chrono::seconds(c.rotation_max_file_age_seconds);
+    options.delete_local_after_upload = c.delete_local_after_upload;
+    options.lake = lake.get();
+    options.metastore = metastore.get();
     ARROW_ASSIGN_OR_RAISE(storage_server,
                           storage::StorageServer::Start(options, c.flight.bind, static_cast<int>(c.flight.port)));
     endpoints.push_back({"storage", fmt::format("{}:{}", c.flight.bind, storage_server->port()),
-                         "Arrow Flight DoPut (ingest -> storage); lake: " + c.object_store.uri});
+                         "Arrow Flight DoPut (ingest -> storage); lake: " + lake->uri_root()});
+    return arrow::Status::OK();
+  }
+
+  arrow::Status StartJanitor() {
+    ARROW_RETURN_NOT_OK(OpenLake());
+    storage::JanitorOptions options;
+    options.interval = std::chrono::seconds(config.janitor.interval_seconds);
+    options.retention_days = config.janitor.retention_days;
+    ARROW_ASSIGN_OR_RAISE(options.tenant_retention_days,
+                          ParseRetentionOverrides(config.janitor.retention_overrides));
+    janitor = std::make_unique<storage::Janitor>(std::move(options), lake.get(), metastore.get());
+    janitor->Start();
     return arrow::Status::OK();
   }
 
@@ -312,8 +338,11 @@ arrow::Status Node::Start() {
   if (m.Has("storage")) ARROW_RETURN_NOT_OK(m.StartStorage());
   if (m.Has("ingest")) ARROW_RETURN_NOT_OK(m.StartIngest());
   if (m.Has("gateway")) ARROW_RETURN_NOT_OK(m.StartGateway());
+  if (m.Has("janitor")) ARROW_RETURN_NOT_OK(m.StartJanitor());
   for (const auto& role : m.roles) {
-    if (role != "control" && role != "storage" && role != "ingest" && role != "gateway") m.pending.push_back(role);
+    if (role != "control" && role != "storage" && role != "ingest" && role != "gateway" && role != "janitor") {
+      m.pending.push_back(role);
+    }
   }
   if (!m.pending.empty()) {
     spdlog::warn("roles without a data path in this build yet: {} (they answer /health and /metrics only)",
@@ -344,6 +373,11 @@ void Node::Stop() {
   if (m.pipeline) m.pipeline->Stop(std::chrono::seconds(5));
   m.pipeline.reset();
   if (m.storage_server) m.storage_server->Stop();
+  if (m.janitor) m.janitor->Stop();
+  m.janitor.reset();
+  m.storage_server.reset();
+  m.lake.reset();  // before the process finalizes Arrow's S3 client
+  m.metastore.reset();
   if (m.control_server) m.control_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   if (m.admin) m.admin->Stop();
 }

@@ -10,11 +10,13 @@
 #include <set>
 
 #include <arrow/buffer.h>
+#include <arrow/io/file.h>
 #include <arrow/type.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/metrics.h"
+#include "storage/lake_file.h"
 #include "storage/parquet_writer.h"
 
 namespace openwit::storage {
@@ -65,6 +67,7 @@ arrow::Result<std::unique_ptr<StorageServer>> StorageServer::Start(StorageOption
 }
 
 arrow::Status StorageServer::Recover() {
+  if (!options_.lake || !options_.metastore) return arrow::Status::Invalid("storage: no object store or metastore");
   std::error_code ec;
   fs::create_directories(options_.local_dir + "/active", ec);
   if (ec) return arrow::Status::IOError("cannot create ", options_.local_dir, "/active: ", ec.message());
@@ -84,6 +87,9 @@ arrow::Status StorageServer::Recover() {
     }
   }
   if (recovered > 0) spdlog::info("storage: recovered {} active files left by a previous run", recovered);
+  // Stable files a previous run could not publish: the object store or metastore may be down
+  // still, which must not keep the node from taking data; the rotation loop keeps trying.
+  if (auto s = PublishPending(); !s.ok()) spdlog::warn("storage: publishing left-over files: {}", s.message());
   return arrow::Status::OK();
 }
 
@@ -182,38 +188,104 @@ arrow::Status StorageServer::DoPut(const flight::ServerCallContext&,
 
 arrow::Status StorageServer::Finalize(const std::string& tenant, const std::string& signal, const std::string& hour,
                                       const std::string& active_path) {
-  static auto& upload_latency = MetricsRegistry::Default().Histogram(
-      "parquet.upload.latency", "Seconds to turn an active file into stable Parquet in the lake");
-  std::lock_guard lock(rotation_mu_);
-  const auto start = std::chrono::steady_clock::now();
-  ARROW_ASSIGN_OR_RAISE(auto contents, ActiveFile::Read(active_path));
-  if (contents.torn)
-    spdlog::warn("storage: {}: a batch cut short by a crash was left out (never confirmed)", active_path);
-  const std::string base = fs::path(active_path).stem().string();
-  if (!contents.batches.empty()) {
-    // Hive partitions; the name comes from the active file, so finalizing twice writes one file.
-    const std::string target = fmt::format("{}/tenant={}/signal={}/date={}/hour={}/{}.parquet", options_.lake_dir,
-                                           tenant, signal, hour.substr(0, 10), hour.substr(11, 2), base);
-    ARROW_RETURN_NOT_OK(WriteStableParquet(contents.batches, contents.batches.front()->schema(), target));
-    std::vector<std::string> ids;
-    for (auto& id : contents.batch_ids) {
-      if (!id.empty()) ids.push_back(std::move(id));
+  std::string key;
+  {
+    std::lock_guard lock(rotation_mu_);
+    ARROW_ASSIGN_OR_RAISE(auto contents, ActiveFile::Read(active_path));
+    if (contents.torn)
+      spdlog::warn("storage: {}: a batch cut short by a crash was left out (never confirmed)", active_path);
+    if (!contents.batches.empty()) {
+      // The name comes from the active file, so finalizing twice writes one file.
+      key = LakeKey(tenant, signal, hour, fs::path(active_path).stem().string());
+      ARROW_RETURN_NOT_OK(WriteStableParquet(contents.batches, contents.batches.front()->schema(),
+                                             options_.local_dir + "/stable/" + key));
+      std::vector<std::string> ids;
+      for (auto& id : contents.batch_ids) {
+        if (!id.empty()) ids.push_back(std::move(id));
+      }
+      ARROW_RETURN_NOT_OK(registry_.Persist(ids));
     }
-    ARROW_RETURN_NOT_OK(registry_.Persist(ids));
-    spdlog::info(
-        "storage: {} rows -> {}",
-        [&] {
-          int64_t n = 0;
-          for (const auto& b : contents.batches) n += b->num_rows();
-          return n;
-        }(),
-        target);
+    if (::unlink(active_path.c_str()) != 0) {
+      return arrow::Status::IOError("cannot delete finalized active file ", active_path, ": ", std::strerror(errno));
+    }
   }
-  if (::unlink(active_path.c_str()) != 0) {
-    return arrow::Status::IOError("cannot delete finalized active file ", active_path, ": ", std::strerror(errno));
+  if (key.empty()) return arrow::Status::OK();
+  // Durable here already: a failed upload is retried, never reported to the ingest node.
+  if (auto s = Publish(key); !s.ok()) {
+    spdlog::warn("storage: {} stays local for now: {}", key, s.message());
+    std::lock_guard lock(rotation_mu_);
+    if (next_publish_retry_ == std::chrono::steady_clock::time_point{}) {
+      next_publish_retry_ = std::chrono::steady_clock::now() + publish_backoff_;
+    }
   }
-  upload_latency.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return arrow::Status::OK();
+}
+
+arrow::Status StorageServer::Publish(const std::string& key) {
+  static auto& upload_latency = MetricsRegistry::Default().Histogram(
+      "parquet.upload.latency", "Seconds to upload a stable Parquet file, verify it and register it");
+  static auto& uploaded = MetricsRegistry::Default().Counter("parquet.files.uploaded", "Stable files published");
+  static auto& failures = MetricsRegistry::Default().Counter(
+      "parquet.upload.failures", "Failed publications of a stable file (tried again later)");
+  std::lock_guard lock(rotation_mu_);
+  const std::string local = options_.local_dir + "/stable/" + key;
+  if (!fs::exists(local)) return arrow::Status::OK();  // published meanwhile
+  const auto start = std::chrono::steady_clock::now();
+  auto status = [&]() -> arrow::Status {
+    ARROW_ASSIGN_OR_RAISE(auto parts, ParseLakeKey(key));
+    ARROW_ASSIGN_OR_RAISE(auto in, arrow::io::ReadableFile::Open(local));
+    ARROW_ASSIGN_OR_RAISE(auto row, DescribeParquet(in, options_.lake->Uri(key), parts.tenant, parts.signal));
+    ARROW_RETURN_NOT_OK(in->Close());
+    const bool move = options_.delete_local_after_upload;
+    ARROW_RETURN_NOT_OK(options_.lake->Upload(local, key, move));
+    // Uploaded: if the metastore write fails now, the file is in the lake but invisible until the
+    // janitor registers it (or, when the local copy is still here, the next try does).
+    ARROW_RETURN_NOT_OK(options_.metastore->AddFiles({row}));
+    std::error_code ec;
+    if (move) {
+      fs::remove(local, ec);
+    } else {
+      const std::string kept = options_.local_dir + "/uploaded/" + key;
+      fs::create_directories(fs::path(kept).parent_path(), ec);
+      if (!ec) fs::rename(local, kept, ec);
+    }
+    if (ec) return arrow::Status::IOError("cannot clear published ", local, ": ", ec.message());
+    spdlog::info("storage: {} rows -> {}", row.row_count, row.uri);
+    return arrow::Status::OK();
+  }();
+  if (!status.ok()) {
+    failures.Increment();
+    return status.WithMessage("publishing ", key, ": ", status.message());
+  }
+  uploaded.Increment();
+  upload_latency.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return status;
+}
+
+arrow::Status StorageServer::PublishPending() {
+  const std::string root = options_.local_dir + "/stable";
+  std::vector<std::string> keys;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_regular_file() && it->path().extension() == ".parquet") {
+      keys.push_back(fs::relative(it->path(), root).string());
+    }
+  }
+  arrow::Status first;
+  for (const auto& key : keys) {
+    auto s = Publish(key);
+    if (!s.ok() && first.ok()) first = s;
+  }
+  std::lock_guard lock(rotation_mu_);
+  if (first.ok()) {
+    publish_backoff_ = std::chrono::seconds(1);
+    next_publish_retry_ = {};
+  } else {
+    publish_backoff_ = std::min(publish_backoff_ * 2, std::chrono::seconds(60));
+    next_publish_retry_ = std::chrono::steady_clock::now() + publish_backoff_;
+  }
+  return first;
 }
 
 arrow::Status StorageServer::RotateAll() {
@@ -253,7 +325,16 @@ void StorageServer::RotationLoop() {
         ++it;
       }
     }
+    bool retry_publish = false;
+    {
+      std::lock_guard publish_lock(rotation_mu_);
+      retry_publish = next_publish_retry_ != std::chrono::steady_clock::time_point{} &&
+                      std::chrono::steady_clock::now() >= next_publish_retry_;
+    }
     lock.unlock();
+    if (retry_publish) {
+      if (auto s = PublishPending(); !s.ok()) spdlog::warn("storage: publishing stays behind: {}", s.message());
+    }
     for (auto& p : due) {
       auto s = p.file->Close();
       if (s.ok()) s = Finalize(p.tenant, p.signal, p.hour, p.file->path());

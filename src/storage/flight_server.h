@@ -2,8 +2,11 @@
 // The storage node's Arrow Flight server (grpc-ingestion.txt 2C): DoPut appends each batch to the
 // active file of its tenant and signal, fsyncs, and only then answers a PutResult carrying the
 // batch id: the ingest node releases its WAL entry on that answer. A batch id seen before is
-// answered at once and not stored again. Rotation turns active files into stable Parquet in the
-// lake, partitioned tenant=/signal=/date=/hour= (hour the active file opened, UTC).
+// answered at once and not stored again. Rotation turns active files into stable Parquet under
+// local_dir/stable/<lake key> (tenant=/signal=/date=/hour=, the hour the active file opened, UTC);
+// publishing uploads each to the object store, verifies it, registers it in the metastore and only
+// then drops the local copy. What cannot be published yet (store or metastore down) stays in
+// local_dir/stable and is tried again with backoff, and at the next start.
 
 #include <chrono>
 #include <condition_variable>
@@ -17,14 +20,18 @@
 
 #include "storage/active_file.h"
 #include "storage/batch_registry.h"
+#include "storage/metastore/metastore.h"
+#include "storage/object_store.h"
 
 namespace openwit::storage {
 
 struct StorageOptions {
-  std::string local_dir = "./data/storage";  // active files, batch registry
-  std::string lake_dir = "./data/lake";      // stable Parquet
+  std::string local_dir = "./data/storage";  // active files, batch registry, stable files before upload
   int64_t rotate_bytes = 256ll << 20;
   std::chrono::milliseconds rotate_age{300000};
+  bool delete_local_after_upload = true;  // else kept under local_dir/uploaded
+  ObjectStore* lake = nullptr;            // not owned; required
+  Metastore* metastore = nullptr;         // not owned; required
 };
 
 class StorageServer final : public arrow::flight::FlightServerBase {
@@ -39,6 +46,8 @@ class StorageServer final : public arrow::flight::FlightServerBase {
 
   // Finalizes every active file now (tests, shutdown).
   arrow::Status RotateAll();
+  // Publishes every stable file waiting under local_dir/stable; the first error after trying all.
+  arrow::Status PublishPending();
   void Stop();
 
  private:
@@ -52,16 +61,20 @@ class StorageServer final : public arrow::flight::FlightServerBase {
   arrow::Status Recover();
   arrow::Result<std::shared_ptr<ActiveFile>> ActiveFor(const std::string& tenant, const std::string& signal,
                                                        const std::shared_ptr<arrow::Schema>& schema);
-  // Active file -> stable Parquet -> batch ids persisted -> active file deleted.
+  // Active file -> stable Parquet (local) -> batch ids persisted -> active file deleted -> publish.
   arrow::Status Finalize(const std::string& tenant, const std::string& signal, const std::string& hour,
                          const std::string& active_path);
+  // Stable local file -> object store (verified) -> metastore -> local copy dropped.
+  arrow::Status Publish(const std::string& key);
   void RotationLoop();
 
   const StorageOptions options_;
   BatchRegistry registry_;
   std::mutex mu_;
   std::map<std::pair<std::string, std::string>, Partition> active_;
-  std::mutex rotation_mu_;  // one finalization at a time
+  std::mutex rotation_mu_;  // one finalization or publication at a time
+  std::chrono::steady_clock::time_point next_publish_retry_{};
+  std::chrono::seconds publish_backoff_{1};
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread rotation_;

@@ -18,6 +18,7 @@
 
 #include "ingest/flight_sender.h"
 #include "storage/flight_server.h"
+#include "test_lake.h"
 
 namespace openwit::ingest {
 namespace {
@@ -56,7 +57,7 @@ class IngestPipelineTest : public ::testing::Test {
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     storage_options_.local_dir = (dir_ / "storage").string();
-    storage_options_.lake_dir = (dir_ / "lake").string();
+    lake_ = storage::TestLake::Open(dir_, &storage_options_);
     options_.node_id = "unit";
     options_.processing.wal.dir = (dir_ / "wal").string();
     options_.processing.buffer.flush_interval_seconds = 0;
@@ -83,7 +84,7 @@ class IngestPipelineTest : public ::testing::Test {
   }
   std::vector<std::string> LakeBodies() {
     std::vector<std::string> bodies;
-    for (const auto& f : fs::recursive_directory_iterator(storage_options_.lake_dir)) {
+    for (const auto& f : fs::recursive_directory_iterator(lake_.dir)) {
       if (f.path().extension() != ".parquet") continue;
       auto reader = parquet::arrow::OpenFile(arrow::io::ReadableFile::Open(f.path().string()).ValueOrDie(),
                                              arrow::default_memory_pool())
@@ -99,6 +100,7 @@ class IngestPipelineTest : public ::testing::Test {
 
   fs::path dir_;
   storage::StorageOptions storage_options_;
+  storage::TestLake lake_;
   PipelineOptions options_;
   std::unique_ptr<storage::StorageServer> storage_;
 };

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <arrow/api.h>
 #include <arrow/io/file.h>
@@ -15,6 +16,10 @@
 #include "storage/active_file.h"
 #include "storage/batch_registry.h"
 #include "storage/flight_server.h"
+#include "storage/janitor.h"
+#include "storage/lake_file.h"
+#include "storage/parquet_writer.h"
+#include "test_lake.h"
 
 namespace openwit::storage {
 namespace {
@@ -37,7 +42,7 @@ class StorageTest : public ::testing::Test {
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     options_.local_dir = (dir_ / "storage").string();
-    options_.lake_dir = (dir_ / "lake").string();
+    lake_ = TestLake::Open(dir_, &options_);
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -75,8 +80,8 @@ class StorageTest : public ::testing::Test {
   // Every row of every Parquet file in the lake.
   std::vector<int64_t> LakeRows() {
     std::vector<int64_t> rows;
-    if (!fs::exists(options_.lake_dir)) return rows;
-    for (const auto& f : fs::recursive_directory_iterator(options_.lake_dir)) {
+    if (!fs::exists(lake_.dir)) return rows;
+    for (const auto& f : fs::recursive_directory_iterator(lake_.dir)) {
       if (f.path().extension() != ".parquet") continue;
       auto in = arrow::io::ReadableFile::Open(f.path().string()).ValueOrDie();
       auto reader = parquet::arrow::OpenFile(in, arrow::default_memory_pool()).ValueOrDie();
@@ -91,6 +96,7 @@ class StorageTest : public ::testing::Test {
   }
   fs::path dir_;
   StorageOptions options_;
+  TestLake lake_;
 };
 
 TEST(BatchRegistryTest, RangesMergeAndSurviveReopen) {
@@ -134,7 +140,7 @@ TEST_F(StorageTest, ConfirmsDurableBatchesAndStoresAReplayOnce) {
   EXPECT_EQ(LakeRows().size(), 500u);
   // Hive partitioning by tenant, signal, date, hour.
   bool partitioned = false;
-  for (const auto& f : fs::recursive_directory_iterator(options_.lake_dir)) {
+  for (const auto& f : fs::recursive_directory_iterator(lake_.dir)) {
     if (f.path().extension() == ".parquet") {
       EXPECT_THAT(f.path().string(), HasSubstr("/tenant=acme/signal=logs/date="));
       EXPECT_THAT(f.path().string(), HasSubstr("/hour="));
@@ -205,6 +211,177 @@ TEST_F(StorageTest, RejectsABadDescriptorAndABatchWithoutId) {
   arrow::Status status;
   EXPECT_TRUE(Send(sender, puts, &status).empty());
   EXPECT_THAT(status.message(), HasSubstr("descriptor path must be [tenant"));
+}
+
+}  // namespace
+}  // namespace openwit::storage
+
+namespace openwit::storage {
+namespace {
+
+// Rows with a Timestamp column, as the logs schema has, so the metastore gets a time range.
+std::shared_ptr<arrow::RecordBatch> TimedRows(int64_t first_ns, int64_t n) {
+  arrow::TimestampBuilder times(arrow::timestamp(arrow::TimeUnit::NANO, "UTC"), arrow::default_memory_pool());
+  for (int64_t i = 0; i < n; ++i) EXPECT_TRUE(times.Append(first_ns + i).ok());
+  return arrow::RecordBatch::Make(
+      arrow::schema({arrow::field("Timestamp", arrow::timestamp(arrow::TimeUnit::NANO, "UTC"))}), n,
+      {times.Finish().ValueOrDie()});
+}
+
+TEST_F(StorageTest, PublishedFilesAreRegisteredWithTheirTimeRange) {
+  auto server = StartServer();
+  ingest::FlightSender sender({.endpoints = {"127.0.0.1:" + std::to_string(server->port())}});
+  StoragePut put;
+  put.batch_id = "ingest-1:w1:1";
+  put.tenant = "acme";
+  put.signal = ingest::v1::SIGNAL_LOGS;
+  put.batch = TimedRows(1'700'000'000'000'000'000, 50);
+  EXPECT_EQ(Send(sender, {put}).size(), 1u);
+  ASSERT_TRUE(server->RotateAll().ok());
+  auto files = lake_.metastore->ListFiles({.tenant = "acme", .signal = "logs"});
+  ASSERT_TRUE(files.ok()) << files.status();
+  ASSERT_EQ(files->size(), 1u);
+  const LakeFile& f = files->front();
+  EXPECT_EQ(f.row_count, 50);
+  EXPECT_EQ(f.min_time_ns, 1'700'000'000'000'000'000);
+  EXPECT_EQ(f.max_time_ns, 1'700'000'000'000'000'049);
+  EXPECT_EQ(f.schema_fingerprint.size(), 16u);
+  EXPECT_THAT(f.uri, ::testing::StartsWith("file://" + fs::weakly_canonical(lake_.dir).string() +
+                                           "/tenant=acme/signal=logs/date="));
+  EXPECT_EQ(f.size_bytes, static_cast<int64_t>(fs::file_size(f.uri.substr(7))));
+  // The local copy is gone once published (delete_local_after_upload).
+  int local_parquet = 0;
+  for (const auto& e : fs::recursive_directory_iterator(options_.local_dir)) {
+    local_parquet += e.path().extension() == ".parquet";
+  }
+  EXPECT_EQ(local_parquet, 0);
+}
+
+// A metastore that refuses writes while a trigger says so (the failure comes from the engine).
+void RefuseRegistrations(const std::string& sqlite_path, bool refuse) {
+  auto db = OpenSqlite(sqlite_path).ValueOrDie();
+  ASSERT_TRUE((refuse ? db->Execute("CREATE TRIGGER refuse BEFORE INSERT ON lake_files "
+                                    "BEGIN SELECT RAISE(ABORT, 'metastore refuses'); END")
+                      : db->Execute("DROP TRIGGER refuse"))
+                  .ok());
+}
+
+TEST_F(StorageTest, FileKeptLocallyIsRegisteredWhenTheMetastoreComesBack) {
+  options_.delete_local_after_upload = false;  // the local copy outlives the upload
+  auto server = StartServer();
+  RefuseRegistrations((dir_ / "metastore.sqlite").string(), true);
+  ingest::FlightSender sender({.endpoints = {"127.0.0.1:" + std::to_string(server->port())}});
+  EXPECT_EQ(Send(sender, Puts("ingest-1:w1", 1, 2)).size(), 2u);  // confirmed: durable locally
+  ASSERT_TRUE(server->RotateAll().ok());
+  EXPECT_TRUE(lake_.metastore->ListFiles()->empty());
+  EXPECT_FALSE(server->PublishPending().ok());
+  RefuseRegistrations((dir_ / "metastore.sqlite").string(), false);
+  ASSERT_TRUE(server->PublishPending().ok());
+  ASSERT_EQ(lake_.metastore->ListFiles()->size(), 1u);
+  EXPECT_EQ(lake_.metastore->ListFiles()->front().row_count, 200);
+  server->Stop();
+  EXPECT_EQ(LakeRows().size(), 200u);  // in the lake once
+  int kept = 0;
+  for (const auto& e : fs::recursive_directory_iterator(options_.local_dir + "/uploaded")) {
+    kept += e.path().extension() == ".parquet";
+  }
+  EXPECT_EQ(kept, 1);
+}
+
+TEST_F(StorageTest, UploadedButUnregisteredFileIsFoundByTheJanitor) {
+  auto server = StartServer();
+  RefuseRegistrations((dir_ / "metastore.sqlite").string(), true);
+  ingest::FlightSender sender({.endpoints = {"127.0.0.1:" + std::to_string(server->port())}});
+  StoragePut put;
+  put.batch_id = "ingest-1:w1:1";
+  put.tenant = "acme";
+  put.signal = ingest::v1::SIGNAL_LOGS;
+  put.batch = TimedRows(1'000, 10);
+  EXPECT_EQ(Send(sender, {put}).size(), 1u);
+  ASSERT_TRUE(server->RotateAll().ok());
+  server->Stop();
+  // Moved into the lake, then the metadata write failed: in the lake, invisible.
+  auto keys = lake_.store->ListParquet();
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_TRUE(lake_.metastore->ListFiles()->empty());
+  RefuseRegistrations((dir_ / "metastore.sqlite").string(), false);
+
+  Janitor janitor({.retention_days = 0}, lake_.store.get(), lake_.metastore.get());
+  auto report = janitor.RunOnce(NowNanos());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->registered, 1);
+  auto files = lake_.metastore->ListFiles();
+  ASSERT_EQ(files->size(), 1u);
+  EXPECT_EQ(files->front().uri, lake_.store->Uri(keys->front()));
+  EXPECT_EQ(files->front().row_count, 10);
+  EXPECT_EQ(files->front().min_time_ns, 1'000);
+  EXPECT_EQ(files->front().max_time_ns, 1'009);
+  // A second pass finds nothing new.
+  EXPECT_EQ(janitor.RunOnce(NowNanos())->registered, 0);
+}
+
+TEST_F(StorageTest, JanitorAppliesRetentionPerTenantAndLeavesStrangersAlone) {
+  const int64_t day = 86400ll * 1000000000ll;
+  const int64_t now = 100 * day;
+  // Three files: acme's 10 days old, acme's 1 day old, beta's 10 days old.
+  auto write = [&](const std::string& tenant, const std::string& base, int64_t time) {
+    const std::string local = (dir_ / (base + ".parquet")).string();
+    ASSERT_TRUE(WriteStableParquet({TimedRows(time, 3)}, TimedRows(time, 3)->schema(), local).ok());
+    const std::string key = LakeKey(tenant, "logs", "2026-11-23T08", base);
+    ASSERT_TRUE(lake_.store->Upload(local, key, true).ok());
+  };
+  write("acme", "old", now - 10 * day);
+  write("acme", "new", now - 1 * day);
+  write("beta", "old", now - 10 * day);
+  // Not a lake file: never registered, never deleted.
+  fs::create_directories(lake_.dir + "/notes");
+  std::ofstream(lake_.dir + "/notes/readme.parquet") << "not parquet";
+
+  Janitor janitor({.retention_days = 7, .tenant_retention_days = {{"beta", 0}}}, lake_.store.get(),
+                  lake_.metastore.get());
+  auto report = janitor.RunOnce(now);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->registered, 3);
+  EXPECT_EQ(report->expired, 1);
+  EXPECT_EQ(report->unreadable, 1);
+  auto files = lake_.metastore->ListFiles();
+  ASSERT_EQ(files->size(), 2u);
+  std::set<std::string> left;
+  for (const auto& f : *files) left.insert(lake_.store->KeyOf(f.uri));
+  EXPECT_EQ(left, (std::set<std::string>{LakeKey("acme", "logs", "2026-11-23T08", "new"),
+                                         LakeKey("beta", "logs", "2026-11-23T08", "old")}));
+  EXPECT_FALSE(fs::exists(lake_.dir + "/" + LakeKey("acme", "logs", "2026-11-23T08", "old")));
+  EXPECT_TRUE(fs::exists(lake_.dir + "/notes/readme.parquet"));
+}
+
+TEST(LakeKeyTest, ParsesWhatItMakes) {
+  const std::string key = LakeKey("acme", "traces", "2026-11-23T08", "f1");
+  EXPECT_EQ(key, "tenant=acme/signal=traces/date=2026-11-23/hour=08/f1.parquet");
+  auto parts = ParseLakeKey(key);
+  ASSERT_TRUE(parts.ok());
+  EXPECT_EQ(parts->tenant, "acme");
+  EXPECT_EQ(parts->signal, "traces");
+  EXPECT_FALSE(ParseLakeKey("tenant=acme/signal=blobs/date=d/hour=h/f.parquet").ok());
+  EXPECT_FALSE(ParseLakeKey("notes/readme.parquet").ok());
+}
+
+TEST(ObjectStoreTest, RefusesAMalformedS3Uri) {
+  ObjectStoreConfig config;
+  config.uri = "s3:///no-bucket";
+  auto store = ObjectStore::Open(config);
+  ASSERT_FALSE(store.ok());
+  EXPECT_THAT(store.status().message(), HasSubstr("expected s3://bucket[/prefix]"));
+}
+
+TEST(RetentionOverridesTest, ParseAndRefuse) {
+  auto ok = ParseRetentionOverrides({"acme=7", "beta=0"});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->at("acme"), 7);
+  EXPECT_EQ(ok->at("beta"), 0);
+  for (const char* bad : {"acme", "=7", "acme=-1", "acme=7d", "acme="}) {
+    EXPECT_FALSE(ParseRetentionOverrides({bad}).ok()) << bad;
+  }
 }
 
 }  // namespace
