@@ -39,7 +39,7 @@ class OpenWit:
     """One openwit process with its own config and working directory."""
 
     def __init__(self, workdir: Path, role: str = "all", extra_yaml: str = "", storage_endpoint: str = "",
-                 ports: dict = None):
+                 ports: dict = None, storage_yaml: str = ""):
         self.workdir = workdir
         self.role = role
         self.ports = {k: free_port() for k in ("admin", "grpc", "http", "ingest", "flight", "search", "control")}
@@ -53,7 +53,7 @@ admin: {{bind: 127.0.0.1, port: {self.ports['admin']}}}
 grpc: {{bind: 127.0.0.1, port: {self.ports['grpc']}}}
 http: {{bind: 127.0.0.1, port: {self.ports['http']}}}
 ingest: {{listen: {{bind: 127.0.0.1, port: {self.ports['ingest']}}}, endpoints: ["127.0.0.1:{self.ports['ingest']}"]}}
-storage: {{flight: {{bind: 127.0.0.1, port: {self.ports['flight']}}}, endpoints: ["{storage_endpoint}"]}}
+storage: {{flight: {{bind: 127.0.0.1, port: {self.ports['flight']}}}, endpoints: ["{storage_endpoint}"]{', ' + storage_yaml if storage_yaml else ''}}}
 search: {{bind: 127.0.0.1, port: {self.ports['search']}}}
 {extra_yaml.replace('CONTROL_PORT', str(self.ports['control']))}
 """
@@ -115,8 +115,9 @@ def openwit(tmp_path):
     """Factory: openwit(role, extra_yaml) -> started OpenWit; all are stopped at the end."""
     started = []
 
-    def make(role="all", extra_yaml="", wait=True, storage_endpoint="", preexec_fn=None, ports=None):
-        node = OpenWit(tmp_path, role, extra_yaml, storage_endpoint, ports)
+    def make(role="all", extra_yaml="", wait=True, storage_endpoint="", preexec_fn=None, ports=None, storage_yaml=""):
+        """storage_yaml: more entries of the storage block, e.g. 'rotation_max_file_age_seconds: 1'."""
+        node = OpenWit(tmp_path, role, extra_yaml, storage_endpoint, ports, storage_yaml)
         started.append(node)
         return node.start(wait=wait, preexec_fn=preexec_fn)
 
@@ -192,6 +193,28 @@ def lake_bodies(lake_dir: Path, signal: str = "logs"):
         if f"signal={signal}" in str(f):
             bodies.extend(pq.read_table(f, columns=["Body"]).column("Body").to_pylist())
     return bodies
+
+
+def metastore_files(data_dir: Path):
+    """The rows of the embedded SQLite metastore under data_dir, as dicts."""
+    import sqlite3
+
+    path = Path(data_dir) / "metastore.sqlite"
+    if not path.exists():
+        return []
+    with sqlite3.connect(path) as db:
+        db.row_factory = sqlite3.Row
+        return [dict(r) for r in db.execute("SELECT * FROM lake_files ORDER BY uri")]
+
+
+def assert_metastore_matches_lake(data_dir: Path):
+    """Every Parquet file of the local lake is registered with its true row count, and nothing else is."""
+    import pyarrow.parquet as pq
+
+    lake = (Path(data_dir) / "lake").resolve()
+    on_disk = {f"file://{f}": pq.ParquetFile(f).metadata.num_rows for f in lake.rglob("*.parquet")}
+    registered = {r["uri"]: r["row_count"] for r in metastore_files(data_dir)}
+    assert registered == on_disk
 
 
 def metric_value(admin_url: str, name: str) -> float:

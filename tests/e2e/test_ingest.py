@@ -9,7 +9,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from conftest import bulk_client, lake_bodies, log_batch, metric_value, stubs
+from conftest import assert_metastore_matches_lake, bulk_client, lake_bodies, log_batch, metric_value, stubs
 
 # Batches stay in the ingest node until flushed: these make "after the ack, before the send" last.
 HOLD = """
@@ -62,6 +62,7 @@ def assert_exactly_once(lake: Path, expected):
     bodies = lake_bodies(lake)
     assert len(bodies) == len(set(bodies)), "a record was stored twice"
     assert sorted(bodies) == sorted(expected)
+    assert_metastore_matches_lake(lake.parent)
 
 
 def test_acked_batches_reach_the_lake_once(openwit, tmp_path):
