@@ -4,6 +4,7 @@ Each runs on 127.0.0.1 with a free port and its own temp dir, is waited for unti
 stopped by PID at the end of the session (the temp dir is removed). A missing binary fails the test
 that asks for the peer: `make setup` installs both (PostgreSQL from Debian, MinIO into build/tools).
 """
+import ctypes
 import os
 import pwd
 import shutil
@@ -46,6 +47,15 @@ def _stop(proc: subprocess.Popen, sig: int, timeout: float = 10.0):
         proc.wait(timeout=timeout)
 
 
+_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded here: the child of a fork may not import anything
+
+
+def _die_with_parent():
+    """preexec_fn: SIGKILL the peer if pytest dies without running its fixtures' teardown (runs after
+    the uid change, which would clear it)."""
+    _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def _tail(path: Path, n: int = 4000) -> str:
     text = path.read_text(errors="replace") if path.exists() else ""
     return text[-n:]
@@ -55,7 +65,10 @@ def _tail(path: Path, n: int = 4000) -> str:
 
 def _pg_bindir() -> Path:
     if os.environ.get("OPENWIT_PG_BINDIR"):
-        return Path(os.environ["OPENWIT_PG_BINDIR"])
+        bindir = Path(os.environ["OPENWIT_PG_BINDIR"])
+        if not (bindir / "postgres").exists():
+            pytest.fail(f"OPENWIT_PG_BINDIR={bindir} has no postgres binary")
+        return bindir
     dirs = sorted((p for p in Path("/usr/lib/postgresql").glob("*/bin") if (p / "postgres").exists()),
                   key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else -1)
     if not dirs:
@@ -105,39 +118,42 @@ def _start_postgres():
     base = Path(tempfile.mkdtemp(prefix="openwit-pg-", dir="/tmp"))
     if as_user:
         os.chown(base, as_user["user"], as_user["group"])
-    common = dict(cwd=base, stdin=subprocess.DEVNULL, stderr=subprocess.STDOUT, **as_user)
-    data = base / "data"
-    with open(base / "initdb.log", "w") as log:
-        r = subprocess.run([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "openwit", "-E", "UTF8",
-                            "--locale=C", "--no-sync"], stdout=log, timeout=120, **common)
-    if r.returncode != 0:
+    proc = None
+    try:
+        common = dict(cwd=base, stdin=subprocess.DEVNULL, stderr=subprocess.STDOUT, **as_user)
+        data = base / "data"
+        with open(base / "initdb.log", "w") as log:
+            r = subprocess.run([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "openwit", "-E",
+                                "UTF8", "--locale=C", "--no-sync"], stdout=log, timeout=120, **common)
+        if r.returncode != 0:
+            pytest.fail(f"initdb exited with {r.returncode}:\n{_tail(base / 'initdb.log')}")
+        log_path = base / "postgres.log"
+        for attempt in range(3):  # a free port can be taken between the probe and the bind
+            port = _free_port()
+            with open(log_path, "a") as log:
+                proc = subprocess.Popen(
+                    [str(bindir / "postgres"), "-D", str(data), "-k", str(base), "-h", "127.0.0.1", "-p", str(port),
+                     "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+                    stdout=log, start_new_session=True, preexec_fn=_die_with_parent, **common)
+            deadline = time.time() + START_TIMEOUT
+            while time.time() < deadline and proc.poll() is None:
+                ready = subprocess.run([str(bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port),
+                                        "-U", "openwit", "-d", "postgres", "-t", "2"], stdin=subprocess.DEVNULL)
+                if ready.returncode == 0:
+                    return proc, PostgresServer(
+                        host="127.0.0.1", port=port, user="openwit", db="postgres",
+                        dsn=f"host=127.0.0.1 port={port} user=openwit dbname=postgres",
+                        url=f"postgresql://openwit@127.0.0.1:{port}/postgres", dir=base, bindir=bindir)
+                time.sleep(0.05)
+            if proc.poll() is not None and attempt < 2:
+                continue
+            pytest.fail(f"postgres did not accept connections on 127.0.0.1:{port} (exit {proc.poll()}):\n"
+                        f"{_tail(log_path)}")
+    except BaseException:
+        if proc is not None:
+            _stop(proc, signal.SIGQUIT)
         shutil.rmtree(base, ignore_errors=True)
-        pytest.fail(f"initdb exited with {r.returncode}:\n{_tail(base / 'initdb.log')}")
-    log_path = base / "postgres.log"
-    for attempt in range(3):  # a free port can be taken between the probe and the bind
-        port = _free_port()
-        with open(log_path, "a") as log:
-            proc = subprocess.Popen(
-                [str(bindir / "postgres"), "-D", str(data), "-k", str(base), "-h", "127.0.0.1", "-p", str(port),
-                 "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
-                stdout=log, start_new_session=True, **common)
-        deadline = time.time() + START_TIMEOUT
-        while time.time() < deadline and proc.poll() is None:
-            ready = subprocess.run([str(bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port),
-                                    "-U", "openwit", "-d", "postgres", "-t", "2"], stdin=subprocess.DEVNULL)
-            if ready.returncode == 0:
-                server = PostgresServer(host="127.0.0.1", port=port, user="openwit", db="postgres",
-                                        dsn=f"host=127.0.0.1 port={port} user=openwit dbname=postgres",
-                                        url=f"postgresql://openwit@127.0.0.1:{port}/postgres", dir=base, bindir=bindir)
-                return proc, server
-            time.sleep(0.05)
-        if proc.poll() is not None and attempt < 2:
-            continue
-        _stop(proc, signal.SIGQUIT)
-        text = _tail(log_path)
-        shutil.rmtree(base, ignore_errors=True)
-        pytest.fail(f"postgres did not accept connections on 127.0.0.1:{port} (exit {proc.returncode}):\n{text}")
-
+        raise
 
 @pytest.fixture(scope="session")
 def postgres():
@@ -211,7 +227,7 @@ def minio():
                     [MINIO_BIN, "server", "--quiet", "--address", f"127.0.0.1:{port}",
                      "--console-address", f"127.0.0.1:{_free_port()}", str(base / "data")],
                     cwd=base, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    start_new_session=True)
+                    start_new_session=True, preexec_fn=_die_with_parent)
             deadline = time.time() + START_TIMEOUT
             while time.time() < deadline and proc.poll() is None and _health(port) != 200:
                 time.sleep(0.05)
