@@ -101,6 +101,7 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::vector<std::string>
   for (const auto& e : env_strings) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   std::string cwd_s = cwd.string();
+  std::string exec_failed = "test_servers: cannot execute " + argv[0] + "\n";
 
   int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   int log_fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -129,6 +130,8 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::vector<std::string>
     if (getppid() != parent) _exit(125);
     if (chdir(cwd_s.c_str()) != 0) _exit(124);
     execve(args[0], args.data(), envp.data());
+    ssize_t ignored = write(2, exec_failed.data(), exec_failed.size());
+    (void)ignored;
     _exit(127);
   }
   close(null_fd);
@@ -168,7 +171,10 @@ void StopProcess(pid_t pid, int sig, std::chrono::milliseconds grace) {
 }
 
 fs::path PostgresBinDir() {
-  if (const char* env = std::getenv("OPENWIT_PG_BINDIR")) return env;
+  if (const char* env = std::getenv("OPENWIT_PG_BINDIR")) {
+    if (!fs::exists(fs::path(env) / "postgres")) Fail(std::string("OPENWIT_PG_BINDIR=") + env + " has no postgres");
+    return env;
+  }
   // Debian: /usr/lib/postgresql/<major>/bin; take the newest.
   fs::path best;
   int best_major = -1;
