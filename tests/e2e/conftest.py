@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from peers import minio, postgres  # noqa: F401  (real PostgreSQL and MinIO fixtures)
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("OPENWIT_BIN", str(ROOT / "build" / "release" / "openwit"))
 

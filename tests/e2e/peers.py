@@ -1,0 +1,248 @@
+"""Real peers for end-to-end tests: a throwaway PostgreSQL cluster and a MinIO server.
+
+Each runs on 127.0.0.1 with a free port and its own temp dir, is waited for until it answers, and is
+stopped by PID at the end of the session (the temp dir is removed). A missing binary fails the test
+that asks for the peer: `make setup` installs both (PostgreSQL from Debian, MinIO into build/tools).
+"""
+import ctypes
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MINIO_BIN = os.environ.get("OPENWIT_MINIO_BIN", str(ROOT / "build" / "tools" / "minio"))
+START_TIMEOUT = 60.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(proc: subprocess.Popen, sig: int, timeout: float = 10.0):
+    """Signal the process by PID, wait, then SIGKILL its process group if it is still there."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # stragglers (each peer leads its own group)
+    except OSError:
+        pass
+    if proc.poll() is None:
+        proc.wait(timeout=timeout)
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded here: the child of a fork may not import anything
+
+
+def _die_with_parent():
+    """preexec_fn: SIGKILL the peer if pytest dies without running its fixtures' teardown (runs after
+    the uid change, which would clear it)."""
+    _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _tail(path: Path, n: int = 4000) -> str:
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return text[-n:]
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------------
+
+def _pg_bindir() -> Path:
+    if os.environ.get("OPENWIT_PG_BINDIR"):
+        bindir = Path(os.environ["OPENWIT_PG_BINDIR"])
+        if not (bindir / "postgres").exists():
+            pytest.fail(f"OPENWIT_PG_BINDIR={bindir} has no postgres binary")
+        return bindir
+    dirs = sorted((p for p in Path("/usr/lib/postgresql").glob("*/bin") if (p / "postgres").exists()),
+                  key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else -1)
+    if not dirs:
+        pytest.fail("PostgreSQL not found in /usr/lib/postgresql/*/bin: install the Debian package "
+                    "`postgresql` (make setup)")
+    return dirs[-1]
+
+
+@dataclass
+class PostgresServer:
+    host: str
+    port: int
+    user: str
+    db: str
+    dsn: str  # libpq connection string: "host=127.0.0.1 port=... user=openwit dbname=postgres"
+    url: str  # the same as a URL: postgresql://openwit@127.0.0.1:port/postgres
+    dir: Path
+    bindir: Path
+    _created: set = field(default_factory=set)
+
+    def dsn_for(self, dbname: str) -> str:
+        return f"host={self.host} port={self.port} user={self.user} dbname={dbname}"
+
+    def psql(self, sql: str, dbname: str = None) -> str:
+        """Run SQL with psql (unaligned, tuples only); its stdout. Fails the test on error."""
+        r = subprocess.run(
+            [str(self.bindir / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+             "-d", self.dsn_for(dbname or self.db), "-c", sql],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            pytest.fail(f"psql failed ({r.returncode}) on {sql!r}:\n{r.stderr}")
+        return r.stdout
+
+    def create_database(self, name: str) -> str:
+        """CREATE DATABASE name (a plain identifier); its dsn."""
+        self.psql(f'CREATE DATABASE "{name}"')
+        return self.dsn_for(name)
+
+
+def _start_postgres():
+    bindir = _pg_bindir()
+    as_user = {}
+    if os.geteuid() == 0:  # initdb and postgres refuse to run as root
+        pw = pwd.getpwnam("postgres")
+        as_user = dict(user=pw.pw_uid, group=pw.pw_gid, extra_groups=[])
+    # /tmp, not $TMPDIR or pytest's tmp_path: the `postgres` user must be able to enter it.
+    base = Path(tempfile.mkdtemp(prefix="openwit-pg-", dir="/tmp"))
+    if as_user:
+        os.chown(base, as_user["user"], as_user["group"])
+    proc = None
+    try:
+        common = dict(cwd=base, stdin=subprocess.DEVNULL, stderr=subprocess.STDOUT, **as_user)
+        data = base / "data"
+        with open(base / "initdb.log", "w") as log:
+            r = subprocess.run([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "openwit", "-E",
+                                "UTF8", "--locale=C", "--no-sync"], stdout=log, timeout=120, **common)
+        if r.returncode != 0:
+            pytest.fail(f"initdb exited with {r.returncode}:\n{_tail(base / 'initdb.log')}")
+        log_path = base / "postgres.log"
+        for attempt in range(3):  # a free port can be taken between the probe and the bind
+            port = _free_port()
+            with open(log_path, "a") as log:
+                proc = subprocess.Popen(
+                    [str(bindir / "postgres"), "-D", str(data), "-k", str(base), "-h", "127.0.0.1", "-p", str(port),
+                     "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+                    stdout=log, start_new_session=True, preexec_fn=_die_with_parent, **common)
+            deadline = time.time() + START_TIMEOUT
+            while time.time() < deadline and proc.poll() is None:
+                ready = subprocess.run([str(bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port),
+                                        "-U", "openwit", "-d", "postgres", "-t", "2"], stdin=subprocess.DEVNULL)
+                if ready.returncode == 0:
+                    return proc, PostgresServer(
+                        host="127.0.0.1", port=port, user="openwit", db="postgres",
+                        dsn=f"host=127.0.0.1 port={port} user=openwit dbname=postgres",
+                        url=f"postgresql://openwit@127.0.0.1:{port}/postgres", dir=base, bindir=bindir)
+                time.sleep(0.05)
+            if proc.poll() is not None and attempt < 2:
+                continue
+            pytest.fail(f"postgres did not accept connections on 127.0.0.1:{port} (exit {proc.poll()}):\n"
+                        f"{_tail(log_path)}")
+    except BaseException:
+        if proc is not None:
+            _stop(proc, signal.SIGQUIT)
+        shutil.rmtree(base, ignore_errors=True)
+        raise
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server for the session: .dsn, .host, .port, .user, .db, .url, psql(), create_database()."""
+    t0 = time.time()
+    proc, server = _start_postgres()
+    print(f"[postgres] ready on 127.0.0.1:{server.port} in {time.time() - t0:.2f} s")
+    try:
+        yield server
+    finally:
+        _stop(proc, signal.SIGQUIT)  # immediate shutdown: the postmaster ends its children
+        shutil.rmtree(server.dir, ignore_errors=True)
+
+
+# --- MinIO ---------------------------------------------------------------------------------------
+
+@dataclass
+class MinioServer:
+    endpoint: str  # "127.0.0.1:<port>"
+    access_key: str
+    secret_key: str
+    region: str
+    bucket: str  # created at start, empty
+    dir: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.endpoint}"
+
+    def filesystem(self):
+        """A pyarrow.fs.S3FileSystem on this server (path-style, http)."""
+        from pyarrow import fs
+
+        return fs.S3FileSystem(access_key=self.access_key, secret_key=self.secret_key, region=self.region,
+                               endpoint_override=self.endpoint, scheme="http", force_virtual_addressing=False,
+                               allow_bucket_creation=True, allow_bucket_deletion=True)
+
+    def create_bucket(self, name: str) -> str:
+        self.filesystem().create_dir(name)
+        return name
+
+
+def _health(port: int) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/minio/health/live", timeout=1) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError:
+        return 0
+
+
+@pytest.fixture(scope="session")
+def minio():
+    """A MinIO server for the session: .endpoint, .access_key, .secret_key, .region, .bucket, filesystem()."""
+    if not os.access(MINIO_BIN, os.X_OK):
+        pytest.fail(f"MinIO binary {MINIO_BIN} not found: run `make setup` (go install of MinIO into build/tools)")
+    t0 = time.time()
+    base = Path(tempfile.mkdtemp(prefix="openwit-minio-"))
+    (base / "data").mkdir()
+    access_key, secret_key = "openwit-test", "openwit-test-secret"
+    env = dict(os.environ, MINIO_ROOT_USER=access_key, MINIO_ROOT_PASSWORD=secret_key, MINIO_BROWSER="off",
+               MINIO_UPDATE="off", MINIO_REGION="us-east-1", HOME=str(base))
+    log_path = base / "minio.log"
+    proc = None
+    try:
+        for attempt in range(3):
+            port = _free_port()
+            with open(log_path, "a") as log:
+                proc = subprocess.Popen(
+                    [MINIO_BIN, "server", "--quiet", "--address", f"127.0.0.1:{port}",
+                     "--console-address", f"127.0.0.1:{_free_port()}", str(base / "data")],
+                    cwd=base, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True, preexec_fn=_die_with_parent)
+            deadline = time.time() + START_TIMEOUT
+            while time.time() < deadline and proc.poll() is None and _health(port) != 200:
+                time.sleep(0.05)
+            if proc.poll() is None and _health(port) == 200:
+                break
+            if proc.poll() is not None and attempt < 2:
+                continue
+            pytest.fail(f"minio did not answer /minio/health/live on 127.0.0.1:{port} "
+                        f"(exit {proc.poll()}):\n{_tail(log_path)}")
+        server = MinioServer(endpoint=f"127.0.0.1:{port}", access_key=access_key, secret_key=secret_key,
+                             region="us-east-1", bucket="openwit-test", dir=base)
+        server.create_bucket(server.bucket)
+        print(f"[minio] ready on {server.endpoint} in {time.time() - t0:.2f} s")
+        yield server
+    finally:
+        if proc is not None:
+            _stop(proc, signal.SIGTERM)
+        shutil.rmtree(base, ignore_errors=True)
