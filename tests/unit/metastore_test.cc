@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_servers.h"
+
 namespace openwit::storage {
 namespace {
 
@@ -80,6 +82,31 @@ TEST(MetastoreTest, FailedTransactionRegistersNothing) {
   ASSERT_EQ(files->size(), 1u);  // u2 rolled back with u3
   EXPECT_EQ((*files)[0].uri, "u1");
   std::filesystem::remove_all(dir);
+}
+
+TEST(MetastoreTest, PostgresStoresListsAndForgetsFiles) {
+  testing::TestPostgres server;
+  MetastoreConfig config;
+  config.type = "postgres";
+  config.postgres_dsn = server.CreateDatabase("metastore_unit");
+  {
+    auto m = Metastore::Open(config);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    EXPECT_EQ((*m)->name().rfind("postgres:", 0), 0u);
+    ExerciseMetastore(**m);
+  }
+  auto again = Metastore::Open(config);  // the schema exists already: opening again is fine
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ((*again)->ListFiles()->size(), 2u);
+  // A transaction that fails half-way registers nothing, as with SQLite.
+  auto db = OpenPostgres(config.postgres_dsn);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Execute("ALTER TABLE lake_files ADD CONSTRAINT no_u3 CHECK (uri <> 'u3')").ok());
+  EXPECT_FALSE((*again)->AddFiles({File("u2", "t", 1, 2), File("u3", "t", 1, 2)}).ok());
+  EXPECT_EQ((*again)->ListFiles()->size(), 2u);
+  // The connection survives the failed transaction.
+  EXPECT_TRUE((*again)->AddFiles({File("u4", "t", 1, 2)}).ok());
+  EXPECT_EQ((*again)->ListFiles()->size(), 3u);
 }
 
 TEST(MetastoreTest, PostgresConnectionErrorIsClear) {

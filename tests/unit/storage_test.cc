@@ -20,6 +20,7 @@
 #include "storage/lake_file.h"
 #include "storage/parquet_writer.h"
 #include "test_lake.h"
+#include "test_servers.h"
 
 namespace openwit::storage {
 namespace {
@@ -372,6 +373,46 @@ TEST(ObjectStoreTest, RefusesAMalformedS3Uri) {
   auto store = ObjectStore::Open(config);
   ASSERT_FALSE(store.ok());
   EXPECT_THAT(store.status().message(), HasSubstr("expected s3://bucket[/prefix]"));
+}
+
+TEST(ObjectStoreTest, S3UploadIsVerifiedListedReadAndDeleted) {
+  testing::TestMinio minio;
+  minio.CreateBucket("lake");
+  ObjectStoreConfig config;
+  config.uri = "s3://lake/otel/";
+  config.endpoint_override = minio.endpoint();
+  config.access_key_id = minio.access_key();
+  config.secret_access_key = minio.secret_key();
+  auto store = ObjectStore::Open(config);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ((*store)->uri_root(), "s3://lake/otel");
+
+  const auto dir = fs::temp_directory_path() / ("openwit-s3-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string local = (dir / "f.parquet").string();
+  ASSERT_TRUE(WriteStableParquet({TimedRows(5, 7)}, TimedRows(5, 7)->schema(), local).ok());
+  const std::string key = LakeKey("acme", "logs", "2026-11-23T08", "f");
+  ASSERT_TRUE((*store)->Upload(local, key, true).ok());
+  EXPECT_TRUE(fs::exists(local));  // an S3 store leaves the local copy to its caller
+  auto keys = (*store)->ListParquet();
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  EXPECT_EQ(*keys, std::vector<std::string>{key});
+  auto row = DescribeParquet((*store)->OpenForRead(key).ValueOrDie(), (*store)->Uri(key), "acme", "logs");
+  ASSERT_TRUE(row.ok()) << row.status();
+  EXPECT_EQ(row->row_count, 7);
+  EXPECT_EQ(row->min_time_ns, 5);
+  EXPECT_EQ(row->max_time_ns, 11);
+  EXPECT_EQ((*store)->KeyOf(row->uri), key);
+  ASSERT_TRUE((*store)->Delete(key).ok());
+  EXPECT_TRUE((*store)->ListParquet()->empty());
+  EXPECT_TRUE((*store)->Delete(key).ok());  // gone already is fine
+
+  // A bucket that does not exist is a clear error at start.
+  config.uri = "s3://no-such-bucket";
+  auto missing = ObjectStore::Open(config);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(), HasSubstr("no-such-bucket"));
+  fs::remove_all(dir);
 }
 
 TEST(RetentionOverridesTest, ParseAndRefuse) {
