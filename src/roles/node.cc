@@ -80,6 +80,7 @@ struct Node::Impl {
   std::mutex mu;
   std::condition_variable cv;
   bool stopping = false;
+  std::atomic<bool> ready{false};  // every role started
 
   bool Has(const std::string& role) const { return std::find(roles.begin(), roles.end(), role) != roles.end(); }
 
@@ -110,8 +111,16 @@ struct Node::Impl {
     options.port = static_cast<int>(config.admin.port);
     options.max_body_bytes = 64 * 1024;
     admin = std::make_unique<HttpServer>(options);
-    admin->Route("GET", "/health",
-                 [this](const HttpRequest&, HttpResponder respond) { respond(HttpResponse::Json(200, HealthJson())); });
+    // 503 until every role of this process serves: a load balancer or a test that waits for 200
+    // never meets a refused port.
+    admin->Route("GET", "/health", [this](const HttpRequest&, HttpResponder respond) {
+      if (!ready.load()) {
+        respond(
+            HttpResponse::Json(503, nlohmann::json{{"status", "starting"}, {"node_id", config.node.id}}.dump() + "\n"));
+        return;
+      }
+      respond(HttpResponse::Json(200, HealthJson()));
+    });
     admin->Route("GET", "/metrics", [](const HttpRequest&, HttpResponder respond) {
       HttpResponse r = HttpResponse::Text(200, MetricsRegistry::Default().Serialize());
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -189,8 +198,7 @@ struct Node::Impl {
     storage::JanitorOptions options;
     options.interval = std::chrono::seconds(config.janitor.interval_seconds);
     options.retention_days = config.janitor.retention_days;
-    ARROW_ASSIGN_OR_RAISE(options.tenant_retention_days,
-                          ParseRetentionOverrides(config.janitor.retention_overrides));
+    ARROW_ASSIGN_OR_RAISE(options.tenant_retention_days, ParseRetentionOverrides(config.janitor.retention_overrides));
     janitor = std::make_unique<storage::Janitor>(std::move(options), lake.get(), metastore.get());
     janitor->Start();
     return arrow::Status::OK();
@@ -353,6 +361,7 @@ arrow::Status Node::Start() {
   } else if (!m.config.control.endpoint.empty()) {
     m.StartHeartbeat();
   }
+  m.ready = true;
   return arrow::Status::OK();
 }
 

@@ -197,6 +197,24 @@ def lake_bodies(lake_dir: Path, signal: str = "logs"):
     return bodies
 
 
+# The ingest node sends each batch to storage at once (no buffering).
+SEND_NOW = """
+processing:
+  buffer: {flush_interval_seconds: 0}
+  flush_size_messages: 1
+"""
+
+
+
+def wait_for(predicate, timeout: float = 60.0, what: str = ""):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def metastore_files(data_dir: Path):
     """The rows of the embedded SQLite metastore under data_dir, as dicts."""
     import sqlite3

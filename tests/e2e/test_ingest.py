@@ -9,18 +9,14 @@ from pathlib import Path
 import grpc
 import pytest
 
-from conftest import assert_metastore_matches_lake, bulk_client, lake_bodies, log_batch, metric_value, stubs
+from conftest import (SEND_NOW, assert_metastore_matches_lake, bulk_client, lake_bodies, log_batch, metric_value, stubs,
+                      wait_for)
 
 # Batches stay in the ingest node until flushed: these make "after the ack, before the send" last.
 HOLD = """
 processing:
   buffer: {flush_interval_seconds: 3600}
   flush_size_messages: 1000000
-"""
-SEND_NOW = """
-processing:
-  buffer: {flush_interval_seconds: 0}
-  flush_size_messages: 1
 """
 
 
@@ -43,15 +39,6 @@ def submit_all(port, batches, retry_for: float = 0.0):
 
 def batches(prefix: str, n: int, per: int = 50):
     return [log_batch(f"{prefix}-{b}", [f"{prefix} batch {b} record {r}" for r in range(per)]) for b in range(n)]
-
-
-def wait_for(predicate, timeout: float = 60.0, what: str = ""):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def stored(node) -> float:

@@ -7,23 +7,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from conftest import (assert_metastore_matches_lake, bulk_client, log_batch, metastore_files, metric_value)
+from conftest import (SEND_NOW, assert_metastore_matches_lake, bulk_client, log_batch, metastore_files, metric_value,
+                      wait_for)
 
 FAST_ROTATION = "rotation_max_file_age_seconds: 1"
-SEND_NOW = """
-processing:
-  buffer: {flush_interval_seconds: 0}
-  flush_size_messages: 1
-"""
-
-
-def wait_for(predicate, timeout: float = 60.0, what: str = ""):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def evolving_batches():

@@ -81,3 +81,19 @@ def test_port_in_use_is_a_clear_error(openwit, tmp_path):
     r = run_cli("all", "--config", str(second.config), cwd=tmp_path)
     assert r.returncode == 1
     assert f"admin: cannot listen on 127.0.0.1:{first.ports['admin']}" in r.stdout + r.stderr
+
+
+def test_health_says_starting_until_every_role_serves(openwit):
+    # An object store that refuses connections: the storage role spends seconds in the S3 client's
+    # retries before it gives up, and meanwhile /health must not claim the node is up.
+    node = openwit("storage", wait=False, storage_yaml='object_store: {uri: "s3://lake/x", '
+                   'endpoint_override: "127.0.0.1:1", access_key_id: k, secret_access_key: s}')
+    seen = set()
+    while node.proc.poll() is None:
+        status, body = http_get(node.admin + "/health", timeout=1)
+        if status:
+            seen.add((status, json.loads(body)["status"]))
+        time.sleep(0.05)
+    assert seen == {(503, "starting")}
+    assert node.proc.returncode == 1
+    assert "cannot start: object store s3://lake/x: cannot reach bucket lake" in node.output()

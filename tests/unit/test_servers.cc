@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -235,6 +236,25 @@ class S3Environment : public ::testing::Environment {
 };
 [[maybe_unused]] ::testing::Environment* const kS3Environment = ::testing::AddGlobalTestEnvironment(new S3Environment);
 
+// Polls `ready` until it holds, the child exits (its status in `exited`) or kStartTimeout passes.
+struct StartOutcome {
+  bool ready = false;
+  std::optional<int> exited;
+};
+StartOutcome AwaitStart(pid_t pid, const std::function<bool()>& ready) {
+  StartOutcome outcome;
+  const auto deadline = Clock::now() + kStartTimeout;
+  while (Clock::now() < deadline) {
+    if (ready()) {
+      outcome.ready = true;
+      break;
+    }
+    if ((outcome.exited = WaitFor(pid, 0ms))) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  return outcome;
+}
+
 }  // namespace
 
 // --- PostgreSQL ----------------------------------------------------------------------------------
@@ -264,17 +284,7 @@ TestPostgres::TestPostgres() {
                     "full_page_writes=off", "-c", "max_connections=50"},
                    {}, dir_ / "postgres.log", dir_, as);
       std::string ping = dsn() + " connect_timeout=2";
-      auto deadline = Clock::now() + kStartTimeout;
-      bool ready = false;
-      std::optional<int> exited;
-      while (Clock::now() < deadline) {
-        if (PQping(ping.c_str()) == PQPING_OK) {
-          ready = true;
-          break;
-        }
-        if ((exited = WaitFor(pid_, 0ms))) break;
-        std::this_thread::sleep_for(50ms);
-      }
+      auto [ready, exited] = AwaitStart(pid_, [&] { return PQping(ping.c_str()) == PQPING_OK; });
       if (ready) break;
       if (exited) {
         pid_ = -1;
@@ -351,17 +361,7 @@ TestMinio::TestMinio() {
                    {"MINIO_ROOT_USER=" + access_key_, "MINIO_ROOT_PASSWORD=" + secret_key_, "MINIO_BROWSER=off",
                     "MINIO_UPDATE=off", "MINIO_REGION=" + region_, "HOME=" + dir_.string()},
                    dir_ / "minio.log", dir_, std::nullopt);
-      auto deadline = Clock::now() + kStartTimeout;
-      bool ready = false;
-      std::optional<int> exited;
-      while (Clock::now() < deadline) {
-        if (HttpGetStatus(port_, "/minio/health/live") == 200) {
-          ready = true;
-          break;
-        }
-        if ((exited = WaitFor(pid_, 0ms))) break;
-        std::this_thread::sleep_for(50ms);
-      }
+      auto [ready, exited] = AwaitStart(pid_, [&] { return HttpGetStatus(port_, "/minio/health/live") == 200; });
       if (ready) break;
       if (exited) {
         pid_ = -1;

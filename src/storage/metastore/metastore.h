@@ -51,9 +51,19 @@ class SqlDatabase {
  public:
   using Row = std::vector<std::string>;
   virtual ~SqlDatabase() = default;
-  virtual arrow::Status Execute(std::string_view sql, const std::vector<std::string>& params = {}) = 0;
-  virtual arrow::Result<std::vector<Row>> Query(std::string_view sql, const std::vector<std::string>& params = {}) = 0;
+  arrow::Status Execute(std::string_view sql, const std::vector<std::string>& params = {}) {
+    return Run(sql, params, nullptr);
+  }
+  arrow::Result<std::vector<Row>> Query(std::string_view sql, const std::vector<std::string>& params = {}) {
+    std::vector<Row> rows;
+    ARROW_RETURN_NOT_OK(Run(sql, params, &rows));
+    return rows;
+  }
   virtual std::string name() const = 0;
+
+ protected:
+  // Runs one statement; its rows go to `rows` when given.
+  virtual arrow::Status Run(std::string_view sql, const std::vector<std::string>& params, std::vector<Row>* rows) = 0;
 };
 
 arrow::Result<std::unique_ptr<SqlDatabase>> OpenSqlite(const std::string& path);

@@ -11,20 +11,10 @@ class PostgresDatabase final : public SqlDatabase {
   PostgresDatabase(PGconn* conn, std::string where) : conn_(conn), where_(std::move(where)) {}
   ~PostgresDatabase() override { PQfinish(conn_); }
 
-  arrow::Status Execute(std::string_view sql, const std::vector<std::string>& params) override {
-    return Run(sql, params, nullptr);
-  }
-
-  arrow::Result<std::vector<Row>> Query(std::string_view sql, const std::vector<std::string>& params) override {
-    std::vector<Row> rows;
-    ARROW_RETURN_NOT_OK(Run(sql, params, &rows));
-    return rows;
-  }
-
   std::string name() const override { return "postgres:" + where_; }
 
  private:
-  arrow::Status Run(std::string_view sql, const std::vector<std::string>& params, std::vector<Row>* rows) {
+  arrow::Status Run(std::string_view sql, const std::vector<std::string>& params, std::vector<Row>* rows) override {
     // A connection the server dropped (restart, failover) is reopened once, outside a transaction.
     if (PQstatus(conn_) != CONNECTION_OK && PQtransactionStatus(conn_) != PQTRANS_INTRANS) PQreset(conn_);
     std::vector<const char*> values;

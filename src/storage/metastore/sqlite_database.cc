@@ -13,16 +13,6 @@ class SqliteDatabase final : public SqlDatabase {
   SqliteDatabase(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   ~SqliteDatabase() override { sqlite3_close_v2(db_); }
 
-  arrow::Status Execute(std::string_view sql, const std::vector<std::string>& params) override {
-    return Run(sql, params, nullptr);
-  }
-
-  arrow::Result<std::vector<Row>> Query(std::string_view sql, const std::vector<std::string>& params) override {
-    std::vector<Row> rows;
-    ARROW_RETURN_NOT_OK(Run(sql, params, &rows));
-    return rows;
-  }
-
   std::string name() const override { return "sqlite:" + path_; }
 
  private:
@@ -30,7 +20,7 @@ class SqliteDatabase final : public SqlDatabase {
     return arrow::Status::IOError("metastore (sqlite ", path_, "): ", what, ": ", sqlite3_errmsg(db_), " [", sql, "]");
   }
 
-  arrow::Status Run(std::string_view sql, const std::vector<std::string>& params, std::vector<Row>* rows) {
+  arrow::Status Run(std::string_view sql, const std::vector<std::string>& params, std::vector<Row>* rows) override {
     sqlite3_stmt* stmt = nullptr;
     if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
       return Error("prepare", sql);
