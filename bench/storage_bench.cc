@@ -346,7 +346,7 @@ int main(int argc, char** argv) {
     }
     std::printf(
         "round %d: %.3f s = send+append+fsync %.3f s + rotate %.3f s (publish %.3f s) | %lld files, %lld bytes | "
-        "RSS +%.1f MiB while %d active files open\n",
+        "RSS %+.1f MiB while %d active files open\n",
         r, round.total(), round.send_s, round.rotate_s, round.publish_s, static_cast<long long>(round.lake_files),
         static_cast<long long>(round.lake_bytes), MiB(round.rss_growth), tenants);
     rounds.push_back(round);
@@ -415,7 +415,7 @@ int main(int argc, char** argv) {
       "(server-side append+fsync summed over streams %.3f s) + RotateAll %.3f s (of which publish+register %.3f s)\n"
       "  %.0f records/s, %.1f MB/s OTLP, %.1f MB/s Arrow IPC\n"
       "  lake: %lld stable Parquet files, %lld bytes: compression %.2f : 1 vs OTLP protobuf\n"
-      "  RSS: %.0f MiB after loading the corpus, peak %.0f MiB (+%.0f MiB); +%.1f MiB with %d active files open "
+      "  RSS: %.0f MiB after loading the corpus, peak %.0f MiB (+%.0f MiB); %+.1f MiB with %d active files open "
       "(%.2f MiB a file)\n",
       tenants, static_cast<int>(corpus.rows / static_cast<int64_t>(corpus.batches.size())), group, rounds.size(),
       static_cast<long long>(corpus.rows), corpus.otlp_bytes / 1e6, corpus.ipc_bytes / 1e6, med.total(), med.send_s,
