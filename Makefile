@@ -44,8 +44,14 @@ unit-asan: build-asan
 e2e: build
 	OPENWIT_BIN=$(CURDIR)/$(BUILD_DIR)/openwit .venv/bin/python -m pytest -q tests/e2e
 
+# The benchmarks of bench/RESULTS.md with short defaults (~2 minutes); see there for the full runs.
+CORPUS     ?= build/corpus
+BENCH_WORK ?= build/bench-work
 bench: build
-	@echo "benchmarks arrive with the ingest path; see bench/RESULTS.md"
+	@test -f $(CORPUS)/manifest.json || .venv/bin/python ../shared/bench/corpus.py $(CORPUS)
+	$(BUILD_DIR)/openwit_ingest_bench $(CORPUS) $(BENCH_WORK) --batch 1000 --senders 8 --sync true --seconds 5
+	$(BUILD_DIR)/openwit_storage_bench $(CORPUS) $(BENCH_WORK) --tenants 1 --repeat 3
+	$(BUILD_DIR)/openwit_storage_bench $(CORPUS) $(BENCH_WORK) --tenants 4 --repeat 3
 
 format:
 	clang-format -i $$(git ls-files 'src/*.cc' 'src/*.h' 'src/*.cpp' 'tests/*.cc')
