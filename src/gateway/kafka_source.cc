@@ -188,6 +188,9 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
     ARROW_RETURN_NOT_OK(
         set("receive.message.max.bytes", std::to_string(std::min<int64_t>(k.fetch_max_bytes + 1000000, 2147483647))));
     ARROW_RETURN_NOT_OK(set("fetch.wait.max.ms", "100"));
+    ARROW_RETURN_NOT_OK(set("session.timeout.ms", std::to_string(k.session_timeout_ms)));
+    ARROW_RETURN_NOT_OK(
+        set("heartbeat.interval.ms", std::to_string(std::min<int64_t>(3000, k.session_timeout_ms / 3))));
     ARROW_RETURN_NOT_OK(set("topic.metadata.refresh.interval.ms", "10000"));  // new topics matching a ^pattern
     if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) != RdKafka::Conf::CONF_OK ||
         conf->set("event_cb", static_cast<RdKafka::EventCb*>(this), err) != RdKafka::Conf::CONF_OK) {
