@@ -357,6 +357,7 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
         continue;
       }
       // Backpressure or a failing ingest node: the same records again after a backoff.
+      const bool first_refusal = p.failing == 0;  // logged once per episode, not per message
       if (!f->second.failing) {
         f->second.failing = true;
         ++p.failing;
@@ -364,7 +365,7 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
       p.backoff = std::clamp(p.backoff * 2, options_.retry_min, options_.retry_max);
       auto delay = std::max(p.backoff, std::chrono::milliseconds(e.retry_after_ms));
       p.retry_at[e.offset] = Clock::now() + std::min(delay, options_.retry_max);
-      if (f->second.attempts == 1 || f->second.attempts % 50 == 0) {
+      if (first_refusal || f->second.attempts % 100 == 0) {
         spdlog::info("kafka: {} offset {} refused ({}); partition paused, retrying in {} ms", Describe(e.key), e.offset,
                      e.status.message(), delay.count());
       }
@@ -400,6 +401,7 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
       if (want != p.paused && SetPaused(key, want)) {
         p.paused = want;
         if (want && p.failing > 0) M().pauses.Increment();
+        if (!want) spdlog::info("kafka: {} resumed", Describe(key));
       }
       paused += p.paused;
     }
