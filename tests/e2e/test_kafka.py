@@ -128,7 +128,8 @@ def test_logs_traces_and_metrics_land_once_from_a_topic_pattern(openwit, kafka, 
     wait_committed(kafka, "g-a", "e2e-a-logs", 2, node=node)
     wait_committed(kafka, "g-a", "e2e-a-traces", node=node)
     wait_committed(kafka, "g-a", "e2e-a-metrics", node=node)
-    assert metric_value(node.admin, "kafka_messages_consumed") == 60
+    # >= : the second consumer's join may revoke partitions mid-read, and they are read again.
+    assert metric_value(node.admin, "kafka_messages_consumed") >= 60
     assert metric_value(node.admin, "kafka_offsets_committed") >= 4
     assert metric_value(node.admin, "kafka_messages_invalid") == 0
     assert node.stop() == 0
