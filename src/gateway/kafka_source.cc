@@ -464,6 +464,7 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
         parts_[{tp->topic(), tp->partition()}] = std::move(fresh);
       }
       consumer->assign(partitions);
+      consumer->resume(partitions);  // a fresh assignment starts unpaused, whatever it was before
       return;
     }
     spdlog::info("kafka consumer {}: revoked {}", index_, fmt::join(names, ", "));
