@@ -237,3 +237,20 @@ def test_undecodable_message_is_skipped_and_counted(openwit, kafka, tmp_path):
     assert f"{topic}[0] offset 5" in node.output()  # logged with topic, partition and offset
     bodies = lake_values(tmp_path / "data" / "lake", "logs", "Body")
     assert sorted(bodies) == sorted(f"d{i}-{j}" for i in range(10) for j in range(3))
+
+
+def test_shutdown_drains_in_flight_batches_and_commits_them(openwit, kafka, tmp_path):
+    topic, group = "e2e-e-logs", "g-e"
+    kafka.create_topic(topic)
+    produce(kafka, topic, [log_request(f"e{i}", 4) for i in range(20)])
+    # A long batch timeout keeps the records in flight when SIGTERM comes.
+    node = openwit("all", extra_yaml=kafka_yaml(kafka, group, [topic]).replace("batch_timeout_ms: 50",
+                                                                                 "batch_timeout_ms: 3000"))
+    deadline = time.time() + 30
+    while metric_value(node.admin, "kafka_messages_consumed") < 20 and time.time() < deadline:
+        time.sleep(0.02)
+    assert kafka.committed(group, topic)[0] < 20  # nothing acked yet: the batch is still open
+    assert node.stop() == 0
+    assert kafka.committed(group, topic) == {0: 20}
+    bodies = lake_values(tmp_path / "data" / "lake", "logs", "Body")
+    assert sorted(bodies) == sorted(f"e{i}-{j}" for i in range(20) for j in range(4))
