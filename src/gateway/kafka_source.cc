@@ -182,13 +182,19 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
     ARROW_RETURN_NOT_OK(set("enable.auto.commit", "false"));
     ARROW_RETURN_NOT_OK(set("enable.auto.offset.store", "false"));
     ARROW_RETURN_NOT_OK(set("auto.offset.reset", "earliest"));
-    ARROW_RETURN_NOT_OK(set("fetch.min.bytes", std::to_string(k.fetch_min_bytes)));
+
     ARROW_RETURN_NOT_OK(set("fetch.max.bytes", std::to_string(k.fetch_max_bytes)));
-    ARROW_RETURN_NOT_OK(set("max.partition.fetch.bytes", std::to_string(k.max_partition_fetch_bytes)));
+    // librdkafka's own bounds: fetch.min.bytes <= 1e8, max.partition.fetch.bytes <= 1e9,
+    // fetch.max.bytes >= message.max.bytes.
+    ARROW_RETURN_NOT_OK(set("fetch.min.bytes", std::to_string(std::min<int64_t>(k.fetch_min_bytes, 100000000))));
+    ARROW_RETURN_NOT_OK(
+        set("max.partition.fetch.bytes", std::to_string(std::min<int64_t>(k.max_partition_fetch_bytes, 1000000000))));
+    ARROW_RETURN_NOT_OK(set("message.max.bytes", std::to_string(std::min<int64_t>(k.fetch_max_bytes, 1000000))));
     ARROW_RETURN_NOT_OK(
         set("receive.message.max.bytes", std::to_string(std::min<int64_t>(k.fetch_max_bytes + 1000000, 2147483647))));
     ARROW_RETURN_NOT_OK(set("fetch.wait.max.ms", "100"));
     ARROW_RETURN_NOT_OK(set("session.timeout.ms", std::to_string(k.session_timeout_ms)));
+    ARROW_RETURN_NOT_OK(set("max.poll.interval.ms", std::to_string(std::max<int64_t>(300000, k.session_timeout_ms))));
     ARROW_RETURN_NOT_OK(
         set("heartbeat.interval.ms", std::to_string(std::min<int64_t>(3000, k.session_timeout_ms / 3))));
     ARROW_RETURN_NOT_OK(set("topic.metadata.refresh.interval.ms", "10000"));  // new topics matching a ^pattern

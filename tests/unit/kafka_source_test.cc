@@ -1,6 +1,8 @@
 // The Kafka source's commit bookkeeping (no broker): only the acked prefix of a partition is ever
 // committable, whatever order the acks come in.
+#include <chrono>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -122,6 +124,37 @@ TEST(KafkaTopicSignal, ExplicitTypeOrFromTheTopicName) {
   EXPECT_EQ(KafkaTopicSignal("auto", "otlp_spans"), ingest::v1::SIGNAL_TRACES);
   EXPECT_EQ(KafkaTopicSignal("auto", "app-metrics"), ingest::v1::SIGNAL_METRICS);
   EXPECT_EQ(KafkaTopicSignal("auto", "events"), ingest::v1::SIGNAL_UNSPECIFIED);
+}
+
+}  // namespace
+}  // namespace openwit::gateway
+
+namespace openwit::gateway {
+namespace {
+
+// A real librdkafka consumer with nothing to talk to: every allowed extreme of the fetch settings
+// is accepted by librdkafka, and Stop() returns promptly with nothing in flight.
+TEST(KafkaSource, StartsAndStopsWithTheConfigExtremesAndNoBroker) {
+  for (bool high : {false, true}) {
+    KafkaSourceOptions options;
+    options.kafka.brokers = {"127.0.0.1:1"};
+    options.kafka.topics = {"otlp-logs", "^otlp-.*"};
+    options.kafka.consumer_type = high ? "high_performance" : "standard";
+    options.kafka.high_performance.num_consumers = 2;
+    options.kafka.fetch_min_bytes = high ? 1000000000 : 1;
+    options.kafka.fetch_max_bytes = high ? 2147483135 : 1024;
+    options.kafka.max_partition_fetch_bytes = high ? 2147483135 : 1024;
+    options.kafka.session_timeout_ms = high ? 3600000 : 1000;
+    int submitted = 0;
+    KafkaSource source(options, [&](ingest::v1::BulkBatch, ingest::SubmitCallback) { ++submitted; });
+    auto started = source.Start();
+    ASSERT_TRUE(started.ok()) << started.ToString();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const auto start = std::chrono::steady_clock::now();
+    source.Stop(std::chrono::seconds(5));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+    EXPECT_EQ(submitted, 0);
+  }
 }
 
 }  // namespace
