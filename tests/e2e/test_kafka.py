@@ -149,6 +149,10 @@ def test_kill_9_mid_stream_loses_nothing_and_stores_nothing_twice(openwit, kafka
     would show up here as missing records."""
     topic, group, total, per = "e2e-b-logs", "g-b", 300, 20
     kafka.create_topic(topic, partitions=2)
+    # The ingest node rebuilds its dedup window at start only from short-WAL entries storage has not
+    # confirmed yet; a record acked, then released to storage, then redelivered after the restart
+    # would be stored twice. Offsets are committed within ~200 ms of the ack, the release comes
+    # flush_interval_seconds after it: 2 s keeps that margin wide on a loaded machine.
     yaml = kafka_yaml(kafka, group, [topic], batch_size=100) + """
 processing:
   buffer: {flush_interval_seconds: 2}
