@@ -84,4 +84,20 @@ if [ ! -x "$tools/minio" ] || [ "$(cat "$tools/.minio.version" 2>/dev/null)" != 
 else
   say "MinIO: present"
 fi
+
+# --- Apache Kafka for the end-to-end tests (Maven Central jars; never committed) ---------------
+# One KRaft broker started by tests/e2e/peers.py (DESIGN.md, "Real peers"); the stamp holds the
+# pom's hash, so a version change in scripts/kafka-pom.xml fetches again.
+kafka_dir=build/kafka
+kafka_want=$(sha256sum scripts/kafka-pom.xml | cut -d' ' -f1)
+if [ ! -f "$kafka_dir/.version" ] || [ "$(cat "$kafka_dir/.version")" != "$kafka_want" ]; then
+  say "fetching Apache Kafka jars (scripts/kafka-pom.xml)"
+  rm -rf "$kafka_dir/lib" && mkdir -p "$kafka_dir"
+  mvn -q -B -Dstyle.color=never -f scripts/kafka-pom.xml dependency:copy-dependencies \
+    -DoutputDirectory="$ROOT/$kafka_dir/lib" -DincludeScope=runtime
+  ls "$kafka_dir"/lib/kafka_2.13-*.jar > /dev/null
+  echo "$kafka_want" > "$kafka_dir/.version"
+else
+  say "Kafka jars: present"
+fi
 say "done"

@@ -317,6 +317,7 @@ struct KafkaConfig {
   int64_t batch_size = 1000;
   int64_t batch_timeout_ms = 1000;
   std::string telemetry_type = "auto";
+  int64_t session_timeout_ms = 45000;
   template <class V>
   void Visit(V& v) {
     v.Field("brokers", brokers, {.doc = "Bootstrap brokers: a list or \"host:port,host:port\"."});
@@ -337,6 +338,10 @@ struct KafkaConfig {
     v.Field(
         "telemetry_type", telemetry_type,
         {.doc = "Signal of the messages; auto: from the topic name.", .one_of = {"auto", "logs", "traces", "metrics"}});
+    v.Field("session_timeout_ms", session_timeout_ms,
+            {.doc = "Group session timeout: how soon a dead consumer's partitions move (the broker bounds it).",
+             .min = 1000,
+             .max = 3600000});
   }
 };
 

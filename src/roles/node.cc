@@ -19,6 +19,7 @@
 #include "control/node_registry.h"
 #include "gateway/batcher.h"
 #include "gateway/ingest_client.h"
+#include "gateway/kafka_source.h"
 #include "gateway/otlp_grpc.h"
 #include "gateway/otlp_http.h"
 #include "ingest/bulk_service.h"
@@ -72,6 +73,7 @@ struct Node::Impl {
   std::unique_ptr<HttpServer> otlp_http_server;
   std::unique_ptr<gateway::OtlpGrpcReceiver> otlp_grpc;
   std::unique_ptr<gateway::Batcher> batcher;
+  std::unique_ptr<gateway::KafkaSource> kafka_source;
   std::unique_ptr<gateway::Authenticator> authenticator;
   std::unique_ptr<gateway::QuotaLimiter> quotas;
 
@@ -254,6 +256,19 @@ struct Node::Impl {
         c->Submit(std::move(batch), std::move(done));
       };
     }
+    if (config.ingestion.sources.kafka.enabled) {
+      // The Kafka source batches by the kafka block's batch_size / batch_timeout_ms itself.
+      gateway::KafkaSourceOptions kafka;
+      kafka.kafka = config.kafka;
+      kafka.tenant = config.auth.default_tenant;
+      kafka.node_id = config.node.id;
+      kafka.max_batch_bytes = config.grpc.MaxReceiveBytes() * 8 / 10;
+      kafka_source = std::make_unique<gateway::KafkaSource>(std::move(kafka), submit);
+      ARROW_RETURN_NOT_OK(kafka_source->Start());
+      endpoints.push_back({"kafka", fmt::format("{}", fmt::join(config.kafka.brokers, ",")),
+                           fmt::format("Kafka source: group {}, topics {}", config.kafka.group_id,
+                                       fmt::join(config.kafka.topics, ", "))});
+    }
     gateway::BatcherOptions batching;
     batching.batch_size = config.ingestion.batching.batch_size;
     batching.batch_timeout = std::chrono::milliseconds(config.ingestion.batching.batch_timeout_ms);
@@ -377,6 +392,8 @@ void Node::Stop() {
   // Upstream first: no new batches, then what ingest holds goes to storage, then storage closes.
   if (m.otlp_grpc) m.otlp_grpc->Stop();
   if (m.otlp_http_server) m.otlp_http_server->Stop();
+  if (m.kafka_source) m.kafka_source->Stop();  // waits for in-flight acks, commits them, leaves the group
+  m.kafka_source.reset();
   m.batcher.reset();  // sends what it holds while the ingest side still runs
   if (m.ingest_server) m.ingest_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   if (m.pipeline) m.pipeline->Stop(std::chrono::seconds(5));

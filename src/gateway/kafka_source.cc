@@ -1,0 +1,562 @@
+#include "gateway/kafka_source.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <utility>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <librdkafka/rdkafkacpp.h>
+#include <spdlog/spdlog.h>
+
+#include "common/metrics.h"
+#include "gateway/intake.h"
+#include "ingest/otlp_records.h"
+
+namespace openwit::gateway {
+
+using Clock = std::chrono::steady_clock;
+using ingest::v1::Signal;
+
+// --- OffsetTracker -------------------------------------------------------------------------------
+
+bool OffsetTracker::Track(int64_t offset) {
+  if (offset < 0 || offset <= last_tracked_) return false;
+  last_tracked_ = offset;
+  pending_.emplace(offset, false);
+  return true;
+}
+
+bool OffsetTracker::Ack(int64_t offset) {
+  auto it = pending_.find(offset);
+  if (it == pending_.end() || it->second) return false;
+  it->second = true;
+  while (!pending_.empty() && pending_.begin()->second) {
+    acked_up_to_ = pending_.begin()->first + 1;
+    pending_.erase(pending_.begin());
+  }
+  return true;
+}
+
+std::optional<int64_t> OffsetTracker::Committable() const {
+  if (acked_up_to_ < 0 || acked_up_to_ <= committed_) return std::nullopt;
+  return acked_up_to_;
+}
+
+Signal KafkaTopicSignal(const std::string& telemetry_type, const std::string& topic) {
+  if (telemetry_type == "logs") return ingest::v1::SIGNAL_LOGS;
+  if (telemetry_type == "traces") return ingest::v1::SIGNAL_TRACES;
+  if (telemetry_type == "metrics") return ingest::v1::SIGNAL_METRICS;
+  std::string t = topic;
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (t.find("logs") != std::string::npos) return ingest::v1::SIGNAL_LOGS;
+  if (t.find("traces") != std::string::npos || t.find("spans") != std::string::npos) {
+    return ingest::v1::SIGNAL_TRACES;
+  }
+  if (t.find("metrics") != std::string::npos) return ingest::v1::SIGNAL_METRICS;
+  return ingest::v1::SIGNAL_UNSPECIFIED;
+}
+
+namespace {
+
+// Decodes one message as the OTLP export request of `signal` into `batch`.
+bool DecodeMessage(Signal signal, const void* data, size_t size, ingest::v1::BulkBatch* batch) {
+  namespace collector = opentelemetry::proto::collector;
+  const int n = static_cast<int>(std::min<size_t>(size, INT32_MAX));
+  if (size > static_cast<size_t>(INT32_MAX)) return false;
+  batch->set_signal(signal);
+  switch (signal) {
+    case ingest::v1::SIGNAL_LOGS: {
+      collector::logs::v1::ExportLogsServiceRequest request;
+      if (!request.ParseFromArray(data, n)) return false;
+      batch->mutable_resource_logs()->Swap(request.mutable_resource_logs());
+      return true;
+    }
+    case ingest::v1::SIGNAL_TRACES: {
+      collector::trace::v1::ExportTraceServiceRequest request;
+      if (!request.ParseFromArray(data, n)) return false;
+      batch->mutable_resource_spans()->Swap(request.mutable_resource_spans());
+      return true;
+    }
+    case ingest::v1::SIGNAL_METRICS: {
+      collector::metrics::v1::ExportMetricsServiceRequest request;
+      if (!request.ParseFromArray(data, n)) return false;
+      batch->mutable_resource_metrics()->Swap(request.mutable_resource_metrics());
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+struct Metrics {
+  MetricsRegistry& r = MetricsRegistry::Default();
+  prometheus::Counter& consumed = r.Counter("kafka.messages.consumed", "Kafka messages read");
+  prometheus::Counter& invalid =
+      r.Counter("kafka.messages.invalid", "Kafka messages that are no OTLP export request of their signal (skipped)");
+  prometheus::Counter& rejected =
+      r.Counter("kafka.messages.rejected", "Kafka messages the ingest node refused as invalid (skipped)");
+  prometheus::Counter& committed = r.Counter("kafka.offsets.committed", "Partition offsets committed to Kafka");
+  prometheus::Counter& pauses = r.Counter("kafka.partitions.pauses", "Times a partition was paused by backpressure");
+  prometheus::Counter& retries = r.Counter("kafka.messages.retried", "Kafka messages sent again after a refusal");
+  prometheus::Counter& errors = r.Counter("kafka.consumer.errors", "Errors reported by the Kafka client");
+};
+
+Metrics& M() {
+  static Metrics m;
+  return m;
+}
+
+using PartitionKey = std::pair<std::string, int32_t>;
+
+// What a batch's callback tells the consumer thread; callbacks run on ingest threads.
+struct AckEvent {
+  PartitionKey key;
+  uint64_t generation = 0;
+  int64_t offset = 0;
+  arrow::Status status;
+  int64_t retry_after_ms = 0;
+};
+
+// Shared with the callbacks, so an ack arriving after the worker is gone is harmless.
+struct AckQueue {
+  std::mutex mu;
+  std::vector<AckEvent> events;
+  void Push(AckEvent e) {
+    std::lock_guard lock(mu);
+    events.push_back(std::move(e));
+  }
+  std::vector<AckEvent> Take() {
+    std::lock_guard lock(mu);
+    return std::exchange(events, {});
+  }
+};
+
+std::string Describe(const PartitionKey& k) { return fmt::format("{}[{}]", k.first, k.second); }
+
+}  // namespace
+
+// One librdkafka consumer in the group and the thread that polls it. Everything but the ack queue
+// is touched by that thread only (librdkafka calls the rebalance and event callbacks from
+// consume()).
+class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb {
+ public:
+  Worker(const KafkaSourceOptions& options, Batcher* batcher, int index)
+      : options_(options),
+        batcher_(batcher),
+        index_(index),
+        paused_gauge_(MetricsRegistry::Default().Gauge("kafka.partitions.paused",
+                                                       "Partitions paused by backpressure or a failing ingest node",
+                                                       {{"consumer", std::to_string(index)}})),
+        lag_gauge_(MetricsRegistry::Default().Gauge("kafka.consumer.lag",
+                                                    "Messages behind the high watermark on assigned partitions",
+                                                    {{"consumer", std::to_string(index)}})) {
+    const int64_t channel = options_.kafka.high_performance.channel_buffer_size;
+    max_inflight_records_ = std::max<int64_t>(channel, 2 * options_.kafka.batch_size);
+  }
+
+  ~Worker() override {
+    if (thread_.joinable()) thread_.join();
+    if (consumer_) {
+      consumer_->close();
+      consumer_.reset();
+    }
+  }
+
+  arrow::Status Create() {
+    const auto& k = options_.kafka;
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    std::string err;
+    auto set = [&](const std::string& name, const std::string& value) -> arrow::Status {
+      if (conf->set(name, value, err) != RdKafka::Conf::CONF_OK) {
+        return arrow::Status::Invalid("kafka: ", name, "=", value, ": ", err);
+      }
+      return arrow::Status::OK();
+    };
+    ARROW_RETURN_NOT_OK(set("bootstrap.servers", fmt::format("{}", fmt::join(k.brokers, ","))));
+    ARROW_RETURN_NOT_OK(set("group.id", k.group_id));
+    ARROW_RETURN_NOT_OK(set("client.id", fmt::format("{}-kafka-{}", options_.node_id, index_)));
+    ARROW_RETURN_NOT_OK(set("enable.auto.commit", "false"));
+    ARROW_RETURN_NOT_OK(set("enable.auto.offset.store", "false"));
+    ARROW_RETURN_NOT_OK(set("auto.offset.reset", "earliest"));
+
+    ARROW_RETURN_NOT_OK(set("fetch.max.bytes", std::to_string(k.fetch_max_bytes)));
+    // librdkafka's own bounds: fetch.min.bytes <= 1e8, max.partition.fetch.bytes <= 1e9,
+    // fetch.max.bytes >= message.max.bytes.
+    ARROW_RETURN_NOT_OK(set("fetch.min.bytes", std::to_string(std::min<int64_t>(k.fetch_min_bytes, 100000000))));
+    ARROW_RETURN_NOT_OK(
+        set("max.partition.fetch.bytes", std::to_string(std::min<int64_t>(k.max_partition_fetch_bytes, 1000000000))));
+    ARROW_RETURN_NOT_OK(set("message.max.bytes", std::to_string(std::min<int64_t>(k.fetch_max_bytes, 1000000))));
+    ARROW_RETURN_NOT_OK(
+        set("receive.message.max.bytes", std::to_string(std::min<int64_t>(k.fetch_max_bytes + 1000000, 2147483647))));
+    ARROW_RETURN_NOT_OK(set("fetch.wait.max.ms", "100"));
+    ARROW_RETURN_NOT_OK(set("session.timeout.ms", std::to_string(k.session_timeout_ms)));
+    ARROW_RETURN_NOT_OK(set("max.poll.interval.ms", std::to_string(std::max<int64_t>(300000, k.session_timeout_ms))));
+    ARROW_RETURN_NOT_OK(
+        set("heartbeat.interval.ms", std::to_string(std::min<int64_t>(3000, k.session_timeout_ms / 3))));
+    ARROW_RETURN_NOT_OK(set("topic.metadata.refresh.interval.ms", "10000"));  // new topics matching a ^pattern
+    if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) != RdKafka::Conf::CONF_OK ||
+        conf->set("event_cb", static_cast<RdKafka::EventCb*>(this), err) != RdKafka::Conf::CONF_OK) {
+      return arrow::Status::Invalid("kafka: ", err);
+    }
+    consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
+    if (!consumer_) return arrow::Status::Invalid("kafka: cannot create a consumer: ", err);
+    if (auto e = consumer_->subscribe(k.topics); e != RdKafka::ERR_NO_ERROR) {
+      return arrow::Status::Invalid("kafka: cannot subscribe to ", fmt::format("{}", fmt::join(k.topics, ", ")), ": ",
+                                    RdKafka::err2str(e));
+    }
+    return arrow::Status::OK();
+  }
+
+  void Run() {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  void RequestStop(Clock::time_point deadline) {
+    std::lock_guard lock(stop_mu_);
+    stop_deadline_ = deadline;
+    stopping_ = true;
+  }
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  struct InFlight {
+    ingest::v1::BulkBatch batch;  // admitted records of the message, kept to send again
+    int64_t records = 0;
+    int attempts = 0;
+    bool failing = false;  // refused at least once and not yet acked
+  };
+  struct Partition {
+    uint64_t generation = 0;
+    OffsetTracker offsets;
+    std::map<int64_t, InFlight> inflight;
+    std::map<int64_t, Clock::time_point> retry_at;
+    int failing = 0;
+    std::chrono::milliseconds backoff{0};
+    bool paused = false;  // as librdkafka has it
+    int64_t last_offset = -1;
+  };
+
+  bool Stopping(Clock::time_point* deadline) {
+    std::lock_guard lock(stop_mu_);
+    *deadline = stop_deadline_;
+    return stopping_;
+  }
+
+  void Loop() {
+    auto next_commit = Clock::now();
+    auto next_lag = Clock::now();
+    bool paused_for_stop = false;
+    while (true) {
+      Clock::time_point deadline;
+      const bool stopping = Stopping(&deadline);
+      ProcessAcks();
+      RetryDue();
+      if (stopping && !paused_for_stop) {
+        paused_for_stop = true;  // no new messages: only what is in flight finishes
+        for (auto& [key, p] : parts_) p.paused = SetPaused(key, true) || p.paused;
+      }
+      if (!stopping) UpdatePauses();
+      if (Clock::now() >= next_commit) {
+        Commit(std::nullopt);
+        next_commit = Clock::now() + std::chrono::milliseconds(200);
+      }
+      if (Clock::now() >= next_lag) {
+        UpdateLag();
+        next_lag = Clock::now() + std::chrono::seconds(1);
+      }
+      if (stopping && (inflight_records_ == 0 || Clock::now() >= deadline)) break;
+      std::unique_ptr<RdKafka::Message> msg(consumer_->consume(20));
+      if (msg && !stopping) Handle(*msg);
+    }
+    ProcessAcks();
+    Commit(std::nullopt);
+    if (inflight_records_ > 0) {
+      spdlog::warn("kafka consumer {}: stopping with {} records unacked; their offsets stay uncommitted", index_,
+                   inflight_records_);
+    }
+    consumer_->close();
+    consumer_.reset();
+    paused_gauge_.Set(0);
+  }
+
+  void Handle(RdKafka::Message& msg) {
+    switch (msg.err()) {
+      case RdKafka::ERR_NO_ERROR:
+        break;
+      case RdKafka::ERR__TIMED_OUT:
+      case RdKafka::ERR__PARTITION_EOF:
+        return;
+      default:
+        M().errors.Increment();
+        spdlog::warn("kafka consumer {}: {}", index_, msg.errstr());
+        return;
+    }
+    M().consumed.Increment();
+    PartitionKey key{msg.topic_name(), msg.partition()};
+    auto it = parts_.find(key);
+    if (it == parts_.end()) return;  // not (or no longer) ours: it comes again to the owner
+    Partition& p = it->second;
+    const int64_t offset = msg.offset();
+    if (!p.offsets.Track(offset)) return;  // already seen in this assignment
+    p.last_offset = offset;
+
+    const Signal signal = KafkaTopicSignal(options_.kafka.telemetry_type, key.first);
+    ingest::v1::BulkBatch batch;
+    if (signal == ingest::v1::SIGNAL_UNSPECIFIED || !DecodeMessage(signal, msg.payload(), msg.len(), &batch)) {
+      M().invalid.Increment();
+      spdlog::warn("kafka: skipping {} offset {} ({} bytes): {}", Describe(key), offset, msg.len(),
+                   signal == ingest::v1::SIGNAL_UNSPECIFIED
+                       ? "the topic name says neither logs, traces nor metrics (set kafka.telemetry_type)"
+                       : fmt::format("not an OTLP {} export request", ingest::v1::Signal_Name(signal)));
+      p.offsets.Ack(offset);
+      return;
+    }
+    batch.set_tenant(options_.tenant);
+    Admit(&batch);  // bad records are dropped (counted) and the rest normalized
+    const int64_t records = ingest::CountRecords(batch);
+    if (records == 0) {
+      p.offsets.Ack(offset);
+      return;
+    }
+    auto* position = batch.add_positions();
+    position->set_topic(key.first);
+    position->set_partition(key.second);
+    position->set_first_offset(offset);
+    position->set_last_offset(offset);
+    InFlight& f = p.inflight[offset];
+    f.batch = std::move(batch);
+    f.records = records;
+    inflight_records_ += records;
+    Send(key, p, offset, f);
+  }
+
+  void Send(const PartitionKey& key, const Partition& p, int64_t offset, InFlight& f) {
+    ++f.attempts;
+    batcher_->Submit(f.batch, [queue = acks_, key, generation = p.generation, offset](ingest::SubmitOutcome o) {
+      queue->Push({key, generation, offset, std::move(o.status), o.retry_after_ms});
+    });
+  }
+
+  void ProcessAcks() {
+    for (auto& e : acks_->Take()) {
+      auto it = parts_.find(e.key);
+      if (it == parts_.end() || it->second.generation != e.generation) continue;  // revoked meanwhile
+      Partition& p = it->second;
+      auto f = p.inflight.find(e.offset);
+      if (f == p.inflight.end()) continue;
+      if (e.status.ok() || e.status.IsInvalid()) {
+        if (!e.status.ok()) {
+          M().rejected.Increment();
+          spdlog::error("kafka: the ingest node refused {} offset {} as invalid, skipping it: {}", Describe(e.key),
+                        e.offset, e.status.message());
+        }
+        if (f->second.failing) --p.failing;
+        if (p.failing == 0) p.backoff = std::chrono::milliseconds(0);
+        inflight_records_ -= f->second.records;
+        p.inflight.erase(f);
+        p.offsets.Ack(e.offset);
+        continue;
+      }
+      // Backpressure or a failing ingest node: the same records again after a backoff.
+      const bool first_refusal = p.failing == 0;  // logged once per episode, not per message
+      if (!f->second.failing) {
+        f->second.failing = true;
+        ++p.failing;
+      }
+      p.backoff = std::clamp(p.backoff * 2, options_.retry_min, options_.retry_max);
+      auto delay = std::max(p.backoff, std::chrono::milliseconds(e.retry_after_ms));
+      p.retry_at[e.offset] = Clock::now() + std::min(delay, options_.retry_max);
+      if (first_refusal || f->second.attempts % 100 == 0) {
+        spdlog::info("kafka: {} offset {} refused ({}); partition paused, retrying in {} ms", Describe(e.key), e.offset,
+                     e.status.message(), delay.count());
+      }
+    }
+  }
+
+  void RetryDue() {
+    const auto now = Clock::now();
+    for (auto& [key, p] : parts_) {
+      for (auto it = p.retry_at.begin(); it != p.retry_at.end();) {
+        if (it->second > now) {
+          ++it;
+          continue;
+        }
+        auto f = p.inflight.find(it->first);
+        if (f != p.inflight.end()) {
+          M().retries.Increment();
+          Send(key, p, it->first, f->second);
+        }
+        it = p.retry_at.erase(it);
+      }
+    }
+  }
+
+  // Pauses partitions with refused records (and all of them while too much is in flight);
+  // resumes the others.
+  void UpdatePauses() {
+    if (inflight_records_ > max_inflight_records_) overloaded_ = true;
+    if (inflight_records_ <= max_inflight_records_ / 2) overloaded_ = false;
+    int paused = 0;
+    for (auto& [key, p] : parts_) {
+      const bool want = p.failing > 0 || overloaded_;
+      if (want != p.paused && SetPaused(key, want)) {
+        p.paused = want;
+        if (want && p.failing > 0) M().pauses.Increment();
+        if (!want) spdlog::info("kafka: {} resumed", Describe(key));
+      }
+      paused += p.paused;
+    }
+    paused_gauge_.Set(paused);
+  }
+
+  bool SetPaused(const PartitionKey& key, bool pause) {
+    std::vector<RdKafka::TopicPartition*> tps{RdKafka::TopicPartition::create(key.first, key.second)};
+    auto err = pause ? consumer_->pause(tps) : consumer_->resume(tps);
+    RdKafka::TopicPartition::destroy(tps);
+    if (err != RdKafka::ERR_NO_ERROR) {
+      spdlog::warn("kafka: cannot {} {}: {}", pause ? "pause" : "resume", Describe(key), RdKafka::err2str(err));
+      return false;
+    }
+    return true;
+  }
+
+  // Commits the acked prefix of every partition (or of `only`) that moved since the last commit.
+  void Commit(const std::optional<std::set<PartitionKey>>& only) {
+    std::vector<RdKafka::TopicPartition*> tps;
+    for (auto& [key, p] : parts_) {
+      if (only && !only->count(key)) continue;
+      if (auto c = p.offsets.Committable()) tps.push_back(RdKafka::TopicPartition::create(key.first, key.second, *c));
+    }
+    if (tps.empty()) return;
+    auto err = consumer_->commitSync(tps);
+    if (err != RdKafka::ERR_NO_ERROR && err != RdKafka::ERR__NO_OFFSET) {
+      spdlog::warn("kafka consumer {}: commit failed: {}", index_, RdKafka::err2str(err));
+    }
+    for (auto* tp : tps) {
+      if (tp->err() != RdKafka::ERR_NO_ERROR) continue;
+      auto it = parts_.find({tp->topic(), tp->partition()});
+      if (it != parts_.end()) it->second.offsets.MarkCommitted(tp->offset());
+      M().committed.Increment();
+    }
+    RdKafka::TopicPartition::destroy(tps);
+  }
+
+  void UpdateLag() {
+    int64_t lag = 0;
+    for (auto& [key, p] : parts_) {
+      int64_t low = 0, high = 0;
+      if (consumer_->get_watermark_offsets(key.first, key.second, &low, &high) != RdKafka::ERR_NO_ERROR) continue;
+      const int64_t next = p.last_offset >= 0 ? p.last_offset + 1 : low;
+      if (high > next) lag += high - next;
+    }
+    lag_gauge_.Set(static_cast<double>(lag));
+  }
+
+  // librdkafka calls this from consume(): eager rebalancing, so a revoke is of everything held.
+  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override {
+    std::vector<std::string> names;
+    for (auto* tp : partitions) names.push_back(Describe({tp->topic(), tp->partition()}));
+    if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      spdlog::info("kafka consumer {}: assigned {}", index_, fmt::join(names, ", "));
+      for (auto* tp : partitions) {
+        Partition fresh;
+        fresh.generation = ++generation_;
+        parts_[{tp->topic(), tp->partition()}] = std::move(fresh);
+      }
+      consumer->assign(partitions);
+      consumer->resume(partitions);  // a fresh assignment starts unpaused, whatever it was before
+      return;
+    }
+    spdlog::info("kafka consumer {}: revoked {}", index_, fmt::join(names, ", "));
+    ProcessAcks();
+    std::set<PartitionKey> revoked;
+    for (auto* tp : partitions) revoked.insert({tp->topic(), tp->partition()});
+    Commit(revoked);
+    for (const auto& key : revoked) {
+      auto it = parts_.find(key);
+      if (it == parts_.end()) continue;
+      for (auto& [offset, f] : it->second.inflight) inflight_records_ -= f.records;
+      parts_.erase(it);  // late acks carry the old generation and are ignored
+    }
+    consumer->unassign();
+  }
+
+  void event_cb(RdKafka::Event& event) override {
+    switch (event.type()) {
+      case RdKafka::Event::EVENT_ERROR:
+        M().errors.Increment();
+        spdlog::warn("kafka consumer {}: {}: {}", index_, RdKafka::err2str(event.err()), event.str());
+        break;
+      case RdKafka::Event::EVENT_LOG:
+        if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) {
+          spdlog::warn("kafka consumer {}: {} {}", index_, event.fac(), event.str());
+        } else {
+          spdlog::debug("kafka consumer {}: {} {}", index_, event.fac(), event.str());
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  const KafkaSourceOptions& options_;
+  Batcher* batcher_;
+  const int index_;
+  prometheus::Gauge& paused_gauge_;
+  prometheus::Gauge& lag_gauge_;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::shared_ptr<AckQueue> acks_ = std::make_shared<AckQueue>();
+  std::map<PartitionKey, Partition> parts_;
+  uint64_t generation_ = 0;
+  int64_t inflight_records_ = 0;
+  int64_t max_inflight_records_ = 0;
+  bool overloaded_ = false;
+  std::thread thread_;
+  std::mutex stop_mu_;
+  bool stopping_ = false;
+  Clock::time_point stop_deadline_{};
+};
+
+KafkaSource::KafkaSource(KafkaSourceOptions options, IngestSubmit submit)
+    : options_(std::move(options)), submit_(std::move(submit)) {}
+
+KafkaSource::~KafkaSource() { Stop(); }
+
+arrow::Status KafkaSource::Start() {
+  BatcherOptions batching;
+  batching.batch_size = options_.kafka.batch_size;
+  batching.batch_timeout = std::chrono::milliseconds(options_.kafka.batch_timeout_ms);
+  batching.max_batch_bytes = options_.max_batch_bytes;
+  batching.node_id = options_.node_id + "-kafka";
+  batcher_ = std::make_unique<Batcher>(batching, submit_);
+  const int n = options_.kafka.consumer_type == "high_performance"
+                    ? static_cast<int>(options_.kafka.high_performance.num_consumers)
+                    : 1;
+  for (int i = 0; i < n; ++i) {
+    auto worker = std::make_unique<Worker>(options_, batcher_.get(), i);
+    ARROW_RETURN_NOT_OK(worker->Create());
+    workers_.push_back(std::move(worker));
+  }
+  for (auto& w : workers_) w->Run();
+  spdlog::info("kafka source: {} consumer(s) in group \"{}\" on {} from {}", n, options_.kafka.group_id,
+               fmt::join(options_.kafka.topics, ", "), fmt::join(options_.kafka.brokers, ","));
+  return arrow::Status::OK();
+}
+
+void KafkaSource::Stop(std::chrono::milliseconds drain) {
+  if (stopped_) return;
+  stopped_ = true;
+  const auto deadline = Clock::now() + drain;
+  for (auto& w : workers_) w->RequestStop(deadline);
+  for (auto& w : workers_) w->Join();
+  workers_.clear();
+  batcher_.reset();  // what it still holds is sent; its acks find no one, and nothing was committed for it
+}
+
+}  // namespace openwit::gateway

@@ -1,0 +1,260 @@
+"""The gateway's Kafka source against a real one-node KRaft broker (peers.py): OTLP export requests
+produced with librdkafka (confluent-kafka) land in the lake exactly once; offsets are committed
+only behind what the ingest node acked; backpressure pauses partitions; bad messages are skipped."""
+import collections
+import threading
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from conftest import free_port, metric_value
+from peers import kafka  # noqa: F401  (module-scoped broker fixture)
+
+
+def log_request(tag: str, n: int) -> bytes:
+    """An ExportLogsServiceRequest of `n` records whose bodies are f"{tag}-{j}"."""
+    from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+    from opentelemetry.proto.common.v1 import common_pb2
+
+    req = logs_service_pb2.ExportLogsServiceRequest()
+    rl = req.resource_logs.add()
+    rl.resource.attributes.append(common_pb2.KeyValue(key="service.name",
+                                                      value=common_pb2.AnyValue(string_value="kafka-e2e")))
+    sl = rl.scope_logs.add()
+    for j in range(n):
+        rec = sl.log_records.add()
+        rec.time_unix_nano = 1_700_000_000_000_000_000 + j
+        rec.severity_text = "INFO"
+        rec.body.string_value = f"{tag}-{j}"
+    return req.SerializeToString()
+
+
+def trace_request(tag: str, n: int) -> bytes:
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+    req = trace_service_pb2.ExportTraceServiceRequest()
+    ss = req.resource_spans.add().scope_spans.add()
+    for j in range(n):
+        span = ss.spans.add()
+        span.trace_id = bytes([1 + j % 200]) * 16
+        span.span_id = bytes([1 + j % 200]) * 8
+        span.name = f"{tag}-{j}"
+        span.start_time_unix_nano = 1_700_000_000_000_000_000
+        span.end_time_unix_nano = 1_700_000_000_000_001_000
+    return req.SerializeToString()
+
+
+def metric_request(tag: str, n: int) -> bytes:
+    from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
+
+    req = metrics_service_pb2.ExportMetricsServiceRequest()
+    sm = req.resource_metrics.add().scope_metrics.add()
+    m = sm.metrics.add()
+    m.name = f"{tag}.requests"
+    for j in range(n):
+        dp = m.gauge.data_points.add()
+        dp.time_unix_nano = 1_700_000_000_000_000_000 + j
+        dp.as_int = j
+    return req.SerializeToString()
+
+
+def kafka_yaml(kafka, group: str, topics, **settings) -> str:
+    extra = "".join(f"  {k}: {v}\n" for k, v in settings.items())
+    topic_list = ", ".join(f'"{t}"' for t in topics)
+    return f"""
+ingestion:
+  sources:
+    kafka: {{enabled: true}}
+kafka:
+  brokers: ["{kafka.bootstrap}"]
+  group_id: {group}
+  topics: [{topic_list}]
+  batch_timeout_ms: 50
+  session_timeout_ms: 6000
+{extra}"""
+
+
+def produce(kafka, topic: str, messages, partition=None):
+    p = kafka.producer()
+    for i, m in enumerate(messages):
+        kwargs = {} if partition is None else {"partition": partition(i)}
+        p.produce(topic, m, **kwargs)
+        p.poll(0)
+    assert p.flush(30) == 0
+
+
+def end_offsets(kafka, topic: str, partitions: int) -> dict:
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer({"bootstrap.servers": kafka.bootstrap, "group.id": "openwit-e2e-probe"})
+    try:
+        return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(partitions)}
+    finally:
+        c.close()
+
+
+def wait_committed(kafka, group: str, topic: str, partitions: int = 1, timeout: float = 60.0, node=None):
+    """Waits until the group's committed offsets reach the end of every partition of `topic`."""
+    want = end_offsets(kafka, topic, partitions)
+    deadline = time.time() + timeout
+    got = None
+    while time.time() < deadline:
+        got = kafka.committed(group, topic, partitions)
+        if got == want:
+            return got
+        time.sleep(0.3)
+    raise AssertionError(f"{topic}: committed {got}, end offsets {want}\n{node.output()[-4000:] if node else ''}")
+
+
+def lake_values(lake: Path, signal: str, column: str):
+    values = []
+    for f in sorted(lake.rglob("*.parquet")):
+        if f"signal={signal}" in str(f):
+            values.extend(pq.read_table(f, columns=[column]).column(column).to_pylist())
+    return values
+
+
+def test_logs_traces_and_metrics_land_once_from_a_topic_pattern(openwit, kafka, tmp_path):
+    kafka.create_topic("e2e-a-logs", partitions=2)
+    kafka.create_topic("e2e-a-traces")
+    kafka.create_topic("e2e-a-metrics")
+    produce(kafka, "e2e-a-logs", [log_request(f"a{i}", 10) for i in range(40)], partition=lambda i: i % 2)
+    produce(kafka, "e2e-a-traces", [trace_request(f"t{i}", 5) for i in range(10)])
+    produce(kafka, "e2e-a-metrics", [metric_request(f"m{i}", 3) for i in range(10)])
+    node = openwit("all", extra_yaml=kafka_yaml(
+        kafka, "g-a", ["^e2e-a-.*"], consumer_type="high_performance",
+        high_performance="{num_consumers: 2}", batch_size=50))
+    wait_committed(kafka, "g-a", "e2e-a-logs", 2, node=node)
+    wait_committed(kafka, "g-a", "e2e-a-traces", node=node)
+    wait_committed(kafka, "g-a", "e2e-a-metrics", node=node)
+    # >= : the second consumer's join may revoke partitions mid-read, and they are read again.
+    assert metric_value(node.admin, "kafka_messages_consumed") >= 60
+    assert metric_value(node.admin, "kafka_offsets_committed") >= 4
+    assert metric_value(node.admin, "kafka_messages_invalid") == 0
+    assert node.stop() == 0
+    lake = tmp_path / "data" / "lake"
+    bodies = lake_values(lake, "logs", "Body")
+    assert sorted(bodies) == sorted(f"a{i}-{j}" for i in range(40) for j in range(10))
+    spans = lake_values(lake, "traces", "SpanName")
+    assert sorted(spans) == sorted(f"t{i}-{j}" for i in range(10) for j in range(5))
+    assert len(lake_values(lake, "metrics", "MetricName")) == 30
+    assert "kafka source: 2 consumer(s)" in node.output()
+
+
+def test_kill_9_mid_stream_loses_nothing_and_stores_nothing_twice(openwit, kafka, tmp_path):
+    """Records are acked (short WAL durable) before their offsets are committed: after a kill -9,
+    Kafka redelivers from the committed offset, the ingest node's dedup drops what it already holds,
+    and whatever was committed must therefore be in the lake at the end. A commit ahead of the WAL
+    would show up here as missing records."""
+    topic, group, total, per = "e2e-b-logs", "g-b", 300, 20
+    kafka.create_topic(topic, partitions=2)
+    # The ingest node rebuilds its dedup window at start only from short-WAL entries storage has not
+    # confirmed yet; a record acked, then released to storage, then redelivered after the restart
+    # would be stored twice. Offsets are committed within ~200 ms of the ack, the release comes
+    # flush_interval_seconds after it: 2 s keeps that margin wide on a loaded machine.
+    yaml = kafka_yaml(kafka, group, [topic], batch_size=100) + """
+processing:
+  buffer: {flush_interval_seconds: 2}
+"""
+    node = openwit("all", extra_yaml=yaml)
+    produced = [0]
+
+    def producer():
+        p = kafka.producer()
+        for i in range(total):
+            p.produce(topic, log_request(f"b{i}", per), partition=i % 2)
+            p.poll(0)
+            produced[0] = i + 1
+            time.sleep(0.01)
+        p.flush(30)
+
+    t = threading.Thread(target=producer)
+    t.start()
+    deadline = time.time() + 60
+    while metric_value(node.admin, "kafka_offsets_committed") < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    assert produced[0] < total, "the producer finished before the kill: make it slower"
+    node.kill()
+    at_kill = produced[0]
+    committed = kafka.committed(group, topic, 2)
+    assert 0 < sum(committed.values()) <= at_kill, (committed, at_kill)
+    node.start()
+    t.join()
+    wait_committed(kafka, group, topic, 2, timeout=90, node=node)
+    assert node.stop() == 0
+    bodies = lake_values(tmp_path / "data" / "lake", "logs", "Body")
+    counts = collections.Counter(bodies)
+    missing = {f"b{i}-{j}" for i in range(total) for j in range(per)} - set(counts)
+    assert not missing, f"{len(missing)} records lost, e.g. {sorted(missing)[:5]}"
+    twice = [b for b, n in counts.items() if n > 1]
+    assert not twice, f"{len(twice)} records stored twice, e.g. {twice[:5]}"
+    assert len(bodies) == total * per
+
+
+def test_backpressure_pauses_the_partition_and_every_record_arrives(openwit, kafka, tmp_path):
+    topic, group = "e2e-c-logs", "g-c"
+    kafka.create_topic(topic)
+    produce(kafka, topic, [log_request(f"c{i}", 10) for i in range(100)])
+    # The storage node is not there yet: the ingest buffer (100 records) fills and says
+    # RESOURCE_EXHAUSTED; the partition must pause and nothing may be committed past the buffer.
+    storage_port = free_port()
+    gw = openwit("gateway,ingest", storage_endpoint=f"127.0.0.1:{storage_port}",
+                 extra_yaml=kafka_yaml(kafka, group, [topic], batch_size=20) + """
+processing:
+  buffer: {max_size_messages: 100, flush_interval_seconds: 0}
+  flush_size_messages: 20
+""")
+    deadline = time.time() + 30
+    while metric_value(gw.admin, "kafka_partitions_paused") < 1 and time.time() < deadline:
+        time.sleep(0.05)
+    assert metric_value(gw.admin, "kafka_partitions_paused") == 1, gw.output()[-3000:]
+    assert metric_value(gw.admin, "buffer_full") >= 1
+    time.sleep(1.0)  # paused: retries go on, nothing new is read, nothing beyond the acked is committed
+    committed = kafka.committed(group, topic)[0]
+    assert committed <= 10, committed  # at most the 100 buffered records = 10 messages
+    storage = openwit("storage", ports={"flight": storage_port})
+    wait_committed(kafka, group, topic, timeout=90, node=gw)
+    deadline = time.time() + 10
+    while metric_value(gw.admin, "kafka_partitions_paused") != 0 and time.time() < deadline:
+        time.sleep(0.05)
+    assert metric_value(gw.admin, "kafka_partitions_paused") == 0
+    assert metric_value(gw.admin, "kafka_partitions_pauses") >= 1
+    assert metric_value(gw.admin, "kafka_messages_retried") >= 1
+    assert gw.stop() == 0
+    assert storage.stop() == 0
+    bodies = lake_values(tmp_path / "data" / "lake", "logs", "Body")
+    assert sorted(bodies) == sorted(f"c{i}-{j}" for i in range(100) for j in range(10))
+
+
+def test_undecodable_message_is_skipped_and_counted(openwit, kafka, tmp_path):
+    topic, group = "e2e-d-logs", "g-d"
+    kafka.create_topic(topic)
+    messages = [log_request(f"d{i}", 3) for i in range(5)] + [b"not protobuf \xff\xff"]
+    messages += [log_request(f"d{i}", 3) for i in range(5, 10)]
+    produce(kafka, topic, messages)
+    node = openwit("all", extra_yaml=kafka_yaml(kafka, group, [topic]))
+    wait_committed(kafka, group, topic, node=node)  # the bad message does not block the partition
+    assert metric_value(node.admin, "kafka_messages_invalid") == 1
+    assert metric_value(node.admin, "kafka_messages_consumed") == 11
+    assert node.stop() == 0
+    assert f"{topic}[0] offset 5" in node.output()  # logged with topic, partition and offset
+    bodies = lake_values(tmp_path / "data" / "lake", "logs", "Body")
+    assert sorted(bodies) == sorted(f"d{i}-{j}" for i in range(10) for j in range(3))
+
+
+def test_shutdown_drains_in_flight_batches_and_commits_them(openwit, kafka, tmp_path):
+    topic, group = "e2e-e-logs", "g-e"
+    kafka.create_topic(topic)
+    produce(kafka, topic, [log_request(f"e{i}", 4) for i in range(20)])
+    # A long batch timeout keeps the records in flight when SIGTERM comes.
+    node = openwit("all", extra_yaml=kafka_yaml(kafka, group, [topic]).replace("batch_timeout_ms: 50",
+                                                                                 "batch_timeout_ms: 3000"))
+    deadline = time.time() + 30
+    while metric_value(node.admin, "kafka_messages_consumed") < 20 and time.time() < deadline:
+        time.sleep(0.02)
+    assert kafka.committed(group, topic)[0] < 20  # nothing acked yet: the batch is still open
+    assert node.stop() == 0
+    assert kafka.committed(group, topic) == {0: 20}
+    bodies = lake_values(tmp_path / "data" / "lake", "logs", "Body")
+    assert sorted(bodies) == sorted(f"e{i}-{j}" for i in range(20) for j in range(4))
