@@ -140,10 +140,41 @@ IngestPipeline::~IngestPipeline() {
   long_wal_.reset();
 }
 
+// The dedup window does not survive a restart by itself: records stored and released before a
+// crash would be taken again when a client or a Kafka partition sends them again after it (their
+// ack or commit was lost with the process). Their keys come back from the long WAL, which holds
+// every acked batch, for the last dedup_window_seconds.
+arrow::Status IngestPipeline::RememberRecentKeys(Clock::time_point now) {
+  if (!options_.processing.dedup_enabled) return arrow::Status::OK();
+  const auto start = Clock::now();
+  int64_t keys_added = 0;
+  ARROW_ASSIGN_OR_RAISE(
+      auto entries, long_wal_->ForEachRecentEntry(
+                        std::chrono::seconds(options_.processing.dedup_window_seconds), [&](std::string_view payload) {
+                          v1::BulkBatch header;
+                          // Only tenant and signal are needed; a full parse is the
+                          // simple way to get them and runs once, at start.
+                          if (!header.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+                            return;
+                          }
+                          auto keys = RecordKeys(payload, header.tenant(), header.signal());
+                          if (!keys.ok()) return;
+                          for (uint64_t key : *keys) dedup_.Insert(key, now);
+                          keys_added += static_cast<int64_t>(keys->size());
+                        }));
+  if (entries > 0) {
+    spdlog::info("dedup window rebuilt from the long WAL: {} keys from {} batches of the last {} s in {:.2f} s",
+                 keys_added, entries, options_.processing.dedup_window_seconds,
+                 std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  return arrow::Status::OK();
+}
+
 arrow::Status IngestPipeline::Recover() {
   auto entries = short_wal_->TakeLiveEntries();
   int64_t records = 0;
   const auto now = Clock::now();
+  ARROW_RETURN_NOT_OK(RememberRecentKeys(now));
   for (auto& entry : entries) {
     v1::BulkBatch batch;
     if (!batch.ParseFromString(entry.payload)) {
@@ -300,15 +331,21 @@ void IngestPipeline::Submit(const v1::BulkBatch& batch, SubmitCallback done) {
   metrics_->convert_latency.Observe(duration<double>(Clock::now() - convert_start).count());
   if (!converted.ok()) return fail_before_write(converted.status());
 
-  auto long_write = long_wal_->Append(payload);
-  long_write.AddCallback([](const arrow::Result<uint64_t>& r) {
-    if (!r.ok()) spdlog::warn("long WAL write failed (the ack does not wait for it): {}", r.status().message());
-  });
+  // The long WAL gets the batch only once the short WAL holds it (acked): at a restart its
+  // entries become dedup keys, and a batch there that was never acked would then hide the
+  // client's retry of it. (Killed between the two writes, a batch is acked but not in the long
+  // WAL: a retry of it after a restart may be stored twice, never lost.)
+  auto long_payload = std::make_shared<std::string>(payload);
   auto short_write = short_wal_->Append(std::move(payload));
   short_write.AddCallback([this, keys, duplicate, durable, finish, new_records, new_bytes, record_batch = *converted,
-                           tenant = batch.tenant(),
-                           signal = batch.signal()](const arrow::Result<uint64_t>& written) mutable {
+                           tenant = batch.tenant(), signal = batch.signal(),
+                           long_payload](const arrow::Result<uint64_t>& written) mutable {
     const auto now = Clock::now();
+    if (written.ok()) {
+      long_wal_->Append(std::move(*long_payload)).AddCallback([](const arrow::Result<uint64_t>& r) {
+        if (!r.ok()) spdlog::warn("long WAL write failed (the ack does not wait for it): {}", r.status().message());
+      });
+    }
     {
       std::lock_guard lock(mu_);
       for (size_t i = 0; i < keys.size(); ++i) {

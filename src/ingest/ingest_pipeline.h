@@ -69,6 +69,7 @@ class IngestPipeline {
   struct Metrics;
   IngestPipeline(PipelineOptions options, std::unique_ptr<StorageSink> sink);
   arrow::Status Recover();
+  arrow::Status RememberRecentKeys(Clock::time_point now);
   void SenderLoop();
   void SendGroup(std::vector<StoragePut>& group);
   void Unreserve(int64_t records, int64_t bytes);

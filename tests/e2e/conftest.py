@@ -60,6 +60,9 @@ search: {{bind: 127.0.0.1, port: {self.ports['search']}}}
 {extra_yaml.replace('CONTROL_PORT', str(self.ports['control']))}
 """
             + ("" if "control:" in extra_yaml else f"control: {{listen: {{bind: 127.0.0.1, port: {self.ports['control']}}}}}\n")
+            # Test records carry fixed 2023 times: a default 30-day retention would let the janitor
+            # delete them at a restart.
+            + ("" if "janitor:" in extra_yaml else "janitor: {retention_days: 0}\n")
         )
         self.proc = None
         self.log = workdir / f"{role.replace(',', '-')}.log"

@@ -149,13 +149,13 @@ def test_kill_9_mid_stream_loses_nothing_and_stores_nothing_twice(openwit, kafka
     would show up here as missing records."""
     topic, group, total, per = "e2e-b-logs", "g-b", 300, 20
     kafka.create_topic(topic, partitions=2)
-    # The ingest node rebuilds its dedup window at start only from short-WAL entries storage has not
-    # confirmed yet; a record acked, then released to storage, then redelivered after the restart
-    # would be stored twice. Offsets are committed within ~200 ms of the ack, the release comes
-    # flush_interval_seconds after it: 2 s keeps that margin wide on a loaded machine.
+    # Batches go to storage at once, so many are acked, stored and released before their offsets
+    # are committed: after the kill Kafka redelivers them, and only the dedup window the ingest node
+    # rebuilds from its long WAL at start keeps them from being stored twice.
     yaml = kafka_yaml(kafka, group, [topic], batch_size=100) + """
 processing:
-  buffer: {flush_interval_seconds: 2}
+  buffer: {flush_interval_seconds: 0}
+  flush_size_messages: 1
 """
     node = openwit("all", extra_yaml=yaml)
     produced = [0]

@@ -394,6 +394,35 @@ void Wal::ApplyGroup(std::vector<Pending>& group) {
   }
 }
 
+arrow::Result<uint64_t> Wal::ForEachRecentEntry(std::chrono::seconds age,
+                                                const std::function<void(std::string_view)>& on_payload) const {
+  const auto cutoff = fs::file_time_type::clock::now() - age;
+  std::vector<std::string> recent;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [number, segment] : segments_) {
+      std::error_code ec;
+      auto mtime = fs::last_write_time(segment.path, ec);
+      if (!ec && mtime >= cutoff) recent.push_back(segment.path);
+    }
+  }
+  uint64_t entries = 0;
+  RecoveryReport ignored;  // Open() has reported what is wrong in these segments already
+  for (const auto& path : recent) {
+    auto data = ReadWholeFile(path);
+    if (!data.ok()) {
+      if (!fs::exists(path)) continue;  // deleted by retention meanwhile
+      return data.status();
+    }
+    ScanSegment(*data, path, &ignored, [&](const Decoded& e) {
+      if (e.type != EntryType::kData) return;
+      ++entries;
+      on_payload(e.payload);
+    });
+  }
+  return entries;
+}
+
 arrow::Status Wal::DeleteSegmentsOlderThan(std::chrono::seconds age) {
   const auto cutoff = fs::file_time_type::clock::now() - age;
   std::vector<std::string> doomed;

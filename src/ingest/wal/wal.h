@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -75,6 +76,11 @@ class Wal {
   // The live entries found by Open(), in sequence order (moved out: call once).
   std::vector<WalEntry> TakeLiveEntries();
   const RecoveryReport& recovery() const { return recovery_; }
+
+  // Calls `on_payload` with every DATA entry of the segments written within `age`, oldest first
+  // (the long WAL, at start: rebuilding the dedup window). Returns how many entries it read.
+  arrow::Result<uint64_t> ForEachRecentEntry(std::chrono::seconds age,
+                                             const std::function<void(std::string_view payload)>& on_payload) const;
 
   // Deletes closed segments last written before `now - age` (long WAL retention).
   arrow::Status DeleteSegmentsOlderThan(std::chrono::seconds age);
