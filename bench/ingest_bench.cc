@@ -24,6 +24,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "corpus_reader.h"
 #include "ingest/ingest_pipeline.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 
@@ -58,12 +59,7 @@ std::vector<BulkBatch> LoadBatches(const std::string& dir, int per_batch, int64_
     in_current = 0;
     current_scope = nullptr;
   };
-  for (int i = 0;; ++i) {
-    std::ifstream in(fmt::format("{}/logs-{:06}.pb", dir, i), std::ios::binary);
-    if (!in) break;
-    std::string bytes((std::istreambuf_iterator<char>(in)), {});
-    opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest request;
-    if (!request.ParseFromString(bytes)) continue;
+  openwit::bench::ForEachLogsRequest(dir, [&](std::string, const auto& request) {
     current_scope = nullptr;  // a new request: its scopes are new even at a reused address
     for (const auto& rl : request.resource_logs()) {
       for (const auto& sl : rl.scope_logs()) {
@@ -87,7 +83,7 @@ std::vector<BulkBatch> LoadBatches(const std::string& dir, int per_batch, int64_
         }
       }
     }
-  }
+  });
   flush();
   return out;
 }

@@ -45,6 +45,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/metrics.h"
+#include "corpus_reader.h"
 #include "ingest/arrow_convert.h"
 #include "ingest/flight_sender.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
@@ -106,12 +107,7 @@ Corpus LoadCorpus(const std::string& dir, int per_batch) {
     pending_bytes = 0;
     pending = 0;
   };
-  for (int i = 0;; ++i) {
-    std::ifstream in(fmt::format("{}/logs-{:06}.pb", dir, i), std::ios::binary);
-    if (!in) break;
-    std::string bytes((std::istreambuf_iterator<char>(in)), {});
-    opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest request;
-    if (!request.ParseFromString(bytes)) continue;
+  openwit::bench::ForEachLogsRequest(dir, [&](std::string bytes, const auto& request) {
     for (const auto& rl : request.resource_logs()) {
       auto s = converter.Append(rl);
       if (!s.ok()) {
@@ -123,7 +119,7 @@ Corpus LoadCorpus(const std::string& dir, int per_batch) {
     corpus.otlp_bytes += static_cast<int64_t>(bytes.size());
     corpus.requests.push_back(std::move(bytes));
     if (++pending == per_batch) finish();
-  }
+  });
   finish();
   return corpus;
 }
