@@ -1,10 +1,14 @@
 #pragma once
-// The gateway's client of the ingest nodes' BulkIngest service (ingest.endpoints), round-robin,
-// asynchronous: the caller's callback runs when the ingest node answers. gRPC status codes map
-// back to the pipeline's outcomes (RESOURCE_EXHAUSTED -> CapacityError with its retry hint).
+// The gateway's client of the ingest nodes' BulkIngest service (ingest.endpoints), round-robin
+// over the healthy ones, asynchronous: the caller's callback runs when an ingest node answers.
+// A node that cannot be reached (UNAVAILABLE) is marked unhealthy for a while and the batch goes to
+// the next node at once; every node is tried at most once per batch. gRPC status codes map back to
+// the pipeline's outcomes (RESOURCE_EXHAUSTED -> CapacityError with its retry hint).
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -15,14 +19,25 @@ namespace openwit::gateway {
 
 class BulkIngestClient {
  public:
-  BulkIngestClient(const std::vector<std::string>& endpoints, std::chrono::milliseconds timeout, int max_message_bytes);
+  BulkIngestClient(const std::vector<std::string>& endpoints, std::chrono::milliseconds timeout, int max_message_bytes,
+                   std::chrono::milliseconds unhealthy_for = std::chrono::seconds(2));
+  ~BulkIngestClient();  // waits for the calls in flight (their callbacks use this object)
   void Submit(ingest::v1::BulkBatch batch, ingest::SubmitCallback done);
 
  private:
+  struct Batch;
+  void Attempt(std::shared_ptr<Batch> batch);
+  size_t PickEndpoint();
+
   std::vector<std::unique_ptr<ingest::v1::BulkIngest::Stub>> stubs_;
   std::vector<std::string> endpoints_;
+  std::unique_ptr<std::atomic<int64_t>[]> unhealthy_until_ms_;  // steady-clock ms, per endpoint
   std::chrono::milliseconds timeout_;
+  std::chrono::milliseconds unhealthy_for_;
   std::atomic<size_t> next_{0};
+  std::mutex mu_;
+  std::condition_variable idle_;
+  size_t in_flight_ = 0;  // batches submitted and not yet answered
 };
 
 }  // namespace openwit::gateway

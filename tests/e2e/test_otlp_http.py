@@ -175,6 +175,28 @@ def test_gateway_forwards_to_a_remote_ingest_node(openwit, tmp_path):
     assert [r["Body"] for r in lake_rows(tmp_path / "data" / "lake", "logs")] == ["order placed"]
 
 
+def test_gateway_fails_over_to_a_healthy_ingest_node(openwit, tmp_path):
+    storage_ingest = openwit("ingest,storage")
+    dead = free_port()  # nothing listens there
+    gateway = openwit("gateway", wait=False)
+    gateway.stop()
+    text = gateway.config.read_text().replace(
+        f'endpoints: ["127.0.0.1:{gateway.ports["ingest"]}"]',
+        f'endpoints: ["127.0.0.1:{dead}", "127.0.0.1:{storage_ingest.ports["ingest"]}"]')
+    gateway.config.write_text(text)
+    gateway.start()
+    url = f"http://127.0.0.1:{gateway.ports['http']}/v1/logs"
+    for i in range(6):  # round-robin would send every other batch to the dead node
+        body = json.loads(json.dumps(LOG_JSON))
+        body["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["body"]["stringValue"] = f"failover {i}"
+        status, answer, _ = post(url, json.dumps(body).encode())
+        assert status == 200, answer
+    assert metric_value(gateway.admin, "gateway_ingest_failovers") >= 1
+    assert gateway.stop() == 0
+    assert storage_ingest.stop() == 0
+    assert sorted(r["Body"] for r in lake_rows(tmp_path / "data" / "lake", "logs")) == [f"failover {i}" for i in range(6)]
+
+
 AUTH = """
 auth:
   enabled: true
