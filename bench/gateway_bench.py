@@ -334,11 +334,18 @@ def otlp2parquet_case(args, procs: Procs, workers: int) -> dict:
     import pyarrow.parquet as pq
 
     files = list(out_dir.rglob("*.parquet"))
-    rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    rows, unreadable = 0, 0
+    for f in files:
+        # A file it was writing when stopped may be empty or footless: not counted, but reported.
+        try:
+            rows += pq.ParquetFile(f).metadata.num_rows
+        except Exception:  # noqa: BLE001
+            unreadable += 1
     size = sum(f.stat().st_size for f in files)
     return {
         "server": "otlp2parquet", "protocol": "http", "workers": workers,
         "records": rows, "records_per_s": rows / run["wall_s"], "files": len(files), "parquet_bytes": size,
+        "unreadable_files": unreadable,
         "peak_rss_mib": hwm,
         **{k: run[k] for k in ("wall_s", "client_cpu_s", "client_says_records", "server_cpu_s",
                                "server_threads_cpu_s", "top")},
@@ -419,6 +426,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     results = []
+    rc = 0
     try:
         for n in workers:
             for proto in protocols:
@@ -436,19 +444,21 @@ def main() -> int:
                 r = otlp2parquet_case(args, procs, n)
                 results.append(r)
                 say(f"  {r['records_per_s']:,.0f} records/s in Parquet (client counted {r['client_says_records']:,}, "
-                    f"rows {r['records']:,}, {r['files']:,} files), server CPU "
+                    f"rows {r['records']:,}, {r['files']:,} files, {r['unreadable_files']} unreadable), server CPU "
                     f"{r['server_cpu_s'] / r['wall_s'] * 100:.0f}%")
                 procs.cleanup(keep=args.keep)
     except KeyboardInterrupt as e:
         say(f"interrupted ({e}): stopping processes, removing temp dirs")
-        procs.cleanup(keep=args.keep)
-        return 130
+        rc = 130
     except Exception as e:  # noqa: BLE001: report, clean up, fail
         say(f"ERROR: {e}")
-        procs.cleanup(keep=args.keep)
-        return 1
+        rc = 1
     finally:
         procs.cleanup(keep=args.keep)
+    if not results:
+        return rc
+    if rc:
+        say("the cases measured before the failure:")
     print()
     print(report(results, args))
     print()
@@ -460,7 +470,7 @@ def main() -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=1, default=str))
         say(f"figures: {args.json}")
-    return 0
+    return rc
 
 
 if __name__ == "__main__":
