@@ -9,7 +9,7 @@ JOBS       ?= $(shell nproc)
 WERROR     := $(if $(CI),ON,OFF)
 CMAKE_ARGS := -G Ninja -DOPENWIT_WERROR=$(WERROR)
 
-.PHONY: all setup build build-asan run test unit unit-asan e2e bench format clean readme-reference
+.PHONY: all setup build build-asan run test unit unit-asan e2e bench bench-setup format clean readme-reference
 
 all: build
 
@@ -44,14 +44,21 @@ unit-asan: build-asan
 e2e: build
 	OPENWIT_BIN=$(CURDIR)/$(BUILD_DIR)/openwit .venv/bin/python -m pytest -q tests/e2e
 
-# The benchmarks of bench/RESULTS.md with short defaults (~2 minutes); see there for the full runs.
+# The benchmarks of bench/RESULTS.md with short defaults (~5 minutes, plus ~7 minutes once for
+# bench-setup); see there for the full runs.
 CORPUS     ?= build/corpus
 BENCH_WORK ?= build/bench-work
-bench: build
+# The gateway benchmark's peers (telemetrygen, otlp2parquet) are bench-only: never part of `setup`.
+bench-setup:
+	@bash bench/setup_tools.sh
+
+GATEWAY_BENCH_ARGS ?= --workers 1,8 --seconds 10
+bench: build bench-setup
 	@test -f $(CORPUS)/manifest.json || .venv/bin/python ../shared/bench/corpus.py $(CORPUS)
 	$(BUILD_DIR)/openwit_ingest_bench $(CORPUS) $(BENCH_WORK) --batch 1000 --senders 8 --sync true --seconds 5
 	$(BUILD_DIR)/openwit_storage_bench $(CORPUS) $(BENCH_WORK) --tenants 1 --repeat 3
 	$(BUILD_DIR)/openwit_storage_bench $(CORPUS) $(BENCH_WORK) --tenants 4 --repeat 3
+	.venv/bin/python bench/gateway_bench.py --openwit $(BUILD_DIR)/openwit --work $(BENCH_WORK) $(GATEWAY_BENCH_ARGS)
 
 format:
 	clang-format -i $$(git ls-files 'src/*.cc' 'src/*.h' 'src/*.cpp' 'tests/*.cc')
