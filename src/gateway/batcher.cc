@@ -52,6 +52,9 @@ Batcher::~Batcher() {
   }
   cv_.notify_all();
   timer_.join();
+  // The answers of batches in flight come back through this object.
+  std::unique_lock lock(mu_);
+  idle_.wait(lock, [this] { return total_in_flight_ == 0; });
 }
 
 void Batcher::Submit(ingest::v1::BulkBatch request, ingest::SubmitCallback done) {
@@ -108,7 +111,7 @@ void Batcher::Add(ingest::v1::BulkBatch part, int64_t records, int64_t bytes, in
     p.records += records;
     p.bytes += bytes;
     p.waiters.push_back(std::move(done));
-    if (p.records >= options_.batch_size || options_.batch_timeout.count() == 0) {
+    if (p.records >= options_.batch_size || options_.batch_timeout.count() == 0 || in_flight_[key] == 0) {
       ready.push_back(std::move(p));
       pending_.erase(it);
     }
@@ -123,13 +126,25 @@ void Batcher::Send(Pending pending) {
                                            {1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864});
   created.Increment();
   size.Observe(static_cast<double>(pending.bytes));
+  const Key key{pending.batch.tenant(), pending.batch.signal()};
   {
     std::lock_guard lock(mu_);
     pending.batch.set_batch_id(fmt::format("{}-batch-{}", options_.node_id, next_id_++));
+    ++in_flight_[key];
+    ++total_in_flight_;
   }
   auto waiters = std::make_shared<std::vector<ingest::SubmitCallback>>(std::move(pending.waiters));
-  submit_(std::move(pending.batch), [waiters](ingest::SubmitOutcome outcome) {
+  submit_(std::move(pending.batch), [this, key, waiters](ingest::SubmitOutcome outcome) {
     for (auto& w : *waiters) w(outcome);
+    std::lock_guard lock(mu_);
+    if (--in_flight_[key] == 0) in_flight_.erase(key);
+    // The ack clock: what waited behind this batch goes now, from the timer thread (this may be
+    // the ingest node's WAL thread, which must not do a gateway's work).
+    if (auto it = pending_.find(key); it != pending_.end()) {
+      it->second.send_now = true;
+      cv_.notify_all();
+    }
+    if (--total_in_flight_ == 0) idle_.notify_all();
   });
 }
 
@@ -141,7 +156,7 @@ void Batcher::TimerLoop() {
     auto next = now + std::chrono::hours(1);
     for (auto it = pending_.begin(); it != pending_.end();) {
       const auto deadline = it->second.opened + options_.batch_timeout;
-      if (stopping_ || deadline <= now) {
+      if (stopping_ || it->second.send_now || deadline <= now) {
         due.push_back(std::move(it->second));
         it = pending_.erase(it);
       } else {

@@ -1,10 +1,12 @@
 #pragma once
-// Gateway batching ("The common ingestion path" step 2): requests of one tenant and signal are
-// merged into one bulk batch until ingestion.batching.batch_size records or batch_timeout_ms,
-// then sent to the ingest node; each request is answered with the outcome of the batch that
-// carries it, so no request is acked before the short WAL holds it. A batch never grows past the
-// gRPC max message size less headroom for Arrow metadata (seeds' guardrail): a request too large
-// for one batch is split, never rejected.
+// Gateway batching ("The common ingestion path" step 2), clocked by acks: a request of a tenant
+// and signal with no batch in flight to the ingest node goes at once; while one is in flight,
+// requests are merged into the next bulk batch, sent when the one in flight is answered, at
+// ingestion.batching.batch_size records, or after batch_timeout_ms, whichever comes first. So a
+// lone client never waits for the timeout, and under load batches grow by themselves; each request is answered with the
+// outcome of the batch that carries it, so no request is acked before the short WAL holds it. A batch never grows past
+// the gRPC max message size less headroom for Arrow metadata (seeds' guardrail): a request too large for one batch is
+// split, never rejected.
 
 #include <chrono>
 #include <condition_variable>
@@ -29,7 +31,7 @@ struct BatcherOptions {
 class Batcher {
  public:
   Batcher(BatcherOptions options, IngestSubmit submit);
-  ~Batcher();  // sends what is pending
+  ~Batcher();  // sends what is pending and waits for the answers
 
   // Same contract as IngestSubmit: `done` runs once, with the outcome of the batch(es) carrying
   // the request's records.
@@ -42,6 +44,7 @@ class Batcher {
     int64_t bytes = 0;
     std::vector<ingest::SubmitCallback> waiters;
     std::chrono::steady_clock::time_point opened;
+    bool send_now = false;  // the batch in flight was answered: the timer thread sends this one
   };
   using Key = std::pair<std::string, int>;  // tenant, signal
   void Add(ingest::v1::BulkBatch part, int64_t records, int64_t bytes, ingest::SubmitCallback done);
@@ -53,6 +56,9 @@ class Batcher {
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<Key, Pending> pending_;
+  std::map<Key, int> in_flight_;  // batches sent and not yet answered, per tenant and signal
+  int total_in_flight_ = 0;
+  std::condition_variable idle_;
   uint64_t next_id_ = 1;
   bool stopping_ = false;
   std::thread timer_;

@@ -1,6 +1,7 @@
 #include "gateway/batcher.h"
 
 #include <future>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -36,20 +37,68 @@ struct Sink {
   }
 };
 
-TEST(BatcherTest, MergesRequestsUntilBatchSize) {
-  Sink sink;
+// Keeps every batch unanswered until Release(), as a busy ingest node does.
+struct HeldSink {
+  std::mutex mu;
+  std::vector<ingest::v1::BulkBatch> batches;
+  std::vector<ingest::SubmitCallback> unanswered;
+  IngestSubmit Submit() {
+    return [this](ingest::v1::BulkBatch b, ingest::SubmitCallback done) {
+      std::lock_guard lock(mu);
+      batches.push_back(std::move(b));
+      unanswered.push_back(std::move(done));
+    };
+  }
+  size_t sent() {
+    std::lock_guard lock(mu);
+    return batches.size();
+  }
+  void Release() {
+    std::vector<ingest::SubmitCallback> answer;
+    {
+      std::lock_guard lock(mu);
+      answer.swap(unanswered);
+    }
+    for (auto& done : answer) done(ingest::SubmitOutcome{});
+  }
+};
+
+TEST(BatcherTest, MergesRequestsUntilBatchSizeWhileABatchIsInFlight) {
+  HeldSink sink;
   Batcher batcher({.batch_size = 10, .batch_timeout = std::chrono::hours(1)}, sink.Submit());
+  std::promise<void> lead_answered;
+  batcher.Submit(Logs("acme", 1), [&](ingest::SubmitOutcome) { lead_answered.set_value(); });
+  EXPECT_EQ(sink.sent(), 1u);  // nothing in flight: sent at once, no waiting for the timeout
   std::vector<std::future<arrow::Status>> answers;
   for (int i = 0; i < 5; ++i) {
     auto p = std::make_shared<std::promise<arrow::Status>>();
     answers.push_back(p->get_future());
     batcher.Submit(Logs("acme", 2), [p](ingest::SubmitOutcome o) { p->set_value(o.status); });
   }
+  ASSERT_EQ(sink.sent(), 2u);  // the five merged, sent at batch_size
+  sink.Release();
+  lead_answered.get_future().get();
   for (auto& a : answers) EXPECT_TRUE(a.get().ok());  // all answered by the one batch
-  ASSERT_EQ(sink.batches.size(), 1u);
-  EXPECT_EQ(ingest::CountRecords(sink.batches[0]), 10);
-  EXPECT_EQ(sink.batches[0].tenant(), "acme");
-  EXPECT_FALSE(sink.batches[0].batch_id().empty());
+  EXPECT_EQ(ingest::CountRecords(sink.batches[1]), 10);
+  EXPECT_EQ(sink.batches[1].tenant(), "acme");
+  EXPECT_FALSE(sink.batches[1].batch_id().empty());
+}
+
+TEST(BatcherTest, WhatWaitsBehindABatchGoesWhenItIsAnswered) {
+  HeldSink sink;
+  Batcher batcher({.batch_size = 1000, .batch_timeout = std::chrono::hours(1)}, sink.Submit());
+  batcher.Submit(Logs("acme", 1), [](ingest::SubmitOutcome) {});
+  std::promise<void> second, third;
+  batcher.Submit(Logs("acme", 3), [&](ingest::SubmitOutcome) { second.set_value(); });
+  batcher.Submit(Logs("acme", 4), [&](ingest::SubmitOutcome) { third.set_value(); });
+  EXPECT_EQ(sink.sent(), 1u);  // waiting behind the first: neither size nor timeout reached
+  sink.Release();              // the ack clocks the next batch out at once
+  for (int i = 0; i < 200 && sink.sent() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(sink.sent(), 2u);
+  EXPECT_EQ(ingest::CountRecords(sink.batches[1]), 7);
+  sink.Release();
+  second.get_future().get();
+  third.get_future().get();
 }
 
 TEST(BatcherTest, TimeoutSendsAPartialBatchAndTenantsStayApart) {
