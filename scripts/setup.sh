@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 say() { printf '[setup] %s\n' "$*"; }
+# shellcheck source=scripts/pinned-tool.sh
+. scripts/pinned-tool.sh
 
 # --- Debian packages ---------------------------------------------------------------------------
 DEB_PACKAGES=(
@@ -61,29 +63,13 @@ else
   say "OTLP protos: present"
 fi
 # --- MinIO (S3 peer for tests; Go module, no semver tags; ~7 min cold build, never committed) ----
+# Go from go.dev lives in /usr/local/go; Debian's golang-go (1.19) is too old for MinIO (go >= 1.24).
+# The module cache ($(go env GOMODCACHE)) is shared and reused; only the binary goes into build/.
 MINIO_MODULE=github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
 tools=$ROOT/build/tools
-if [ ! -x "$tools/minio" ] || [ "$(cat "$tools/.minio.version" 2>/dev/null)" != "$MINIO_MODULE" ]; then
-  # Go from go.dev lives in /usr/local/go; Debian's golang-go (1.19) is too old for MinIO (go >= 1.24).
-  command -v go >/dev/null || PATH=$PATH:/usr/local/go/bin
-  if ! command -v go >/dev/null; then
-    say "ERROR: go not found (PATH or /usr/local/go/bin); MinIO needs Go >= 1.24 (Debian 12's golang-go is 1.19)" >&2
-    exit 1
-  fi
-  say "building MinIO with $(go version | cut -d' ' -f3) (go install $MINIO_MODULE; several minutes on a cold cache)"
-  mkdir -p "$tools"
-  start=$SECONDS
-  # The module cache ($(go env GOMODCACHE)) is shared and reused; only the binary goes into build/.
-  ( while sleep 60 >/dev/null 2>&1; do say "  ... still building MinIO ($((SECONDS - start)) s)"; done ) &
-  ticker=$!
-  trap 'kill $ticker 2>/dev/null' EXIT
-  GOBIN="$tools" go install "$MINIO_MODULE"
-  kill $ticker 2>/dev/null; trap - EXIT
-  echo "$MINIO_MODULE" > "$tools/.minio.version"
-  say "MinIO built in $((SECONDS - start)) s: $tools/minio"
-else
-  say "MinIO: present"
-fi
+need_command go /usr/local/go/bin "MinIO needs Go >= 1.24 (Debian 12's golang-go is 1.19)"
+pinned_tool MinIO "$tools/minio" "$tools/.minio.version" "$MINIO_MODULE" \
+  env GOBIN="$tools" go install "$MINIO_MODULE"
 
 # --- Apache Kafka for the end-to-end tests (Maven Central jars; never committed) ---------------
 # One KRaft broker started by tests/e2e/peers.py (DESIGN.md, "Real peers"); the stamp holds the

@@ -2,35 +2,17 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from loopback import free_port, http_get  # noqa: F401  (tests import them from here)
 from peers import minio, postgres  # noqa: F401  (real PostgreSQL and MinIO fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("OPENWIT_BIN", str(ROOT / "build" / "release" / "openwit"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_get(url: str, timeout: float = 2.0):
-    """(status, body) of a GET; status 0 when nothing answers."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except OSError:
-        return 0, ""
 
 
 def run_cli(*args, cwd=None, env=None):

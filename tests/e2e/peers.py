@@ -13,7 +13,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from loopback import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 MINIO_BIN = os.environ.get("OPENWIT_MINIO_BIN", str(ROOT / "build" / "tools" / "minio"))
 START_TIMEOUT = 60.0
@@ -31,12 +32,6 @@ KAFKA_LIB = ROOT / "build" / "kafka" / "lib"
 KAFKA_JVM_FLAGS = ["-Xms128m", "-Xmx512m", "-XX:MaxDirectMemorySize=256m", "-XX:TieredStopAtLevel=1",
                    "-XX:ActiveProcessorCount=2"]
 KAFKA_CLUSTER_ID = "b3BlbndpdC1lMmUtMDAwMQ"  # fixed: a fresh log dir is formatted every run
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _stop(proc: subprocess.Popen, sig: int, timeout: float = 10.0):
@@ -137,7 +132,7 @@ def _start_postgres():
             pytest.fail(f"initdb exited with {r.returncode}:\n{_tail(base / 'initdb.log')}")
         log_path = base / "postgres.log"
         for attempt in range(3):  # a free port can be taken between the probe and the bind
-            port = _free_port()
+            port = free_port()
             with open(log_path, "a") as log:
                 proc = subprocess.Popen(
                     [str(bindir / "postgres"), "-D", str(data), "-k", str(base), "-h", "127.0.0.1", "-p", str(port),
@@ -229,11 +224,11 @@ def minio():
     proc = None
     try:
         for attempt in range(3):
-            port = _free_port()
+            port = free_port()
             with open(log_path, "a") as log:
                 proc = subprocess.Popen(
                     [MINIO_BIN, "server", "--quiet", "--address", f"127.0.0.1:{port}",
-                     "--console-address", f"127.0.0.1:{_free_port()}", str(base / "data")],
+                     "--console-address", f"127.0.0.1:{free_port()}", str(base / "data")],
                     cwd=base, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                     start_new_session=True, preexec_fn=_die_with_parent)
             deadline = time.time() + START_TIMEOUT
@@ -263,8 +258,8 @@ class KafkaBroker:
 
     def __init__(self, workdir: Path):
         self.workdir = Path(workdir)
-        self.port = _free_port()
-        self.controller_port = _free_port()
+        self.port = free_port()
+        self.controller_port = free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
         self.proc = None
         self.log = self.workdir / "kafka.log"
