@@ -61,7 +61,8 @@ bench: build bench-setup
 	.venv/bin/python bench/gateway_bench.py --openwit $(BUILD_DIR)/openwit --work $(BENCH_WORK) $(GATEWAY_BENCH_ARGS)
 
 format:
-	clang-format -i $$(git ls-files 'src/*.cc' 'src/*.h' 'src/*.cpp' 'tests/*.cc')
+	@command -v clang-format >/dev/null || (apt-get install -y -qq clang-format || (apt-get update -qq && apt-get install -y -qq clang-format))
+	clang-format -i $$(git ls-files 'src/*.cc' 'src/*.h' 'src/*.cpp' 'tests/*.cc' 'tests/*.h' 'bench/*.cc' 'bench/*.h')
 
 clean:
 	rm -rf build/release build/asan
