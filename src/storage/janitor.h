@@ -23,7 +23,7 @@ namespace openwit::storage {
 
 struct JanitorOptions {
   std::chrono::seconds interval{300};
-  int64_t retention_days = 30;                           // 0: keep forever
+  int64_t retention_days = 30;                                // 0: keep forever
   std::map<std::string, int64_t> tenant_retention_days = {};  // overrides per tenant
 };
 
