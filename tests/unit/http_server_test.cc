@@ -1,7 +1,9 @@
 #include "common/http_server.h"
 
 #include <chrono>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <boost/asio/connect.hpp>
@@ -58,18 +60,28 @@ class HttpServerTest : public ::testing::Test {
     server_->Route("POST", "/echo",
                    [](const HttpRequest& req, HttpResponder respond) { respond(HttpResponse::Text(200, req.body)); });
     // Answers later, from another thread (as an ack after a WAL fsync would).
-    server_->Route("POST", "/later", [](const HttpRequest& req, HttpResponder respond) {
-      std::thread([respond, body = req.body] {
+    server_->Route("POST", "/later", [this](const HttpRequest& req, HttpResponder respond) {
+      std::lock_guard lock(answerers_mu_);
+      answerers_.emplace_back([respond, body = req.body] {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         HttpResponse r = HttpResponse::Text(429, "busy " + body);
         r.headers.emplace_back("Retry-After", "2");
         respond(r);
         respond(HttpResponse::Text(200, "ignored second answer"));
-      }).detach();
+      });
     });
     ASSERT_TRUE(server_->Start().ok());
   }
+  // The answering threads hold their sessions: they end before the server does, as a real
+  // handler's work (a WAL ack) ends before the node stops its HTTP server.
+  void TearDown() override {
+    std::lock_guard lock(answerers_mu_);
+    for (auto& t : answerers_) t.join();
+    server_.reset();
+  }
   std::unique_ptr<HttpServer> server_;
+  std::mutex answerers_mu_;
+  std::vector<std::thread> answerers_;
 };
 
 TEST_F(HttpServerTest, RoutesByMethodAndPath) {
