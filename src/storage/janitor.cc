@@ -27,7 +27,7 @@ arrow::Result<JanitorReport> Janitor::RunOnce(int64_t now_ns) {
   ARROW_ASSIGN_OR_RAISE(auto keys, lake_->ListParquet());
   ARROW_ASSIGN_OR_RAISE(auto known_files, metastore_->ListFiles());
   std::set<std::string> known;
-  for (auto& f : known_files) known.insert(std::move(f.uri));
+  for (const auto& f : known_files) known.insert(f.uri);
   std::vector<LakeFile> found;
   for (const auto& key : keys) {
     const std::string uri = lake_->Uri(key);
@@ -52,7 +52,9 @@ arrow::Result<JanitorReport> Janitor::RunOnce(int64_t now_ns) {
   }
 
   // 2. Retention: forget, then delete.
-  ARROW_ASSIGN_OR_RAISE(auto files, metastore_->ListFiles());
+  // What the metastore listed plus what this pass added: no second listing.
+  std::vector<LakeFile> files = std::move(known_files);
+  files.insert(files.end(), found.begin(), found.end());
   std::vector<LakeFile> doomed;
   for (auto& f : files) {
     auto it = options_.tenant_retention_days.find(f.tenant);
