@@ -120,13 +120,10 @@ arrow::Result<std::unique_ptr<IngestPipeline>> IngestPipeline::Open(PipelineOpti
   short_options.name = "short";
   short_options.sync_on_write = wal.sync_on_write;
   short_options.segment_size_bytes = static_cast<uint64_t>(wal.segment_size_mb) << 20;
+  // The long WAL is the short WAL's segments once storage has all of their batches: the same
+  // bytes, written and fsync'd once, holding exactly the batches that were acked or replayed.
+  short_options.archive_dir = wal.dir + "/long";
   ARROW_ASSIGN_OR_RAISE(p->short_wal_, wal::Wal::Open(short_options));
-  wal::WalOptions long_options = short_options;
-  long_options.dir = wal.dir + "/long";
-  long_options.name = "long";
-  long_options.sync_on_write = false;  // the ack waits for the short WAL only (seeds section 5)
-  long_options.track_live_entries = false;
-  ARROW_ASSIGN_OR_RAISE(p->long_wal_, wal::Wal::Open(long_options));
   ARROW_RETURN_NOT_OK(p->Recover());
   p->sender_ = std::thread([raw = p.get()] { raw->SenderLoop(); });
   return p;
@@ -134,22 +131,21 @@ arrow::Result<std::unique_ptr<IngestPipeline>> IngestPipeline::Open(PipelineOpti
 
 IngestPipeline::~IngestPipeline() {
   Stop(std::chrono::milliseconds(0));
-  // The WALs finish their queued writes on closing, and those callbacks use this object's state:
-  // close them while it is still whole.
+  // The WAL finishes its queued writes on closing, and those callbacks use this object's state:
+  // close it while it is still whole.
   short_wal_.reset();
-  long_wal_.reset();
 }
 
 // The dedup window does not survive a restart by itself: records stored and released before a
 // crash would be taken again when a client or a Kafka partition sends them again after it (their
-// ack or commit was lost with the process). Their keys come back from the long WAL, which holds
-// every acked batch, for the last dedup_window_seconds.
+// ack or commit was lost with the process). Their keys come back from the WAL segments, archived
+// (long WAL) or not, written in the last dedup_window_seconds.
 arrow::Status IngestPipeline::RememberRecentKeys(Clock::time_point now) {
   if (!options_.processing.dedup_enabled) return arrow::Status::OK();
   const auto start = Clock::now();
   int64_t keys_added = 0;
   ARROW_ASSIGN_OR_RAISE(
-      auto entries, long_wal_->ForEachRecentEntry(
+      auto entries, short_wal_->ForEachRecentEntry(
                         std::chrono::seconds(options_.processing.dedup_window_seconds), [&](std::string_view payload) {
                           v1::BulkBatch header;
                           // Only tenant and signal are needed; a full parse is the
@@ -163,8 +159,8 @@ arrow::Status IngestPipeline::RememberRecentKeys(Clock::time_point now) {
                           keys_added += static_cast<int64_t>(keys->size());
                         }));
   if (entries > 0) {
-    spdlog::info("dedup window rebuilt from the long WAL: {} keys from {} batches of the last {} s in {:.2f} s",
-                 keys_added, entries, options_.processing.dedup_window_seconds,
+    spdlog::info("dedup window rebuilt from the WAL: {} keys from {} batches of the last {} s in {:.2f} s", keys_added,
+                 entries, options_.processing.dedup_window_seconds,
                  std::chrono::duration<double>(Clock::now() - start).count());
   }
   return arrow::Status::OK();
@@ -184,7 +180,9 @@ arrow::Status IngestPipeline::Recover() {
     }
     ARROW_ASSIGN_OR_RAISE(auto record_batch, Convert(batch));
     ARROW_ASSIGN_OR_RAISE(auto keys, RecordKeys(entry.payload, batch.tenant(), batch.signal()));
-    for (uint64_t key : keys) dedup_.Insert(key, now);
+    for (uint64_t key : keys) {
+      if (!dedup_.Contains(key, now)) dedup_.Insert(key, now);  // most are in from RememberRecentKeys
+    }
     StoragePut put;
     put.wal_sequence = entry.sequence;
     put.batch_id = fmt::format("{}:{}:{}", options_.node_id, short_wal_->id(), entry.sequence);
@@ -331,21 +329,11 @@ void IngestPipeline::Submit(const v1::BulkBatch& batch, SubmitCallback done) {
   metrics_->convert_latency.Observe(duration<double>(Clock::now() - convert_start).count());
   if (!converted.ok()) return fail_before_write(converted.status());
 
-  // The long WAL gets the batch only once the short WAL holds it (acked): at a restart its
-  // entries become dedup keys, and a batch there that was never acked would then hide the
-  // client's retry of it. (Killed between the two writes, a batch is acked but not in the long
-  // WAL: a retry of it after a restart may be stored twice, never lost.)
-  auto long_payload = std::make_shared<std::string>(payload);
   auto short_write = short_wal_->Append(std::move(payload));
   short_write.AddCallback([this, keys, duplicate, durable, finish, new_records, new_bytes, record_batch = *converted,
-                           tenant = batch.tenant(), signal = batch.signal(),
-                           long_payload](const arrow::Result<uint64_t>& written) mutable {
+                           tenant = batch.tenant(),
+                           signal = batch.signal()](const arrow::Result<uint64_t>& written) mutable {
     const auto now = Clock::now();
-    if (written.ok()) {
-      long_wal_->Append(std::move(*long_payload)).AddCallback([](const arrow::Result<uint64_t>& r) {
-        if (!r.ok()) spdlog::warn("long WAL write failed (the ack does not wait for it): {}", r.status().message());
-      });
-    }
     {
       std::lock_guard lock(mu_);
       for (size_t i = 0; i < keys.size(); ++i) {
@@ -416,7 +404,7 @@ void IngestPipeline::SenderLoop() {
       cv_.wait_until(lock, std::min(wake, next_retention));
       if (Clock::now() >= next_retention) {
         lock.unlock();
-        if (auto s = long_wal_->DeleteSegmentsOlderThan(retention); !s.ok())
+        if (auto s = short_wal_->DeleteArchivedOlderThan(retention); !s.ok())
           spdlog::warn("long WAL retention: {}", s.message());
         next_retention = Clock::now() + std::chrono::minutes(1);
         lock.lock();

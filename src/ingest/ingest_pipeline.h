@@ -1,8 +1,8 @@
 #pragma once
 // The ingest node's path, steps 4-6 of "The common ingestion path": dedup in a window, buffer
-// ceilings, short and long WAL, the ack once the short WAL is durable, Arrow conversion, and the
-// hand-off to storage with the WAL entry released only when storage has it durably. Recovery
-// replays every unreleased short-WAL entry at open. The order of durable steps: wal/FORMAT.md.
+// ceilings, short and long WAL (archived short segments), the ack once the short WAL is durable, Arrow conversion, and
+// the hand-off to storage with the WAL entry released only when storage has it durably. Recovery replays every
+// unreleased short-WAL entry at open. The order of durable steps: wal/FORMAT.md.
 
 #include <chrono>
 #include <condition_variable>
@@ -77,7 +77,6 @@ class IngestPipeline {
   const PipelineOptions options_;
   std::unique_ptr<StorageSink> sink_;
   std::unique_ptr<wal::Wal> short_wal_;
-  std::unique_ptr<wal::Wal> long_wal_;
   std::unique_ptr<Metrics> metrics_;
 
   mutable std::mutex mu_;

@@ -243,23 +243,43 @@ TEST_F(WalTest, FailedWriteIsNotAckedAndNothingAckedIsLost) {
   EXPECT_TRUE(reopened->recovery().problems.empty());
 }
 
-TEST_F(WalTest, LongWalKeepsSequencesAndDeletesByAge) {
-  auto options = Options(200);
-  options.name = "long";
-  options.track_live_entries = false;
+// The long WAL: segments whose entries are all released move to the archive (nothing is written
+// twice), stay readable for the dedup rebuild, and go by age.
+TEST_F(WalTest, ReleasedSegmentsMoveToTheArchiveAndGoByAge) {
+  auto options = Options(/*segment_size=*/300);  // about two entries a segment
+  options.archive_dir = (dir_ / "long").string();
+  std::vector<std::string> payloads;
   {
     auto wal = OpenWal(options);
-    for (int i = 0; i < 6; ++i) AppendOk(*wal, std::string(100, 'l'));
-    EXPECT_GE(wal->segment_count(), 3u);
+    std::vector<uint64_t> seqs;
+    for (int i = 0; i < 6; ++i) {
+      payloads.push_back(std::string(100, static_cast<char>('a' + i)));
+      seqs.push_back(AppendOk(*wal, payloads.back()));
+    }
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(wal->Release(seqs[i]).result().ok());
+    AppendOk(*wal, "live");  // lets the writer retire what is released
+    EXPECT_GE(wal->ArchivedSegments().size(), 2u);
+    std::vector<std::string> read;
+    auto n = wal->ForEachRecentEntry(std::chrono::hours(1), [&](std::string_view p) { read.emplace_back(p); });
+    ASSERT_TRUE(n.ok()) << n.status();
+    payloads.push_back("live");
+    EXPECT_EQ(read, payloads);  // archived and live entries, oldest first, each once
   }
+  // A reopened WAL numbers its segments past the archived ones and keeps its sequences.
+  const auto archived = [&] { return OpenWal(options)->ArchivedSegments(); }();
   auto wal = OpenWal(options);
-  EXPECT_TRUE(wal->TakeLiveEntries().empty());
-  EXPECT_EQ(wal->next_sequence(), 7u);
-  ASSERT_TRUE(wal->DeleteSegmentsOlderThan(std::chrono::hours(1)).ok());
-  const auto before = wal->segment_count();
-  ASSERT_TRUE(wal->DeleteSegmentsOlderThan(std::chrono::seconds(-1)).ok());
-  EXPECT_EQ(wal->segment_count(), 1u);  // only the active segment stays
-  EXPECT_GT(before, 1u);
+  auto live = wal->TakeLiveEntries();
+  ASSERT_EQ(live.size(), 2u);
+  EXPECT_EQ(live[0].payload, payloads[5]);
+  EXPECT_EQ(AppendOk(*wal, "after"), 8u);
+  for (const auto& path : archived) EXPECT_TRUE(fs::exists(path)) << path << " was overwritten or lost";
+  for (const auto& segment : Segments()) {
+    EXPECT_FALSE(fs::exists(fs::path(options.archive_dir) / segment.filename())) << segment << " reuses a name";
+  }
+  ASSERT_TRUE(wal->DeleteArchivedOlderThan(std::chrono::hours(1)).ok());
+  EXPECT_EQ(wal->ArchivedSegments(), archived);
+  ASSERT_TRUE(wal->DeleteArchivedOlderThan(std::chrono::seconds(-1)).ok());
+  EXPECT_TRUE(wal->ArchivedSegments().empty());
 }
 
 }  // namespace

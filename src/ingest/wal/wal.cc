@@ -139,6 +139,21 @@ arrow::Result<std::string> LoadOrCreateId(const std::string& dir) {
   return id;
 }
 
+// The segment files of a directory by number (none when it does not exist).
+arrow::Result<std::map<uint64_t, std::string>> ListSegments(const std::string& dir) {
+  static const std::regex kName(R"(wal-(\d{20})\.log)");
+  std::map<uint64_t, std::string> out;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return out;
+  for (const auto& f : fs::directory_iterator(dir, ec)) {
+    std::smatch m;
+    std::string name = f.path().filename().string();
+    if (std::regex_match(name, m, kName)) out[std::stoull(m[1])] = f.path().string();
+  }
+  if (ec) return arrow::Status::IOError("cannot list WAL directory ", dir, ": ", ec.message());
+  return out;
+}
+
 arrow::Result<std::string> ReadWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return arrow::Status::IOError("cannot read WAL segment ", path);
@@ -177,20 +192,21 @@ arrow::Status Wal::Recover() {
   fs::create_directories(options_.dir, ec);
   if (ec) return arrow::Status::IOError("cannot create WAL directory ", options_.dir, ": ", ec.message());
   ARROW_ASSIGN_OR_RAISE(id_, LoadOrCreateId(options_.dir));
-  static const std::regex kName(R"(wal-(\d{20})\.log)");
-  for (const auto& f : fs::directory_iterator(options_.dir, ec)) {
-    std::smatch m;
-    std::string name = f.path().filename().string();
-    if (std::regex_match(name, m, kName)) segments_[std::stoull(m[1])] = Segment{f.path().string(), 0};
-  }
-  if (ec) return arrow::Status::IOError("cannot list WAL directory ", options_.dir, ": ", ec.message());
+  ARROW_ASSIGN_OR_RAISE(auto found, ListSegments(options_.dir));
+  for (auto& [number, path] : found) segments_[number] = Segment{std::move(path), 0};
   recovery_.segments = segments_.size();
+  if (!options_.archive_dir.empty()) {
+    fs::create_directories(options_.archive_dir, ec);
+    if (ec) return arrow::Status::IOError("cannot create WAL archive ", options_.archive_dir, ": ", ec.message());
+    // New segments are numbered past the archived ones too: an archived name is never reused.
+    ARROW_ASSIGN_OR_RAISE(auto archived, ListSegments(options_.archive_dir));
+    if (!archived.empty()) max_archived_segment_ = archived.rbegin()->first;
+  }
 
   std::map<uint64_t, std::string> live;  // sequence -> payload (short WAL)
   uint64_t max_sequence = 0;
   for (auto it = segments_.begin(); it != segments_.end(); ++it) {
     const bool newest = std::next(it) == segments_.end();
-    if (!options_.track_live_entries && !newest) continue;
     ARROW_ASSIGN_OR_RAISE(std::string data, ReadWholeFile(it->second.path));
     const std::string name = fs::path(it->second.path).filename().string();
     const uint64_t number = it->first;
@@ -200,10 +216,8 @@ arrow::Status Wal::Recover() {
       } else if (e.type == EntryType::kData) {
         ++recovery_.data_entries;
         max_sequence = std::max(max_sequence, e.sequence);
-        if (options_.track_live_entries) {
-          live[e.sequence] = std::string(e.payload);
-          live_segment_[e.sequence] = number;
-        }
+        live[e.sequence] = std::string(e.payload);
+        live_segment_[e.sequence] = number;
       } else if (e.type == EntryType::kRelease) {
         ++recovery_.release_entries;
         live.erase(e.sequence);
@@ -247,7 +261,7 @@ arrow::Status Wal::OpenNewSegment() {
     ::close(active_fd_);
     active_fd_ = -1;
   }
-  uint64_t number = segments_.empty() ? 1 : segments_.rbegin()->first + 1;
+  uint64_t number = std::max(max_archived_segment_, segments_.empty() ? 0 : segments_.rbegin()->first) + 1;
   std::string path = SegmentPath(number);
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return arrow::Status::IOError("cannot create WAL segment ", path, ": ", std::strerror(errno));
@@ -370,7 +384,6 @@ void Wal::ApplyGroup(std::vector<Pending>& group) {
   {
     std::lock_guard lock(mu_);
     for (const auto& p : group) {
-      if (!options_.track_live_entries) break;
       if (p.type == EntryType::kData) {
         ++segments_[active_segment_].live;
         live_segment_[p.sequence] = active_segment_;
@@ -379,9 +392,9 @@ void Wal::ApplyGroup(std::vector<Pending>& group) {
         live_segment_.erase(it);
       }
     }
-    // Delete only a prefix of fully released segments, so a RELEASE entry is never deleted while
-    // the DATA entry it releases still exists.
-    while (options_.track_live_entries && !segments_.empty()) {
+    // Retire only a prefix of fully released segments, so a RELEASE entry never leaves while the
+    // DATA entry it releases is still live.
+    while (!segments_.empty()) {
       auto oldest = segments_.begin();
       if (oldest->first == active_segment_ || oldest->second.live > 0) break;
       doomed.push_back(oldest->second.path);
@@ -389,8 +402,15 @@ void Wal::ApplyGroup(std::vector<Pending>& group) {
     }
   }
   for (const auto& path : doomed) {
-    if (::unlink(path.c_str()) != 0)
-      spdlog::warn("{} WAL: cannot delete {}: {}", options_.name, path, std::strerror(errno));
+    if (options_.archive_dir.empty()) {
+      if (::unlink(path.c_str()) != 0)
+        spdlog::warn("{} WAL: cannot delete {}: {}", options_.name, path, std::strerror(errno));
+      continue;
+    }
+    // Not fsync'd: a rename lost in a crash leaves the segment here, and the next pass moves it.
+    const std::string to = (fs::path(options_.archive_dir) / fs::path(path).filename()).string();
+    if (::rename(path.c_str(), to.c_str()) != 0)
+      spdlog::warn("{} WAL: cannot move {} to {}: {}", options_.name, path, to, std::strerror(errno));
   }
 }
 
@@ -398,13 +418,15 @@ arrow::Result<uint64_t> Wal::ForEachRecentEntry(std::chrono::seconds age,
                                                 const std::function<void(std::string_view)>& on_payload) const {
   const auto cutoff = fs::file_time_type::clock::now() - age;
   std::vector<std::string> recent;
+  auto keep_if_recent = [&](const std::string& path) {
+    std::error_code ec;
+    auto mtime = fs::last_write_time(path, ec);
+    if (!ec && mtime >= cutoff) recent.push_back(path);
+  };
+  for (const auto& path : ArchivedSegments()) keep_if_recent(path);
   {
     std::lock_guard lock(mu_);
-    for (const auto& [number, segment] : segments_) {
-      std::error_code ec;
-      auto mtime = fs::last_write_time(segment.path, ec);
-      if (!ec && mtime >= cutoff) recent.push_back(segment.path);
-    }
+    for (const auto& [number, segment] : segments_) keep_if_recent(segment.path);
   }
   uint64_t entries = 0;
   RecoveryReport ignored;  // Open() has reported what is wrong in these segments already
@@ -423,22 +445,23 @@ arrow::Result<uint64_t> Wal::ForEachRecentEntry(std::chrono::seconds age,
   return entries;
 }
 
-arrow::Status Wal::DeleteSegmentsOlderThan(std::chrono::seconds age) {
+std::vector<std::string> Wal::ArchivedSegments() const {
+  std::vector<std::string> out;
+  if (options_.archive_dir.empty()) return out;
+  auto archived = ListSegments(options_.archive_dir);
+  if (!archived.ok()) return out;
+  for (auto& [number, path] : *archived) out.push_back(std::move(path));
+  return out;
+}
+
+arrow::Status Wal::DeleteArchivedOlderThan(std::chrono::seconds age) {
   const auto cutoff = fs::file_time_type::clock::now() - age;
-  std::vector<std::string> doomed;
-  {
-    std::lock_guard lock(mu_);
-    for (auto it = segments_.begin(); it != segments_.end();) {
-      std::error_code ec;
-      auto mtime = fs::last_write_time(it->second.path, ec);
-      if (it->first == active_segment_ || ec || mtime >= cutoff) break;  // segments are in time order
-      doomed.push_back(it->second.path);
-      it = segments_.erase(it);
-    }
-  }
-  for (const auto& path : doomed) {
-    if (::unlink(path.c_str()) != 0) {
-      return arrow::Status::IOError("cannot delete WAL segment ", path, ": ", std::strerror(errno));
+  for (const auto& path : ArchivedSegments()) {
+    std::error_code ec;
+    auto mtime = fs::last_write_time(path, ec);
+    if (ec || mtime >= cutoff) break;  // archived in time order
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return arrow::Status::IOError("cannot delete archived WAL segment ", path, ": ", std::strerror(errno));
     }
   }
   return arrow::Status::OK();

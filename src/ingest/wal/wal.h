@@ -1,6 +1,7 @@
 #pragma once
 // An append-only, checksummed, group-committed write-ahead log: the ingest node's short WAL (acks
-// wait for it) and long WAL (kept for replay and indexing) are two instances. The format and the
+// wait for it). Its segments, once every entry in them is released, move to an archive directory:
+// the long WAL, kept for replay and indexing (the same bytes, written once). The format and the
 // order of durable steps are in FORMAT.md beside this file.
 
 #include <atomic>
@@ -29,12 +30,12 @@ enum class EntryType : uint8_t {
 
 struct WalOptions {
   std::string dir;
-  std::string name = "short";  // in logs and metrics: "short" or "long"
+  std::string name = "short";  // in logs and metrics
   bool sync_on_write = true;   // fdatasync before a DATA append completes
   uint64_t segment_size_bytes = 64ull << 20;
-  // Short WAL: keep the live (unreleased) entries found at open, to replay them. The long WAL
-  // only checks its newest segment at open, since it is deleted by age, not by release.
-  bool track_live_entries = true;
+  // Where a closed segment goes once all its DATA entries are released (the long WAL); empty:
+  // such a segment is deleted.
+  std::string archive_dir;
 };
 
 struct WalEntry {
@@ -77,13 +78,16 @@ class Wal {
   std::vector<WalEntry> TakeLiveEntries();
   const RecoveryReport& recovery() const { return recovery_; }
 
-  // Calls `on_payload` with every DATA entry of the segments written within `age`, oldest first
-  // (the long WAL, at start: rebuilding the dedup window). Returns how many entries it read.
+  // Calls `on_payload` with every DATA entry, released or not, of the archived and live segments
+  // last written within `age`, oldest first (at start: rebuilding the dedup window). Returns how
+  // many entries it read.
   arrow::Result<uint64_t> ForEachRecentEntry(std::chrono::seconds age,
                                              const std::function<void(std::string_view payload)>& on_payload) const;
 
-  // Deletes closed segments last written before `now - age` (long WAL retention).
-  arrow::Status DeleteSegmentsOlderThan(std::chrono::seconds age);
+  // Deletes archived segments last written before `now - age` (long WAL retention).
+  arrow::Status DeleteArchivedOlderThan(std::chrono::seconds age);
+  // Archived segment files, oldest first.
+  std::vector<std::string> ArchivedSegments() const;
 
   uint64_t live_entries() const;
   uint64_t segment_count() const;
@@ -129,6 +133,7 @@ class Wal {
   std::map<uint64_t, Segment> segments_;       // segment number -> state
   std::map<uint64_t, uint64_t> live_segment_;  // live DATA sequence -> segment number
   uint64_t active_segment_ = 0;
+  uint64_t max_archived_segment_ = 0;  // highest number found in archive_dir at open
   int active_fd_ = -1;
   uint64_t active_size_ = 0;
   std::atomic<uint64_t> syncs_{0};
