@@ -171,10 +171,18 @@ TEST_F(IngestPipelineTest, RecordsStoredBeforeARestartAreStillDuplicatesAfterIt)
   auto again = SubmitAndWait(*pipeline, LogBatch("first-again", "stored", 10));
   ASSERT_TRUE(again.status.ok());
   EXPECT_EQ(again.ack.duplicate_records(), 10u);
-  WaitDrained(*pipeline);
+  ASSERT_TRUE(SubmitAndWait(*pipeline, LogBatch("second", "later", 5)).status.ok());
+  WaitDrained(*pipeline);  // the first segment, all released, moves to the long WAL
+  pipeline.reset();
+  ASSERT_FALSE(fs::is_empty(dir_ / "wal" / "long"));
+  // Another restart: the keys now come from the long WAL's archived segment.
+  pipeline = Open(StorageEndpoint());
+  auto third = SubmitAndWait(*pipeline, LogBatch("first-third-time", "stored", 10));
+  ASSERT_TRUE(third.status.ok());
+  EXPECT_EQ(third.ack.duplicate_records(), 10u);
   pipeline.reset();
   storage_->Stop();
-  EXPECT_EQ(LakeBodies().size(), 10u);
+  EXPECT_EQ(LakeBodies().size(), 15u);
 }
 
 TEST_F(IngestPipelineTest, FullBufferRefusesWithARetryHint) {
