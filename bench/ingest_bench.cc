@@ -25,6 +25,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/memory_pool.h"
 #include "corpus_reader.h"
 #include "ingest/ingest_pipeline.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
@@ -128,6 +129,7 @@ std::pair<double, double> RawDisk(const std::string& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  openwit::PreferSystemArrowMemoryPool();  // as the openwit binary does
   if (argc < 3) {
     std::fprintf(stderr, "usage: %s CORPUS_DIR WORK_DIR [--batch N] [--senders S] [--sync true|false] [--seconds T]\n",
                  argv[0]);

@@ -44,6 +44,7 @@
 #include <parquet/metadata.h>
 #include <spdlog/spdlog.h>
 
+#include "common/memory_pool.h"
 #include "common/metrics.h"
 #include "corpus_reader.h"
 #include "ingest/arrow_convert.h"
@@ -210,6 +211,7 @@ T Median(std::vector<T> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  openwit::PreferSystemArrowMemoryPool();  // as the openwit binary does
   if (argc < 3) {
     std::fprintf(stderr,
                  "usage: %s CORPUS_DIR WORK_DIR [--tenants N] [--repeat R] [--seconds T] [--batch-requests K] "

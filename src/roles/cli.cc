@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include <arrow/memory_pool.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -99,6 +100,7 @@ int RunRoles(const std::string& role_spec, const std::string& config_path, const
   PrintWarnings(loaded);
   const Config& config = loaded.config;
   spdlog::set_level(spdlog::level::from_str(log_level.empty() ? config.node.log_level : log_level));
+  spdlog::debug("Arrow memory pool: {}", arrow::default_memory_pool()->backend_name());
 
   auto roles = ParseRoles(role_spec);
   if (!roles.ok()) return Usage(roles.status().message());
