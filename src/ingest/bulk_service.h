@@ -7,11 +7,12 @@
 
 namespace openwit::ingest {
 
-class BulkIngestService final : public v1::BulkIngest::CallbackService {
+// The request is taken raw: its bytes go to the WAL as received (IngestPipeline::SubmitSerialized).
+class BulkIngestService final : public v1::BulkIngest::WithRawCallbackMethod_Submit<v1::BulkIngest::Service> {
  public:
   explicit BulkIngestService(IngestPipeline* pipeline) : pipeline_(pipeline) {}
-  grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* ctx, const v1::BulkBatch* request,
-                                   v1::BulkAck* response) override;
+  grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override;
 
  private:
   IngestPipeline* pipeline_;
