@@ -216,5 +216,26 @@ TEST_F(IngestPipelineTest, InvalidBatchesNameTheFieldAndNeverReachTheWal) {
   EXPECT_EQ(fixed.ack.accepted_records(), 3u);
 }
 
+TEST_F(IngestPipelineTest, BytesAsReceivedAreParsedOnceAndGoToTheWalUnchanged) {
+  auto pipeline = Open("127.0.0.1:1");
+  auto submit = [&](std::string wire) {
+    std::promise<SubmitOutcome> done;
+    pipeline->SubmitSerialized(std::move(wire), [&](SubmitOutcome o) { done.set_value(std::move(o)); });
+    return done.get_future().get();
+  };
+  auto garbage = submit("\xff\xff\xff not a protobuf");
+  ASSERT_TRUE(garbage.status.IsInvalid());
+  EXPECT_THAT(garbage.status.message(), HasSubstr("not a serialized openwit.ingest.v1.BulkBatch"));
+  const std::string wire = LogBatch("w", "wire", 4).SerializeAsString();
+  auto ok = submit(wire);
+  ASSERT_TRUE(ok.status.ok()) << ok.status;
+  EXPECT_EQ(ok.ack.accepted_records(), 4u);
+  pipeline.reset();  // storage is unreachable: the batch stays live in the short WAL
+  auto wal = wal::Wal::Open({.dir = (dir_ / "wal" / "short").string()}).ValueOrDie();
+  auto live = wal->TakeLiveEntries();
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].payload, wire);
+}
+
 }  // namespace
 }  // namespace openwit::ingest
