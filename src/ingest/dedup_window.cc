@@ -1,124 +1,180 @@
 #include "ingest/dedup_window.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace openwit::ingest {
 namespace {
+
 constexpr uint64_t kZero = 0x9e3779b97f4a7c15ull;  // stands for key 0, which marks empty slots
 inline uint64_t Stored(uint64_t key) { return key == 0 ? kZero : key; }
-inline size_t Slot(uint64_t key, size_t mask) {
-  return static_cast<size_t>((key * 0xff51afd7ed558ccdull) >> 17) & mask;
-}
+inline uint64_t Mix(uint64_t key) { return key * 0xff51afd7ed558ccdull; }
+
+// The table stays at most this full (live and expired keys); a resize makes it kLoadAfterResize full.
+constexpr double kMaxLoad = 0.7;
+constexpr double kLoadAfterResize = 0.4;
+// Slots the sweep walks per insert. A whole pass over the table takes capacity / kSweepSteps
+// inserts, ~0.3 of a window's keys at kLoadAfterResize: expired keys never pile up past that.
+constexpr size_t kSweepSteps = 8;
+constexpr size_t kMinCapacity = 1024;
+
 }  // namespace
 
-bool DedupWindow::Bucket::Contains(uint64_t key) const {
-  if (slots.empty()) return false;
-  const size_t mask = slots.size() - 1;
-  for (size_t i = Slot(key, mask);; i = (i + 1) & mask) {
-    if (slots[i] == key) return true;
-    if (slots[i] == 0) return false;
-  }
-}
-
-bool DedupWindow::Bucket::Insert(uint64_t key) {
-  if ((count + 1) * 2 > slots.size()) Grow();
-  const size_t mask = slots.size() - 1;
-  for (size_t i = Slot(key, mask);; i = (i + 1) & mask) {
-    if (slots[i] == key) return false;
-    if (slots[i] == 0) {
-      slots[i] = key;
-      ++count;
-      return true;
-    }
-  }
-}
-
-bool DedupWindow::Bucket::Erase(uint64_t key) {
-  if (slots.empty()) return false;
-  const size_t mask = slots.size() - 1;
-  size_t i = Slot(key, mask);
-  while (slots[i] != key) {
-    if (slots[i] == 0) return false;
-    i = (i + 1) & mask;
-  }
-  // Backward-shift deletion keeps every probe chain unbroken.
-  slots[i] = 0;
-  --count;
-  for (size_t j = (i + 1) & mask; slots[j] != 0; j = (j + 1) & mask) {
-    uint64_t moved = slots[j];
-    slots[j] = 0;
-    for (size_t k = Slot(moved, mask);; k = (k + 1) & mask) {
-      if (slots[k] == 0) {
-        slots[k] = moved;
-        break;
-      }
-    }
-  }
-  return true;
-}
-
-void DedupWindow::Bucket::Grow() {
-  std::vector<uint64_t> old = std::move(slots);
-  slots.assign(std::max<size_t>(64, old.size() * 2), 0);
-  const size_t mask = slots.size() - 1;
-  for (uint64_t key : old) {
-    if (key == 0) continue;
-    size_t i = Slot(key, mask);
-    while (slots[i] != 0) i = (i + 1) & mask;
-    slots[i] = key;
-  }
-}
-
-DedupWindow::DedupWindow(std::chrono::milliseconds window, size_t max_entries, int buckets)
+DedupWindow::DedupWindow(std::chrono::milliseconds window, size_t max_entries, int generations)
     : window_(window),
-      span_(std::max<std::chrono::milliseconds>(std::chrono::milliseconds(1), window / std::max(1, buckets))),
+      span_(std::max<std::chrono::milliseconds>(std::chrono::milliseconds(1), window / std::max(1, generations))),
       max_entries_(std::max<size_t>(1, max_entries)) {}
 
-void DedupWindow::Expire(Clock::time_point now) {
-  // A bucket is done when even its newest key (inserted before start + span) is older than the window.
-  while (!buckets_.empty() && buckets_.front().start + span_ + window_ <= now) {
-    size_ -= buckets_.front().count;
-    buckets_.pop_front();
+size_t DedupWindow::Home(uint64_t stored_key) const {
+  // Multiply-shift onto [0, capacity): any capacity, no power of two needed.
+  return static_cast<size_t>((static_cast<unsigned __int128>(Mix(stored_key)) * keys_.size()) >> 64);
+}
+
+size_t DedupWindow::Find(uint64_t stored_key) const {
+  if (keys_.empty()) return kNotFound;
+  for (size_t i = Home(stored_key); keys_[i] != 0; i = Next(i)) {
+    if (keys_[i] == stored_key) return i;
   }
+  return kNotFound;
+}
+
+// Backward-shift deletion: every key after the hole that may move back into it does, so no probe
+// sequence is ever cut by an empty slot.
+void DedupWindow::Remove(size_t hole) {
+  for (size_t j = Next(hole); keys_[j] != 0; j = Next(j)) {
+    const size_t home = Home(keys_[j]);
+    const bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+    if (stays) continue;
+    keys_[hole] = keys_[j];
+    generations_of_[hole] = generations_of_[j];
+    hole = j;
+  }
+  keys_[hole] = 0;
+  --used_;
+}
+
+void DedupWindow::Sweep(size_t steps) {
+  for (size_t n = 0; n < steps && used_ > 0; ++n) {
+    if (keys_[cursor_] != 0 && !Live(generations_of_[cursor_])) {
+      Remove(cursor_);  // a key may have moved into the cursor's slot: look at it again next step
+    } else {
+      cursor_ = Next(cursor_);
+    }
+  }
+}
+
+void DedupWindow::Resize(size_t capacity) {
+  std::vector<uint64_t> old_keys(capacity, 0);
+  std::vector<uint32_t> old_generations(capacity, 0);
+  old_keys.swap(keys_);
+  old_generations.swap(generations_of_);
+  used_ = 0;
+  cursor_ = 0;
+  for (size_t s = 0; s < old_keys.size(); ++s) {
+    if (old_keys[s] == 0 || !Live(old_generations[s])) continue;  // expired keys stay behind
+    size_t i = Home(old_keys[s]);
+    while (keys_[i] != 0) i = Next(i);
+    keys_[i] = old_keys[s];
+    generations_of_[i] = old_generations[s];
+    ++used_;
+  }
+}
+
+void DedupWindow::DropOldestGeneration() {
+  size_ -= generations_.front().count;
+  generations_.pop_front();
+  oldest_live_ = generations_.empty() ? next_id_ : generations_.front().id;
+}
+
+void DedupWindow::Expire(Clock::time_point now) {
+  // A generation is done when even its newest key (inserted before start + span) is older than the window.
+  while (!generations_.empty() && generations_.front().start + span_ + window_ <= now) DropOldestGeneration();
 }
 
 bool DedupWindow::Contains(uint64_t key, Clock::time_point now) {
   Expire(now);
-  key = Stored(key);
-  return std::any_of(buckets_.begin(), buckets_.end(), [key](const Bucket& b) { return b.Contains(key); });
+  const size_t slot = Find(Stored(key));
+  return slot != kNotFound && Live(generations_of_[slot]);
 }
 
 void DedupWindow::Insert(uint64_t key, Clock::time_point now) {
   Expire(now);
   key = Stored(key);
-  if (buckets_.empty() || buckets_.back().start + span_ <= now) buckets_.push_back(Bucket{now, {}, 0});
-  while (size_ + 1 > max_entries_ && !buckets_.empty()) {
-    // Over the memory bound: forget the oldest keys early.
-    evicted_ += buckets_.front().count;
-    size_ -= buckets_.front().count;
-    if (buckets_.size() == 1) {
-      buckets_.front() = Bucket{now, {}, 0};
-      break;
-    }
-    buckets_.pop_front();
+  if (generations_.empty() || generations_.back().start + span_ <= now) {
+    generations_.push_back(Generation{next_id_++, now, 0});
   }
-  if (buckets_.back().Insert(key)) ++size_;
+  while (size_ + 1 > max_entries_) {
+    // Over the memory bound: forget the oldest keys early.
+    evicted_ += generations_.front().count;
+    DropOldestGeneration();
+    if (generations_.empty()) generations_.push_back(Generation{next_id_++, now, 0});
+  }
+  Generation& current = generations_.back();
+  if (static_cast<double>(used_ + 1) > kMaxLoad * static_cast<double>(keys_.size())) {
+    Resize(std::max(kMinCapacity, static_cast<size_t>(static_cast<double>(size_ + 1) / kLoadAfterResize)));
+  }
+  size_t i = Home(key);
+  for (; keys_[i] != 0; i = Next(i)) {
+    if (keys_[i] != key) continue;
+    const uint32_t was = generations_of_[i];
+    if (Live(was)) {
+      if (was == current.id) return;
+      --GenerationOf(was).count;  // remembered from now on: the window starts again
+    } else {
+      ++size_;
+    }
+    generations_of_[i] = current.id;
+    ++current.count;
+    Sweep(kSweepSteps);
+    return;
+  }
+  keys_[i] = key;
+  generations_of_[i] = current.id;
+  ++used_;
+  ++size_;
+  ++current.count;
+  Sweep(kSweepSteps);
 }
 
 void DedupWindow::Erase(uint64_t key) {
-  key = Stored(key);
-  for (auto it = buckets_.rbegin(); it != buckets_.rend(); ++it) {
-    if (it->Erase(key)) {
-      --size_;
-      return;
-    }
+  const size_t slot = Find(Stored(key));
+  if (slot == kNotFound) return;
+  if (Live(generations_of_[slot])) {
+    --GenerationOf(generations_of_[slot]).count;
+    --size_;
   }
+  Remove(slot);
 }
 
 size_t DedupWindow::memory_bytes() const {
-  size_t bytes = 0;
-  for (const auto& b : buckets_) bytes += b.slots.capacity() * sizeof(uint64_t);
-  return bytes;
+  return keys_.capacity() * sizeof(uint64_t) + generations_of_.capacity() * sizeof(uint32_t);
+}
+
+BatchKeySet::BatchKeySet(size_t expected) {
+  size_t capacity = 16;
+  while (capacity < expected * 2) capacity *= 2;
+  slots_.assign(capacity, 0);
+}
+
+bool BatchKeySet::Insert(uint64_t key) {
+  if (key == 0) return !std::exchange(has_zero_, true);
+  if ((count_ + 1) * 2 > slots_.size()) {  // more keys than expected: stay at most half full
+    std::vector<uint64_t> old(slots_.size() * 2, 0);
+    old.swap(slots_);
+    count_ = 0;
+    for (uint64_t k : old) {
+      if (k != 0) Insert(k);
+    }
+  }
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = static_cast<size_t>(Mix(key) >> 20) & mask;; i = (i + 1) & mask) {
+    if (slots_[i] == key) return false;
+    if (slots_[i] == 0) {
+      slots_[i] = key;
+      ++count_;
+      return true;
+    }
+  }
 }
 
 }  // namespace openwit::ingest

@@ -253,10 +253,10 @@ void IngestPipeline::SubmitParsed(const v1::BulkBatch& batch, std::string payloa
       return refuse(
           arrow::Status::CapacityError("intake paused: the short WAL failed to write; retry in ", wait, " ms"), wait);
     }
-    std::unordered_map<uint64_t, bool> in_batch;
+    BatchKeySet in_batch(options_.processing.dedup_enabled ? keys.size() : 0);
     for (size_t i = 0; i < keys.size(); ++i) {
       if (!options_.processing.dedup_enabled) break;
-      if (!in_batch.emplace(keys[i], true).second || dedup_.Contains(keys[i], start)) {
+      if (!in_batch.Insert(keys[i]) || dedup_.Contains(keys[i], start)) {
         duplicate[i] = true;
       } else if (auto it = pending_keys_.find(keys[i]); it != pending_keys_.end()) {
         duplicate[i] = true;

@@ -1,5 +1,6 @@
 #include "ingest/dedup_window.h"
 
+#include <deque>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -49,6 +50,57 @@ TEST(DedupWindowTest, MemoryStaysBoundedWhateverTheKeyRate) {
   EXPECT_GE(window.evicted(), 1000000u - kMax);
   // Open addressing at load <= 1/2: at most ~4 slots of 8 bytes per key, plus one growing bucket.
   EXPECT_LE(window.memory_bytes(), kMax * 8 * 4 + (1u << 20));
+}
+
+// A window that stays full for many windows: every key inserted is found until it expires, none
+// after, and expired keys are swept so the table does not grow with the number of windows seen.
+TEST(DedupWindowTest, SteadyStateFindsExactlyTheKeysOfTheWindow) {
+  DedupWindow window(1600ms, 1000000);  // generations of 100 ms
+  std::mt19937_64 rng(7);
+  std::deque<std::pair<DedupWindow::Clock::time_point, uint64_t>> inserted;
+  auto t = DedupWindow::Clock::time_point{} + 1h;
+  size_t memory_after_first_windows = 0;     // after the first window
+  for (int step = 0; step < 1000; ++step) {  // 10 ms a step, 500 keys a step: ~6 windows
+    for (int k = 0; k < 500; ++k) {
+      const uint64_t key = rng();
+      ASSERT_FALSE(window.Contains(key, t));
+      window.Insert(key, t);
+      inserted.emplace_back(t, key);
+    }
+    while (!inserted.empty() && inserted.front().first + 1700ms <= t) {
+      EXPECT_FALSE(window.Contains(inserted.front().second, t)) << "remembered past window + one generation";
+      inserted.pop_front();
+    }
+    for (size_t i = 0; i < inserted.size(); i += 97) {
+      if (inserted[i].first + 1600ms > t) {
+        EXPECT_TRUE(window.Contains(inserted[i].second, t)) << "forgotten inside the window";
+      }
+    }
+    if (step == 250) memory_after_first_windows = window.memory_bytes();  // the window has filled
+    t += 10ms;
+  }
+  EXPECT_LE(window.size(), 1700u / 10 * 500);
+  EXPECT_LE(window.memory_bytes(), memory_after_first_windows * 2);
+  EXPECT_EQ(window.evicted(), 0u);
+}
+
+TEST(DedupWindowTest, AKeyInsertedAgainIsRememberedFromThen) {
+  DedupWindow window(1600ms, 1000);
+  auto t0 = DedupWindow::Clock::time_point{} + 1h;
+  window.Insert(5, t0);
+  window.Insert(5, t0 + 1000ms);
+  EXPECT_TRUE(window.Contains(5, t0 + 2000ms));
+  EXPECT_EQ(window.size(), 1u);
+  EXPECT_FALSE(window.Contains(5, t0 + 2800ms));
+}
+
+TEST(DedupWindowTest, BatchKeySetFindsRepeatsWithinABatch) {
+  BatchKeySet set(3);
+  EXPECT_TRUE(set.Insert(0));
+  EXPECT_TRUE(set.Insert(42));
+  EXPECT_FALSE(set.Insert(0));
+  EXPECT_FALSE(set.Insert(42));
+  for (uint64_t k = 1; k <= 100; ++k) EXPECT_EQ(set.Insert(k * 1000003), k * 1000003 != 42);
 }
 
 }  // namespace

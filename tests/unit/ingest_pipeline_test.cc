@@ -231,7 +231,9 @@ TEST_F(IngestPipelineTest, BytesAsReceivedAreParsedOnceAndGoToTheWalUnchanged) {
   ASSERT_TRUE(ok.status.ok()) << ok.status;
   EXPECT_EQ(ok.ack.accepted_records(), 4u);
   pipeline.reset();  // storage is unreachable: the batch stays live in the short WAL
-  auto wal = wal::Wal::Open({.dir = (dir_ / "wal" / "short").string()}).ValueOrDie();
+  wal::WalOptions short_wal;
+  short_wal.dir = (dir_ / "wal" / "short").string();
+  auto wal = wal::Wal::Open(short_wal).ValueOrDie();
   auto live = wal->TakeLiveEntries();
   ASSERT_EQ(live.size(), 1u);
   EXPECT_EQ(live[0].payload, wire);
