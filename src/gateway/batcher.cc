@@ -58,12 +58,12 @@ Batcher::~Batcher() {
 }
 
 void Batcher::Submit(ingest::v1::BulkBatch request, ingest::SubmitCallback done) {
-  auto parts = SplitBatch(request, options_.max_batch_bytes);
-  if (parts.size() == 1) {
-    const int64_t records = ingest::CountRecords(parts[0]);
-    const auto bytes = static_cast<int64_t>(parts[0].ByteSizeLong());
-    return Add(std::move(parts[0]), records, bytes, std::move(done));
+  const auto request_bytes = static_cast<int64_t>(request.ByteSizeLong());
+  if (request_bytes <= options_.max_batch_bytes) {  // the usual case: the request moves on whole, no copy
+    const int64_t records = ingest::CountRecords(request);
+    return Add(std::move(request), records, request_bytes, std::move(done));
   }
+  auto parts = SplitBatch(request, options_.max_batch_bytes);
   // The request is answered once every part is: with the first failure, else success.
   struct Join {
     std::mutex mu;

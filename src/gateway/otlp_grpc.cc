@@ -20,51 +20,16 @@ namespace {
 namespace collector = opentelemetry::proto::collector;
 using ingest::v1::BulkBatch;
 
-void Fill(const collector::logs::v1::ExportLogsServiceRequest& r, BulkBatch* b) {
-  b->mutable_resource_logs()->CopyFrom(r.resource_logs());
-}
-void Fill(const collector::trace::v1::ExportTraceServiceRequest& r, BulkBatch* b) {
-  b->mutable_resource_spans()->CopyFrom(r.resource_spans());
-}
-void Fill(const collector::metrics::v1::ExportMetricsServiceRequest& r, BulkBatch* b) {
-  b->mutable_resource_metrics()->CopyFrom(r.resource_metrics());
-}
-
-class LogsService final : public collector::logs::v1::LogsService::CallbackService {
+// The three Export services take their request raw: DecodeOtlp moves its records into the bulk
+// batch (the generated handler's request is const: it could only be copied, a second full
+// allocation of every record).
+template <class Service, ingest::v1::Signal kSignal>
+class RawExportService final : public Service::template WithRawCallbackMethod_Export<typename Service::Service> {
  public:
-  explicit LogsService(OtlpGrpcReceiver* r, bool enabled) : r_(r), enabled_(enabled) {}
-  grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx,
-                                   const collector::logs::v1::ExportLogsServiceRequest* request,
-                                   collector::logs::v1::ExportLogsServiceResponse* response) override {
-    return r_->Export(ctx, ingest::v1::SIGNAL_LOGS, enabled_, *request, response);
-  }
-
- private:
-  OtlpGrpcReceiver* r_;
-  bool enabled_;
-};
-
-class TraceService final : public collector::trace::v1::TraceService::CallbackService {
- public:
-  explicit TraceService(OtlpGrpcReceiver* r, bool enabled) : r_(r), enabled_(enabled) {}
-  grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx,
-                                   const collector::trace::v1::ExportTraceServiceRequest* request,
-                                   collector::trace::v1::ExportTraceServiceResponse* response) override {
-    return r_->Export(ctx, ingest::v1::SIGNAL_TRACES, enabled_, *request, response);
-  }
-
- private:
-  OtlpGrpcReceiver* r_;
-  bool enabled_;
-};
-
-class MetricsService final : public collector::metrics::v1::MetricsService::CallbackService {
- public:
-  explicit MetricsService(OtlpGrpcReceiver* r, bool enabled) : r_(r), enabled_(enabled) {}
-  grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx,
-                                   const collector::metrics::v1::ExportMetricsServiceRequest* request,
-                                   collector::metrics::v1::ExportMetricsServiceResponse* response) override {
-    return r_->Export(ctx, ingest::v1::SIGNAL_METRICS, enabled_, *request, response);
+  RawExportService(OtlpGrpcReceiver* r, bool enabled) : r_(r), enabled_(enabled) {}
+  grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override {
+    return r_->Export(ctx, kSignal, enabled_, *request, response);
   }
 
  private:
@@ -87,9 +52,9 @@ OtlpGrpcReceiver::OtlpGrpcReceiver(const Config& config, IngestSubmit submit, Au
 
 OtlpGrpcReceiver::~OtlpGrpcReceiver() { Stop(); }
 
-template <class Request, class Response>
 grpc::ServerUnaryReactor* OtlpGrpcReceiver::Export(grpc::CallbackServerContext* ctx, ingest::v1::Signal signal,
-                                                   bool enabled, const Request& request, Response* response) {
+                                                   bool enabled, const grpc::ByteBuffer& request,
+                                                   grpc::ByteBuffer* response) {
   auto* reactor = ctx->DefaultReactor();
   if (!enabled) {
     const char* name = signal == ingest::v1::SIGNAL_LOGS     ? "logs"
@@ -118,27 +83,35 @@ grpc::ServerUnaryReactor* OtlpGrpcReceiver::Export(grpc::CallbackServerContext* 
                                              config_.grpc.max_concurrent_requests)));
     return reactor;
   }
+  auto finish = [&](const grpc::Status& status) {
+    in_flight_.fetch_sub(1);
+    reactor->Finish(status);
+    return reactor;
+  };
+  std::vector<grpc::Slice> slices;
+  if (auto dumped = request.Dump(&slices); !dumped.ok()) {
+    return finish(grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request: " + dumped.error_message()));
+  }
+  std::string wire;
+  wire.reserve(request.Length());
+  for (const auto& slice : slices) wire.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
   BulkBatch batch;
-  batch.set_signal(signal);
+  if (auto decoded = DecodeOtlp(signal, "application/x-protobuf", wire, &batch); !decoded.ok()) {
+    return finish(ToGrpcStatus(decoded));
+  }
   batch.set_tenant(*tenant);
   batch.set_batch_id(fmt::format("{}-grpc-{}", config_.node.id, next_batch_++));
-  Fill(request, &batch);
   // Bad records are dropped here and named in the partial success; the good ones go on.
-  SetPartialSuccess(Admit(&batch), response);
+  const std::string answer = ExportResponseBody(signal, Admit(&batch), /*json=*/false);
+  grpc::Slice answer_slice(answer);
+  *response = grpc::ByteBuffer(&answer_slice, 1);
   int64_t retry_after_ms = 0;
-  if (auto s = quotas_->Admit(*tenant, ingest::CountRecords(batch), static_cast<int64_t>(request.ByteSizeLong()),
-                              &retry_after_ms);
-      !s.ok()) {
-    in_flight_.fetch_sub(1);
+  const int64_t records = ingest::CountRecords(batch);
+  if (auto s = quotas_->Admit(*tenant, records, static_cast<int64_t>(wire.size()), &retry_after_ms); !s.ok()) {
     ctx->AddTrailingMetadata("retry-after-ms", std::to_string(retry_after_ms));
-    reactor->Finish(ToGrpcStatus(s));
-    return reactor;
+    return finish(ToGrpcStatus(s));
   }
-  if (ingest::CountRecords(batch) == 0) {
-    in_flight_.fetch_sub(1);
-    reactor->Finish(grpc::Status::OK);
-    return reactor;
-  }
+  if (records == 0) return finish(grpc::Status::OK);
   // The answer waits for the ingest node's ack: the short WAL holds the records by then.
   submit_(std::move(batch), [this, ctx, reactor](ingest::SubmitOutcome outcome) {
     if (outcome.retry_after_ms > 0) ctx->AddTrailingMetadata("retry-after-ms", std::to_string(outcome.retry_after_ms));
@@ -187,9 +160,13 @@ arrow::Status OtlpGrpcReceiver::Start() {
     }
   }
   builder.AddChannelArgument(GRPC_COMPRESSION_CHANNEL_ENABLED_ALGORITHMS_BITSET, static_cast<int>(algorithms));
-  services_.push_back(std::make_unique<LogsService>(this, g.otlp_logs_enabled));
-  services_.push_back(std::make_unique<TraceService>(this, g.otlp_traces_enabled));
-  services_.push_back(std::make_unique<MetricsService>(this, g.otlp_metrics_enabled));
+  services_.push_back(std::make_unique<RawExportService<collector::logs::v1::LogsService, ingest::v1::SIGNAL_LOGS>>(
+      this, g.otlp_logs_enabled));
+  services_.push_back(std::make_unique<RawExportService<collector::trace::v1::TraceService, ingest::v1::SIGNAL_TRACES>>(
+      this, g.otlp_traces_enabled));
+  services_.push_back(
+      std::make_unique<RawExportService<collector::metrics::v1::MetricsService, ingest::v1::SIGNAL_METRICS>>(
+          this, g.otlp_metrics_enabled));
   for (auto& s : services_) builder.RegisterService(s.get());
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) return arrow::Status::IOError("otlp-grpc: cannot listen on ", address);

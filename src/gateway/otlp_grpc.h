@@ -7,7 +7,7 @@
 //
 // Bad records are rejected one by one with OTLP partial success (intake.h).
 // Credentials map to tenants (auth.h; UNAUTHENTICATED without a known key); per-tenant quotas
-// answer RESOURCE_EXHAUSTED. Not yet here (issue #4): batching of several requests.
+// answer RESOURCE_EXHAUSTED. Requests are merged into bulk batches by the Batcher behind it.
 
 #include <atomic>
 #include <memory>
@@ -32,10 +32,9 @@ class OtlpGrpcReceiver {
   void Stop();
   int port() const { return port_; }
 
-  // Shared by the three services: one Export call into one bulk batch.
-  template <class Request, class Response>
+  // Shared by the three services: one Export call (its serialized request) into one bulk batch.
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx, ingest::v1::Signal signal, bool enabled,
-                                   const Request& request, Response* response);
+                                   const grpc::ByteBuffer& request, grpc::ByteBuffer* response);
 
  private:
   const Config config_;

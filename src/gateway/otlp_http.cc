@@ -101,13 +101,16 @@ arrow::Status HexIdsToBase64(nlohmann::json& j, const std::string& path) {
 }
 
 template <class Request>
-arrow::Status Parse(const std::string& content_type, const std::string& body, Request* request) {
+arrow::Status Parse(const std::string& content_type, std::string_view body, Request* request) {
   if (content_type == "application/x-protobuf" || content_type == "application/protobuf") {
-    if (!request->ParseFromString(body)) return arrow::Status::Invalid("body: not a valid OTLP protobuf message");
+    if (body.size() > static_cast<size_t>(INT32_MAX) ||
+        !request->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+      return arrow::Status::Invalid("body: not a valid OTLP protobuf message");
+    }
     return arrow::Status::OK();
   }
   if (content_type == "application/json") {
-    nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+    nlohmann::json j = nlohmann::json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return arrow::Status::Invalid("body: not valid JSON");
     ARROW_RETURN_NOT_OK(HexIdsToBase64(j, ""));
     google::protobuf::util::JsonParseOptions options;
@@ -135,7 +138,7 @@ HttpResponse Error(int status, const std::string& message, bool json) {
 
 }  // namespace
 
-arrow::Status DecodeOtlp(Signal signal, const std::string& content_type, const std::string& body, BulkBatch* batch) {
+arrow::Status DecodeOtlp(Signal signal, const std::string& content_type, std::string_view body, BulkBatch* batch) {
   batch->set_signal(signal);
   switch (signal) {
     case ingest::v1::SIGNAL_LOGS: {

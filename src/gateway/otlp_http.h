@@ -12,6 +12,7 @@
 #include <atomic>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "common/http_server.h"
 #include "gateway/auth.h"
@@ -38,8 +39,10 @@ class OtlpHttpReceiver {
   std::atomic<uint64_t> next_batch_{1};
 };
 
-// Decodes an OTLP/HTTP body into a bulk batch of `signal` (exposed for tests).
-arrow::Status DecodeOtlp(ingest::v1::Signal signal, const std::string& content_type, const std::string& body,
+// Decodes an OTLP export request of `signal` (a body of `content_type`: application/x-protobuf
+// or application/json) into a bulk batch: the records are moved, not copied. The OTLP/gRPC
+// receiver passes its request bytes as application/x-protobuf.
+arrow::Status DecodeOtlp(ingest::v1::Signal signal, const std::string& content_type, std::string_view body,
                          ingest::v1::BulkBatch* batch);
 
 }  // namespace openwit::gateway

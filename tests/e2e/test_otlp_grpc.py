@@ -58,9 +58,18 @@ def test_export_with_otlp_stubs_gzip_and_errors(openwit, tmp_path):
     answer = logs.Export(mixed, timeout=30)
     assert answer.partial_success.rejected_log_records == 1
     assert answer.partial_success.error_message == "resource_logs[0].scope_logs[0].log_records[1].trace_id: 3 bytes, expected 16"
+    # Bytes that are not an export request: refused by name, and the receiver goes on serving.
+    raw = channel.unary_unary("/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+                              request_serializer=None, response_deserializer=None)
+    with pytest.raises(grpc.RpcError) as garbage:
+        raw(b"\xff\xff\xff\xff not protobuf", timeout=30)
+    assert garbage.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "not a valid OTLP protobuf message" in garbage.value.details()
+    logs.Export(logs_request(["after garbage"]), timeout=30)
     assert node.stop() == 0
     bodies = sorted(r["Body"] for r in lake_rows(tmp_path / "data" / "lake", "logs"))
-    assert bodies == sorted([f"stub {i}" for i in range(50)] + [f"gzip {i}" for i in range(50)] + ["good 1", "good 2"])
+    assert bodies == sorted([f"stub {i}" for i in range(50)] + [f"gzip {i}" for i in range(50)] +
+                            ["good 1", "good 2", "after garbage"])
 
 
 
