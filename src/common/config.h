@@ -184,11 +184,17 @@ struct BatchingConfig {
   int64_t batch_size = 1000;
   int64_t batch_timeout_ms = 100;
   int64_t expected_event_size_bytes = 512;
+  int64_t max_in_flight = 4;
   template <class V>
   void Visit(V& v) {
     v.Field("batch_size", batch_size, {.doc = "Records per batch sent to an ingest node.", .min = 1, .max = 10000000});
     v.Field("batch_timeout_ms", batch_timeout_ms,
             {.doc = "Send a partial batch after this long.", .min = 1, .max = 600000});
+    v.Field("max_in_flight", max_in_flight,
+            {.doc = "Batches of one tenant and signal sent and not yet acked; while that many are out, requests "
+                    "merge into the next batch. More lets ingest nodes (and their cores) work on several at once.",
+             .min = 1,
+             .max = 1024});
     v.Field("expected_event_size_bytes", expected_event_size_bytes,
             {.doc = "Average record size, for the batch-size guardrail.", .min = 16, .max = 67108864});
   }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <memory>
 
+#include <arrow/util/thread_pool.h>
 #include <fmt/format.h>
 
 #include "common/metrics.h"
@@ -111,10 +112,12 @@ void Batcher::Add(ingest::v1::BulkBatch part, int64_t records, int64_t bytes, in
     p.records += records;
     p.bytes += bytes;
     p.waiters.push_back(std::move(done));
-    if (p.records >= options_.batch_size || options_.batch_timeout.count() == 0 || in_flight_[key] == 0) {
+    if (p.records >= options_.batch_size || options_.batch_timeout.count() == 0 ||
+        in_flight_[key] < options_.max_in_flight) {
       ready.push_back(std::move(p));
       pending_.erase(it);
     }
+    total_in_flight_ += static_cast<int>(ready.size());
   }
   for (auto& p : ready) Send(std::move(p));
 }
@@ -131,7 +134,6 @@ void Batcher::Send(Pending pending) {
     std::lock_guard lock(mu_);
     pending.batch.set_batch_id(fmt::format("{}-batch-{}", options_.node_id, next_id_++));
     ++in_flight_[key];
-    ++total_in_flight_;
   }
   auto waiters = std::make_shared<std::vector<ingest::SubmitCallback>>(std::move(pending.waiters));
   submit_(std::move(pending.batch), [this, key, waiters](ingest::SubmitOutcome outcome) {
@@ -165,8 +167,15 @@ void Batcher::TimerLoop() {
       }
     }
     if (!due.empty()) {
+      total_in_flight_ += static_cast<int>(due.size());
       lock.unlock();
-      for (auto& p : due) Send(std::move(p));
+      // Sent from the CPU pool, not from here: with an ingest node in this process, sending is
+      // converting the batch and more, and one timer thread would serialize it for every tenant.
+      for (auto& p : due) {
+        auto shared = std::make_shared<Pending>(std::move(p));
+        auto spawned = arrow::internal::GetCpuThreadPool()->Spawn([this, shared] { Send(std::move(*shared)); });
+        if (!spawned.ok()) Send(std::move(*shared));
+      }
       lock.lock();
       continue;
     }

@@ -1,8 +1,9 @@
 #pragma once
 // Gateway batching ("The common ingestion path" step 2), clocked by acks: a request of a tenant
-// and signal with no batch in flight to the ingest node goes at once; while one is in flight,
-// requests are merged into the next bulk batch, sent when the one in flight is answered, at
-// ingestion.batching.batch_size records, or after batch_timeout_ms, whichever comes first. So a
+// and signal with fewer than max_in_flight batches in flight to the ingest nodes goes at once;
+// while that many are in flight, requests are merged into the next bulk batch, sent when one in
+// flight is answered, at ingestion.batching.batch_size records, or after batch_timeout_ms,
+// whichever comes first. So a
 // lone client never waits for the timeout, and under load batches grow by themselves; each request is answered with the
 // outcome of the batch that carries it, so no request is acked before the short WAL holds it. A batch never grows past
 // the gRPC max message size less headroom for Arrow metadata (seeds' guardrail): a request too large for one batch is
@@ -26,6 +27,7 @@ struct BatcherOptions {
   std::chrono::milliseconds batch_timeout{100};
   int64_t max_batch_bytes = 48ll << 20;
   std::string node_id = "openwit-1";
+  int max_in_flight = 4;  // per tenant and signal
 };
 
 class Batcher {
@@ -44,10 +46,11 @@ class Batcher {
     int64_t bytes = 0;
     std::vector<ingest::SubmitCallback> waiters;
     std::chrono::steady_clock::time_point opened;
-    bool send_now = false;  // the batch in flight was answered: the timer thread sends this one
+    bool send_now = false;  // a batch in flight was answered: the timer thread dispatches this one
   };
   using Key = std::pair<std::string, int>;  // tenant, signal
   void Add(ingest::v1::BulkBatch part, int64_t records, int64_t bytes, ingest::SubmitCallback done);
+  // Sends a batch counted in total_in_flight_ by the caller (under mu_).
   void Send(Pending pending);
   void TimerLoop();
 

@@ -65,7 +65,7 @@ struct HeldSink {
 
 TEST(BatcherTest, MergesRequestsUntilBatchSizeWhileABatchIsInFlight) {
   HeldSink sink;
-  Batcher batcher({.batch_size = 10, .batch_timeout = std::chrono::hours(1)}, sink.Submit());
+  Batcher batcher({.batch_size = 10, .batch_timeout = std::chrono::hours(1), .max_in_flight = 1}, sink.Submit());
   std::promise<void> lead_answered;
   batcher.Submit(Logs("acme", 1), [&](ingest::SubmitOutcome) { lead_answered.set_value(); });
   EXPECT_EQ(sink.sent(), 1u);  // nothing in flight: sent at once, no waiting for the timeout
@@ -86,7 +86,7 @@ TEST(BatcherTest, MergesRequestsUntilBatchSizeWhileABatchIsInFlight) {
 
 TEST(BatcherTest, WhatWaitsBehindABatchGoesWhenItIsAnswered) {
   HeldSink sink;
-  Batcher batcher({.batch_size = 1000, .batch_timeout = std::chrono::hours(1)}, sink.Submit());
+  Batcher batcher({.batch_size = 1000, .batch_timeout = std::chrono::hours(1), .max_in_flight = 1}, sink.Submit());
   batcher.Submit(Logs("acme", 1), [](ingest::SubmitOutcome) {});
   std::promise<void> second, third;
   batcher.Submit(Logs("acme", 3), [&](ingest::SubmitOutcome) { second.set_value(); });
@@ -99,6 +99,25 @@ TEST(BatcherTest, WhatWaitsBehindABatchGoesWhenItIsAnswered) {
   sink.Release();
   second.get_future().get();
   third.get_future().get();
+}
+
+TEST(BatcherTest, UpToMaxInFlightBatchesGoAtOnceThenRequestsMerge) {
+  HeldSink sink;
+  Batcher batcher({.batch_size = 1000, .batch_timeout = std::chrono::hours(1), .max_in_flight = 3}, sink.Submit());
+  for (int i = 0; i < 3; ++i) batcher.Submit(Logs("acme", 1), [](ingest::SubmitOutcome) {});
+  EXPECT_EQ(sink.sent(), 3u);  // three lanes: none waited
+  batcher.Submit(Logs("beta", 1), [](ingest::SubmitOutcome) {});
+  EXPECT_EQ(sink.sent(), 4u);  // lanes are per tenant
+  std::promise<void> merged;
+  batcher.Submit(Logs("acme", 2), [](ingest::SubmitOutcome) {});
+  batcher.Submit(Logs("acme", 5), [&](ingest::SubmitOutcome) { merged.set_value(); });
+  EXPECT_EQ(sink.sent(), 4u);  // acme has three out: these two wait, merged
+  sink.Release();
+  for (int i = 0; i < 200 && sink.sent() < 5; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(sink.sent(), 5u);
+  EXPECT_EQ(ingest::CountRecords(sink.batches[4]), 7);
+  sink.Release();
+  merged.get_future().get();
 }
 
 TEST(BatcherTest, TimeoutSendsAPartialBatchAndTenantsStayApart) {
