@@ -169,6 +169,7 @@ arrow::Result<std::unique_ptr<Wal>> Wal::Open(WalOptions options) {
   ARROW_RETURN_NOT_OK(wal->Recover());
   ARROW_RETURN_NOT_OK(wal->OpenNewSegment());
   wal->writer_ = std::thread([w = wal.get()] { w->WriterLoop(); });
+  wal->completer_ = std::thread([w = wal.get()] { w->CompletionLoop(); });
   return wal;
 }
 
@@ -179,6 +180,12 @@ Wal::~Wal() {
   }
   cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard lock(completion_mu_);
+    writer_done_ = true;
+  }
+  completion_cv_.notify_all();
+  if (completer_.joinable()) completer_.join();
   if (active_fd_ >= 0) {
     if (options_.sync_on_write) ::fdatasync(active_fd_);
     ::close(active_fd_);
@@ -333,13 +340,35 @@ void Wal::WriterLoop() {
     latency.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     if (status.ok()) {
       ApplyGroup(group);
-      for (auto& p : group) p.done.MarkFinished(p.sequence);
     } else {
       errors.Increment();
       spdlog::error("{} WAL: {} ({} entries not written, not acked)", options_.name, status.message(), group.size());
-      for (auto& p : group) p.done.MarkFinished(status);
     }
-    group.clear();
+    {
+      std::lock_guard lock(completion_mu_);
+      completions_.push_back(Written{std::move(group), std::move(status)});
+    }
+    completion_cv_.notify_one();
+    group = {};
+  }
+}
+
+void Wal::CompletionLoop() {
+  std::unique_lock lock(completion_mu_);
+  while (true) {
+    completion_cv_.wait(lock, [this] { return writer_done_ || !completions_.empty(); });
+    if (completions_.empty()) return;  // the writer is done and everything is completed
+    Written written = std::move(completions_.front());
+    completions_.pop_front();
+    lock.unlock();
+    for (auto& p : written.group) {
+      if (written.status.ok()) {
+        p.done.MarkFinished(p.sequence);
+      } else {
+        p.done.MarkFinished(written.status);
+      }
+    }
+    lock.lock();
   }
 }
 

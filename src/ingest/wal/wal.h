@@ -114,6 +114,7 @@ class Wal {
   arrow::Status Recover();
   arrow::Status OpenNewSegment();
   void WriterLoop();
+  void CompletionLoop();
   arrow::Status WriteGroup(std::vector<Pending>& group, bool* has_data);
   void ApplyGroup(std::vector<Pending>& group);
   std::string SegmentPath(uint64_t number) const;
@@ -139,6 +140,18 @@ class Wal {
   std::atomic<uint64_t> syncs_{0};
   bool needs_new_segment_ = false;  // after an I/O error, never append to that file again
   std::thread writer_;
+
+  // Written groups whose futures are completed by the completion thread: their callbacks (the
+  // ingest node's ack, dedup bookkeeping) run there, while the writer already writes the next.
+  struct Written {
+    std::vector<Pending> group;
+    arrow::Status status;
+  };
+  std::mutex completion_mu_;
+  std::condition_variable completion_cv_;
+  std::deque<Written> completions_;
+  bool writer_done_ = false;
+  std::thread completer_;
 };
 
 }  // namespace openwit::wal
