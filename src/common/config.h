@@ -293,11 +293,20 @@ struct KafkaHighPerformanceConfig {
   int64_t channel_buffer_size = 10000;
   template <class V>
   void Visit(V& v) {
-    v.Field("num_consumers", num_consumers, {.doc = "Parallel consumers.", .min = 1, .max = 256});
-    v.Field("processing_threads", processing_threads, {.doc = "Threads decoding messages.", .min = 1, .max = 256});
-    v.Field("num_grpc_clients", num_grpc_clients, {.doc = "gRPC clients to ingest nodes.", .min = 1, .max = 256});
+    v.Field("num_consumers", num_consumers,
+            {.doc = "Parallel consumer threads; they only poll and hand messages over.", .min = 1, .max = 256});
+    v.Field("processing_threads", processing_threads,
+            {.doc = "Threads decoding, validating and batching messages; a partition always uses the same one.",
+             .min = 1,
+             .max = 256});
+    v.Field("num_grpc_clients", num_grpc_clients,
+            {.doc = "gRPC clients with their own connections to ingest.endpoints (a gateway without the ingest role).",
+             .min = 1,
+             .max = 256});
     v.Field("channel_buffer_size", channel_buffer_size,
-            {.doc = "Messages queued between a consumer and its processing thread.", .min = 1, .max = 10000000});
+            {.doc = "Messages queued before each processing thread; a full queue blocks the consumers (backpressure).",
+             .min = 1,
+             .max = 10000000});
   }
 };
 
