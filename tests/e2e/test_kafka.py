@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from conftest import free_port, metric_value, run_cli
 from peers import kafka  # noqa: F401  (module-scoped broker fixture)
@@ -58,6 +59,15 @@ def metric_request(tag: str, n: int) -> bytes:
         dp.time_unix_nano = 1_700_000_000_000_000_000 + j
         dp.as_int = j
     return req.SerializeToString()
+
+
+# The guarantees hold for both profiles: high_performance with more processing threads than consumers
+# and a channel small enough to fill.
+PROFILES = {
+    "standard": {},
+    "high_performance": {"consumer_type": "high_performance",
+                         "high_performance": "{num_consumers: 1, processing_threads: 2, channel_buffer_size: 2}"},
+}
 
 
 def kafka_yaml(kafka, group: str, topics, **settings) -> str:
@@ -143,17 +153,18 @@ def test_logs_traces_and_metrics_land_once_from_a_topic_pattern(openwit, kafka, 
     assert "kafka source: 2 consumer(s)" in node.output()
 
 
-def test_kill_9_mid_stream_loses_nothing_and_stores_nothing_twice(openwit, kafka, tmp_path):
+@pytest.mark.parametrize("profile", PROFILES)
+def test_kill_9_mid_stream_loses_nothing_and_stores_nothing_twice(openwit, kafka, tmp_path, profile):
     """Records are acked (short WAL durable) before their offsets are committed: after a kill -9,
     Kafka redelivers from the committed offset, the ingest node's dedup drops what it already holds,
     and whatever was committed must therefore be in the lake at the end. A commit ahead of the WAL
     would show up here as missing records."""
-    topic, group, total, per = "e2e-b-logs", "g-b", 300, 20
+    topic, group, total, per = f"e2e-b-{profile}-logs", f"g-b-{profile}", 300, 20
     kafka.create_topic(topic, partitions=2)
     # Batches go to storage at once, so many are acked, stored and released before their offsets
     # are committed: after the kill Kafka redelivers them, and only the dedup window the ingest node
     # rebuilds from its long WAL at start keeps them from being stored twice.
-    yaml = kafka_yaml(kafka, group, [topic], batch_size=100) + """
+    yaml = kafka_yaml(kafka, group, [topic], batch_size=100, **PROFILES[profile]) + """
 processing:
   buffer: {flush_interval_seconds: 0}
   flush_size_messages: 1
@@ -193,15 +204,16 @@ processing:
     assert len(bodies) == total * per
 
 
-def test_backpressure_pauses_the_partition_and_every_record_arrives(openwit, kafka, tmp_path):
-    topic, group = "e2e-c-logs", "g-c"
+@pytest.mark.parametrize("profile", PROFILES)
+def test_backpressure_pauses_the_partition_and_every_record_arrives(openwit, kafka, tmp_path, profile):
+    topic, group = f"e2e-c-{profile}-logs", f"g-c-{profile}"
     kafka.create_topic(topic)
     produce(kafka, topic, [log_request(f"c{i}", 10) for i in range(100)])
     # The storage node is not there yet: the ingest buffer (100 records) fills and says
     # RESOURCE_EXHAUSTED; the partition must pause and nothing may be committed past the buffer.
     storage_port = free_port()
     gw = openwit("gateway,ingest", storage_endpoint=f"127.0.0.1:{storage_port}",
-                 extra_yaml=kafka_yaml(kafka, group, [topic], batch_size=20) + """
+                 extra_yaml=kafka_yaml(kafka, group, [topic], batch_size=20, **PROFILES[profile]) + """
 processing:
   buffer: {max_size_messages: 100, flush_interval_seconds: 0}
   flush_size_messages: 20
