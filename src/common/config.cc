@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <type_traits>
@@ -491,14 +491,9 @@ void ValidateAcrossKeys(LoadedConfig& loaded, std::vector<std::string>* errors) 
     errors->push_back(
         fmt::format("{}: required when metastore.type is postgres", Where(loaded, "metastore.postgres_dsn")));
   }
-  auto tenant_ok = [](const std::string& t) {
-    return !t.empty() && t.size() <= 128 && std::all_of(t.begin(), t.end(), [](char ch) {
-      return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.';
-    });
-  };
   for (const auto& entry : c.auth.api_keys) {
     auto eq = entry.find('=');
-    if (eq == std::string::npos || !tenant_ok(entry.substr(0, eq)) || eq + 1 == entry.size()) {
+    if (eq == std::string::npos || !ValidTenantName(entry.substr(0, eq)) || eq + 1 == entry.size()) {
       errors->push_back(fmt::format("{}: entries are \"tenant=key\" with a tenant of letters, digits, '-', '_' or '.'",
                                     Where(loaded, "auth.api_keys")));
       break;
@@ -508,22 +503,19 @@ void ValidateAcrossKeys(LoadedConfig& loaded, std::vector<std::string>* errors) 
     errors->push_back(fmt::format("{}: auth is on but no key can match: set auth.api_keys or auth.keys_file",
                                   Where(loaded, "auth.enabled")));
   }
-  if (!tenant_ok(c.auth.default_tenant)) {
+  if (!ValidTenantName(c.auth.default_tenant)) {
     errors->push_back(fmt::format("{}: \"{}\" is not a valid tenant name", Where(loaded, "auth.default_tenant"),
                                   c.auth.default_tenant));
   }
-  for (const auto& entry : c.quotas.overrides) {
-    auto eq = entry.find('='), colon = entry.find(':');
-    int64_t records = 0, bytes = 0;
-    if (eq == std::string::npos || colon == std::string::npos || colon < eq || !tenant_ok(entry.substr(0, eq)) ||
-        std::sscanf(entry.c_str() + eq + 1, "%ld:%ld", &records, &bytes) != 2 || records < 0 || bytes < 0) {
-      errors->push_back(fmt::format("{}: \"{}\" is not \"tenant=RECORDS_PER_SECOND:BYTES_PER_SECOND\"",
-                                    Where(loaded, "quotas.overrides"), entry));
-    }
+  if (auto overrides = ParseQuotaOverrides(c.quotas.overrides); !overrides.ok()) {
+    errors->push_back(fmt::format("{}: {}", Where(loaded, "quotas.overrides"), overrides.status().message()));
   }
   if (auto overrides = ParseRetentionOverrides(c.janitor.retention_overrides); !overrides.ok()) {
     errors->push_back(
         fmt::format("{}: {}", Where(loaded, "janitor.retention_overrides"), overrides.status().message()));
+  }
+  if (auto tenants = ParseTopicTenants(c.kafka.topic_tenants); !tenants.ok()) {
+    errors->push_back(fmt::format("{}: {}", Where(loaded, "kafka.topic_tenants"), tenants.status().message()));
   }
   if (c.processing.flush_size_messages > c.processing.buffer.max_size_messages) {
     errors->push_back(
@@ -603,23 +595,86 @@ std::string ConfigReferenceMarkdown() {
   return writer.table;
 }
 
-arrow::Result<std::map<std::string, int64_t>> ParseRetentionOverrides(const std::vector<std::string>& entries) {
-  std::map<std::string, int64_t> out;
+bool ValidTenantName(std::string_view t) {
+  return !t.empty() && t.size() <= 128 && std::all_of(t.begin(), t.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.';
+  });
+}
+
+arrow::Result<std::vector<std::pair<std::string, std::string>>> ParseOverrides(const std::vector<std::string>& entries,
+                                                                               std::string_view shape,
+                                                                               const OverrideCheck& check) {
+  std::vector<std::pair<std::string, std::string>> out;
   for (const auto& entry : entries) {
-    const auto eq = entry.find('=');
-    int64_t days = -1;
-    if (eq != std::string::npos && eq > 0) {
-      const char* begin = entry.data() + eq + 1;
-      const char* end = entry.data() + entry.size();
-      auto [ptr, ec] = std::from_chars(begin, end, days);
-      if (ec != std::errc() || ptr != end || begin == end) days = -1;
+    const auto eq = entry.rfind('=');
+    std::string why = "no '='";
+    if (eq != std::string::npos) {
+      out.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
+      why = out.back().first.empty() ? "nothing before the '='" : check(out.back().first, out.back().second);
     }
-    if (days < 0) {
-      return arrow::Status::Invalid("\"", entry, "\" is not tenant=DAYS with DAYS a whole number >= 0");
-    }
-    out[entry.substr(0, eq)] = days;
+    if (!why.empty()) return arrow::Status::Invalid("\"", entry, "\" is not ", shape, ": ", why);
   }
   return out;
+}
+
+namespace {
+
+// A whole number >= 0 in `text`, or -1.
+int64_t NonNegative(std::string_view text) {
+  int64_t n = -1;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  return ec == std::errc() && ptr == text.data() + text.size() && !text.empty() && n >= 0 ? n : -1;
+}
+
+std::string CheckTenant(const std::string& tenant) {
+  return ValidTenantName(tenant) ? "" : fmt::format("\"{}\" is not a tenant (letters, digits, '-', '_', '.')", tenant);
+}
+
+}  // namespace
+
+arrow::Result<std::map<std::string, int64_t>> ParseRetentionOverrides(const std::vector<std::string>& entries) {
+  ARROW_ASSIGN_OR_RAISE(auto parsed,
+                        ParseOverrides(entries, "tenant=DAYS", [](const std::string& tenant, const std::string& days) {
+                          return NonNegative(days) < 0 ? "DAYS must be a whole number >= 0" : CheckTenant(tenant);
+                        }));
+  std::map<std::string, int64_t> out;
+  for (const auto& [tenant, days] : parsed) out[tenant] = NonNegative(days);
+  return out;
+}
+
+arrow::Result<std::map<std::string, QuotaLimits>> ParseQuotaOverrides(const std::vector<std::string>& entries) {
+  auto split = [](const std::string& value) {
+    const auto colon = value.find(':');
+    if (colon == std::string::npos) return std::pair<int64_t, int64_t>{-1, -1};
+    return std::pair{NonNegative(std::string_view(value).substr(0, colon)),
+                     NonNegative(std::string_view(value).substr(colon + 1))};
+  };
+  ARROW_ASSIGN_OR_RAISE(auto parsed, ParseOverrides(entries, "\"tenant=RECORDS_PER_SECOND:BYTES_PER_SECOND\"",
+                                                    [&](const std::string& tenant, const std::string& value) {
+                                                      auto [records, bytes] = split(value);
+                                                      if (records < 0 || bytes < 0) {
+                                                        return std::string("both limits must be whole numbers >= 0");
+                                                      }
+                                                      return CheckTenant(tenant);
+                                                    }));
+  std::map<std::string, QuotaLimits> out;
+  for (const auto& [tenant, value] : parsed) out[tenant] = {split(value).first, split(value).second};
+  return out;
+}
+
+arrow::Result<std::vector<std::pair<std::string, std::string>>> ParseTopicTenants(
+    const std::vector<std::string>& entries) {
+  return ParseOverrides(entries, "TOPIC=tenant or ^PATTERN=tenant",
+                        [](const std::string& topic, const std::string& tenant) -> std::string {
+                          if (topic[0] == '^') {
+                            try {
+                              std::regex compiled(topic);
+                            } catch (const std::regex_error& e) {
+                              return fmt::format("the pattern {} does not compile: {}", topic, e.what());
+                            }
+                          }
+                          return CheckTenant(tenant);
+                        });
 }
 
 }  // namespace openwit

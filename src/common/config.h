@@ -299,11 +299,20 @@ struct KafkaHighPerformanceConfig {
   int64_t channel_buffer_size = 10000;
   template <class V>
   void Visit(V& v) {
-    v.Field("num_consumers", num_consumers, {.doc = "Parallel consumers.", .min = 1, .max = 256});
-    v.Field("processing_threads", processing_threads, {.doc = "Threads decoding messages.", .min = 1, .max = 256});
-    v.Field("num_grpc_clients", num_grpc_clients, {.doc = "gRPC clients to ingest nodes.", .min = 1, .max = 256});
+    v.Field("num_consumers", num_consumers,
+            {.doc = "Parallel consumer threads; they only poll and hand messages over.", .min = 1, .max = 256});
+    v.Field("processing_threads", processing_threads,
+            {.doc = "Threads decoding, validating and batching messages; a partition always uses the same one.",
+             .min = 1,
+             .max = 256});
+    v.Field("num_grpc_clients", num_grpc_clients,
+            {.doc = "gRPC clients with their own connections to ingest.endpoints (a gateway without the ingest role).",
+             .min = 1,
+             .max = 256});
     v.Field("channel_buffer_size", channel_buffer_size,
-            {.doc = "Messages queued between a consumer and its processing thread.", .min = 1, .max = 10000000});
+            {.doc = "Messages queued before each processing thread; a full queue blocks the consumers (backpressure).",
+             .min = 1,
+             .max = 10000000});
   }
 };
 
@@ -324,6 +333,7 @@ struct KafkaConfig {
   int64_t batch_timeout_ms = 1000;
   std::string telemetry_type = "auto";
   int64_t session_timeout_ms = 45000;
+  std::vector<std::string> topic_tenants;
   template <class V>
   void Visit(V& v) {
     v.Field("brokers", brokers, {.doc = "Bootstrap brokers: a list or \"host:port,host:port\"."});
@@ -348,6 +358,10 @@ struct KafkaConfig {
             {.doc = "Group session timeout: how soon a dead consumer's partitions move (the broker bounds it).",
              .min = 1000,
              .max = 3600000});
+    v.Field("topic_tenants", topic_tenants,
+            {.doc = "\"TOPIC=tenant\" or \"^PATTERN=tenant\" entries: the tenant of a topic's records, first match "
+                    "wins (a ^pattern is a regular expression searched in the name, as kafka.topics has it); topics "
+                    "matching none go to auth.default_tenant."});
   }
 };
 
@@ -563,7 +577,31 @@ std::string EffectiveConfigYaml(const Config& config);
 // The reference table of every key (markdown), as README.md shows it.
 std::string ConfigReferenceMarkdown();
 
+// A tenant name as the lake's partitions and the API keys have it: 1-128 letters, digits, '-', '_' or '.'.
+bool ValidTenantName(std::string_view tenant);
+
+// The "KEY=VALUE" entries of an override list (quotas.overrides, janitor.retention_overrides,
+// kafka.topic_tenants) in their order, split at the last '=' (a key may be a regular expression
+// holding one; no value does). `check` says why a key and value are wrong, or "" when they are
+// fine; an error names the entry and `shape` ("tenant=DAYS").
+using OverrideCheck = std::function<std::string(const std::string& key, const std::string& value)>;
+arrow::Result<std::vector<std::pair<std::string, std::string>>> ParseOverrides(const std::vector<std::string>& entries,
+                                                                               std::string_view shape,
+                                                                               const OverrideCheck& check);
+
 // The "tenant=DAYS" entries of janitor.retention_overrides, by tenant.
 arrow::Result<std::map<std::string, int64_t>> ParseRetentionOverrides(const std::vector<std::string>& entries);
+
+struct QuotaLimits {
+  int64_t records_per_second = 0;
+  int64_t bytes_per_second = 0;
+};
+// The "tenant=RECORDS_PER_SECOND:BYTES_PER_SECOND" entries of quotas.overrides, by tenant.
+arrow::Result<std::map<std::string, QuotaLimits>> ParseQuotaOverrides(const std::vector<std::string>& entries);
+
+// The "TOPIC=tenant" / "^PATTERN=tenant" entries of kafka.topic_tenants as (topic or ^pattern,
+// tenant), in order; every pattern compiles (ECMAScript) and every tenant is a valid name.
+arrow::Result<std::vector<std::pair<std::string, std::string>>> ParseTopicTenants(
+    const std::vector<std::string>& entries);
 
 }  // namespace openwit

@@ -85,12 +85,9 @@ std::optional<std::string> Authenticator::Authenticate(const std::string& author
 
 QuotaLimiter::QuotaLimiter(const QuotaConfig& config) {
   defaults_ = {config.records_per_second, config.bytes_per_second};
-  for (const auto& entry : config.overrides) {
-    auto eq = entry.find('=');
-    long long records = 0, bytes = 0;
-    if (eq != std::string::npos && std::sscanf(entry.c_str() + eq + 1, "%lld:%lld", &records, &bytes) == 2) {
-      overrides_[entry.substr(0, eq)] = {records, bytes};
-    }
+  // Checked when the config was loaded (ParseQuotaOverrides there too): nothing to report here.
+  for (const auto& [tenant, limits] : ParseQuotaOverrides(config.overrides).ValueOr({})) {
+    overrides_[tenant] = {limits.records_per_second, limits.bytes_per_second};
   }
 }
 

@@ -29,6 +29,9 @@ BulkIngestClient::BulkIngestClient(const std::vector<std::string>& endpoints, st
       unhealthy_for_(unhealthy_for) {
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(max_message_bytes);
+  // Connections of its own: channels with equal arguments would otherwise share one, and the Kafka
+  // source's parallel clients would be one stream.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   for (size_t i = 0; i < endpoints.size(); ++i) {
     unhealthy_until_ms_[i] = 0;
     stubs_.push_back(ingest::v1::BulkIngest::NewStub(

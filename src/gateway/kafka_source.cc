@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/metrics.h"
+#include "gateway/bounded_channel.h"
 #include "gateway/intake.h"
 #include "ingest/otlp_records.h"
 
@@ -60,6 +61,34 @@ Signal KafkaTopicSignal(const std::string& telemetry_type, const std::string& to
   return ingest::v1::SIGNAL_UNSPECIFIED;
 }
 
+arrow::Result<KafkaTopicTenants> KafkaTopicTenants::Make(const std::vector<std::string>& entries,
+                                                         std::string default_tenant) {
+  ARROW_ASSIGN_OR_RAISE(auto parsed, ParseTopicTenants(entries));  // the config's own check: patterns compile
+  KafkaTopicTenants out;
+  out.default_tenant_ = std::move(default_tenant);
+  for (auto& [topic, tenant] : parsed) {
+    Rule rule;
+    if (topic[0] == '^') {
+      try {
+        rule.pattern.emplace(topic, std::regex::ECMAScript | std::regex::optimize);
+      } catch (const std::regex_error& e) {
+        return arrow::Status::Invalid("kafka.topic_tenants: ", topic, ": ", e.what());
+      }
+    }
+    rule.topic = std::move(topic);
+    rule.tenant = std::move(tenant);
+    out.rules_.push_back(std::move(rule));
+  }
+  return out;
+}
+
+const std::string& KafkaTopicTenants::TenantOf(const std::string& topic) const {
+  for (const auto& rule : rules_) {
+    if (rule.pattern ? std::regex_search(topic, *rule.pattern) : rule.topic == topic) return rule.tenant;
+  }
+  return default_tenant_;
+}
+
 namespace {
 
 // Decodes one message as the OTLP export request of `signal` into `batch`.
@@ -103,6 +132,8 @@ struct Metrics {
   prometheus::Counter& pauses = r.Counter("kafka.partitions.pauses", "Times a partition was paused by backpressure");
   prometheus::Counter& retries = r.Counter("kafka.messages.retried", "Kafka messages sent again after a refusal");
   prometheus::Counter& errors = r.Counter("kafka.consumer.errors", "Errors reported by the Kafka client");
+  prometheus::Counter& channel_waits = r.Counter(
+      "kafka.channel.waits", "Times a consumer thread waited for room in a full processing channel (backpressure)");
 };
 
 Metrics& M() {
@@ -112,41 +143,155 @@ Metrics& M() {
 
 using PartitionKey = std::pair<std::string, int32_t>;
 
-// What a batch's callback tells the consumer thread; callbacks run on ingest threads.
-struct AckEvent {
+// What the processing of a message and the answers to its batch tell the consumer thread; pushed
+// from processing threads and ingest threads.
+struct SourceEvent {
+  enum class Kind { kProcessed, kAnswered };
+  Kind kind = Kind::kProcessed;
   PartitionKey key;
   uint64_t generation = 0;
   int64_t offset = 0;
+  // kProcessed: the admitted records, kept to send again after a refusal; none when the message was
+  // undecodable or every record was rejected (the offset is done).
+  int64_t records = 0;
+  ingest::v1::BulkBatch batch;
+  // kAnswered: the ingest node's outcome.
   arrow::Status status;
   int64_t retry_after_ms = 0;
 };
 
-// Shared with the callbacks, so an ack arriving after the worker is gone is harmless.
-struct AckQueue {
+// Shared with the processing threads and the callbacks, so an event arriving after the worker is
+// gone is harmless.
+struct EventQueue {
   std::mutex mu;
-  std::vector<AckEvent> events;
-  void Push(AckEvent e) {
+  std::vector<SourceEvent> events;
+  void Push(SourceEvent e) {
     std::lock_guard lock(mu);
     events.push_back(std::move(e));
   }
-  std::vector<AckEvent> Take() {
+  std::vector<SourceEvent> Take() {
     std::lock_guard lock(mu);
     return std::exchange(events, {});
   }
 };
 
+ingest::SubmitCallback AnswerTo(std::shared_ptr<EventQueue> events, PartitionKey key, uint64_t generation,
+                                int64_t offset) {
+  return [events = std::move(events), key = std::move(key), generation, offset](ingest::SubmitOutcome o) {
+    SourceEvent e;
+    e.kind = SourceEvent::Kind::kAnswered;
+    e.key = key;
+    e.generation = generation;
+    e.offset = offset;
+    e.status = std::move(o.status);
+    e.retry_after_ms = o.retry_after_ms;
+    events->Push(std::move(e));
+  };
+}
+
 std::string Describe(const PartitionKey& k) { return fmt::format("{}[{}]", k.first, k.second); }
 
 }  // namespace
 
-// One librdkafka consumer in the group and the thread that polls it. Everything but the ack queue
-// is touched by that thread only (librdkafka calls the rebalance and event callbacks from
+// One Kafka message on its way from a consumer thread to the processing of its partition.
+struct KafkaSource::MessageWork {
+  std::shared_ptr<EventQueue> events;  // the consumer's
+  PartitionKey key;
+  uint64_t generation = 0;
+  int64_t offset = 0;
+  Signal signal = ingest::v1::SIGNAL_UNSPECIFIED;
+  std::string tenant;
+  Batcher* batcher = nullptr;
+  std::unique_ptr<RdKafka::Message> message;
+};
+
+// Tells the consumer what came of the message before its batch is submitted, so the answer always
+// finds the message's state.
+void KafkaSource::Process(MessageWork w) {
+  SourceEvent done;
+  done.key = w.key;
+  done.generation = w.generation;
+  done.offset = w.offset;
+  ingest::v1::BulkBatch batch;
+  const size_t bytes = w.message->len();
+  const bool decoded =
+      w.signal != ingest::v1::SIGNAL_UNSPECIFIED && DecodeMessage(w.signal, w.message->payload(), bytes, &batch);
+  w.message.reset();  // librdkafka's buffer is not needed past the decode
+  if (!decoded) {
+    M().invalid.Increment();
+    spdlog::warn("kafka: skipping {} offset {} ({} bytes): {}", Describe(w.key), w.offset, bytes,
+                 w.signal == ingest::v1::SIGNAL_UNSPECIFIED
+                     ? "the topic name says neither logs, traces nor metrics (set kafka.telemetry_type)"
+                     : fmt::format("not an OTLP {} export request", ingest::v1::Signal_Name(w.signal)));
+    return w.events->Push(std::move(done));
+  }
+  batch.set_tenant(w.tenant);
+  Admit(&batch);  // bad records are dropped (counted) and the rest normalized
+  done.records = ingest::CountRecords(batch);
+  if (done.records == 0) return w.events->Push(std::move(done));
+  auto* position = batch.add_positions();
+  position->set_topic(w.key.first);
+  position->set_partition(w.key.second);
+  position->set_first_offset(w.offset);
+  position->set_last_offset(w.offset);
+  done.batch = batch;
+  w.events->Push(std::move(done));
+  w.batcher->Submit(std::move(batch), AnswerTo(w.events, w.key, w.generation, w.offset));
+}
+
+// The processing threads of the high-performance profile, each behind its own bounded channel.
+class KafkaSource::Processors {
+ public:
+  Processors(int threads, int64_t channel_capacity) {
+    for (int i = 0; i < threads; ++i) {
+      channels_.push_back(std::make_unique<BoundedChannel<MessageWork>>(static_cast<size_t>(channel_capacity)));
+    }
+    for (auto& channel : channels_) {
+      threads_.emplace_back([ch = channel.get()] {
+        while (auto work = ch->Pop()) Process(std::move(*work));
+      });
+    }
+  }
+  ~Processors() { Stop(); }
+
+  // Blocks while the channel is full. A partition always lands on the same thread: its order holds.
+  void Push(size_t partition_hash, MessageWork work) {
+    bool waited = false;
+    // Refused only once stopping, when no consumer thread runs any more.
+    channels_[partition_hash % channels_.size()]->Push(std::move(work), &waited);
+    if (waited) M().channel_waits.Increment();
+  }
+
+  // Drops what is still queued (its offsets are not committed: it comes again) and joins.
+  void Stop() {
+    for (auto& channel : channels_) channel->Close(/*discard=*/true);
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+ private:
+  std::vector<std::unique_ptr<BoundedChannel<MessageWork>>> channels_;
+  std::vector<std::thread> threads_;
+};
+
+namespace {
+
+// Spreads the partitions of a topic evenly over `n` processing threads or intakes.
+size_t PartitionHash(const std::string& topic, int32_t partition) {
+  return std::hash<std::string>{}(topic) + static_cast<size_t>(partition);
+}
+
+}  // namespace
+
+// One librdkafka consumer in the group and the thread that polls it. Everything but the event
+// queue is touched by that thread only (librdkafka calls the rebalance and event callbacks from
 // consume()).
 class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb {
  public:
-  Worker(const KafkaSourceOptions& options, Batcher* batcher, int index)
-      : options_(options),
-        batcher_(batcher),
+  Worker(KafkaSource* source, int index)
+      : source_(source),
+        options_(source->options_),
         index_(index),
         paused_gauge_(MetricsRegistry::Default().Gauge("kafka.partitions.paused",
                                                        "Partitions paused by backpressure or a failing ingest node",
@@ -160,10 +305,7 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
 
   ~Worker() override {
     if (thread_.joinable()) thread_.join();
-    if (consumer_) {
-      consumer_->close();
-      consumer_.reset();
-    }
+    Close();
   }
 
   arrow::Status Create() {
@@ -222,6 +364,14 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
   void Join() {
     if (thread_.joinable()) thread_.join();
   }
+  // Leaves the group (a last revoke commits what is acked). Only once the thread is joined and no
+  // processing thread holds a message of this consumer any more.
+  void Close() {
+    if (!consumer_) return;
+    consumer_->close();
+    consumer_.reset();
+    paused_gauge_.Set(0);
+  }
 
  private:
   struct InFlight {
@@ -239,6 +389,8 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
     std::chrono::milliseconds backoff{0};
     bool paused = false;  // as librdkafka has it
     int64_t last_offset = -1;
+    Signal signal = ingest::v1::SIGNAL_UNSPECIFIED;  // of the topic, decided once per assignment
+    std::string tenant;
   };
 
   bool Stopping(Clock::time_point* deadline) {
@@ -254,7 +406,7 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
     while (true) {
       Clock::time_point deadline;
       const bool stopping = Stopping(&deadline);
-      ProcessAcks();
+      ProcessEvents();
       RetryDue();
       if (stopping && !paused_for_stop) {
         paused_for_stop = true;  // no new messages: only what is in flight finishes
@@ -269,22 +421,23 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
         UpdateLag();
         next_lag = Clock::now() + std::chrono::seconds(1);
       }
-      if (stopping && (inflight_records_ == 0 || Clock::now() >= deadline)) break;
+      if (stopping && ((queued_ == 0 && inflight_records_ == 0) || Clock::now() >= deadline)) break;
       std::unique_ptr<RdKafka::Message> msg(consumer_->consume(20));
-      if (msg && !stopping) Handle(*msg);
+      if (msg && !stopping) Handle(std::move(msg));
     }
-    ProcessAcks();
+    ProcessEvents();
     Commit(std::nullopt);
-    if (inflight_records_ > 0) {
-      spdlog::warn("kafka consumer {}: stopping with {} records unacked; their offsets stay uncommitted", index_,
-                   inflight_records_);
+    if (inflight_records_ > 0 || queued_ > 0) {
+      spdlog::warn(
+          "kafka consumer {}: stopping with {} records unacked and {} messages unprocessed; their offsets stay "
+          "uncommitted",
+          index_, inflight_records_, queued_);
     }
-    consumer_->close();
-    consumer_.reset();
-    paused_gauge_.Set(0);
   }
 
-  void Handle(RdKafka::Message& msg) {
+  // Takes the message: it travels to its processing (its payload stays in librdkafka's buffer).
+  void Handle(std::unique_ptr<RdKafka::Message> message) {
+    RdKafka::Message& msg = *message;
     switch (msg.err()) {
       case RdKafka::ERR_NO_ERROR:
         break;
@@ -305,48 +458,43 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
     if (!p.offsets.Track(offset)) return;  // already seen in this assignment
     p.last_offset = offset;
 
-    const Signal signal = KafkaTopicSignal(options_.kafka.telemetry_type, key.first);
-    ingest::v1::BulkBatch batch;
-    if (signal == ingest::v1::SIGNAL_UNSPECIFIED || !DecodeMessage(signal, msg.payload(), msg.len(), &batch)) {
-      M().invalid.Increment();
-      spdlog::warn("kafka: skipping {} offset {} ({} bytes): {}", Describe(key), offset, msg.len(),
-                   signal == ingest::v1::SIGNAL_UNSPECIFIED
-                       ? "the topic name says neither logs, traces nor metrics (set kafka.telemetry_type)"
-                       : fmt::format("not an OTLP {} export request", ingest::v1::Signal_Name(signal)));
-      p.offsets.Ack(offset);
-      return;
-    }
-    batch.set_tenant(options_.tenant);
-    Admit(&batch);  // bad records are dropped (counted) and the rest normalized
-    const int64_t records = ingest::CountRecords(batch);
-    if (records == 0) {
-      p.offsets.Ack(offset);
-      return;
-    }
-    auto* position = batch.add_positions();
-    position->set_topic(key.first);
-    position->set_partition(key.second);
-    position->set_first_offset(offset);
-    position->set_last_offset(offset);
-    InFlight& f = p.inflight[offset];
-    f.batch = std::move(batch);
-    f.records = records;
-    inflight_records_ += records;
-    Send(key, p, offset, f);
+    MessageWork work;
+    work.events = events_;
+    work.key = key;
+    work.generation = p.generation;
+    work.offset = offset;
+    work.signal = p.signal;
+    work.tenant = p.tenant;
+    work.batcher = source_->BatcherFor(key.first, key.second);
+    work.message = std::move(message);
+    ++queued_;
+    source_->Dispatch(std::move(work));
   }
 
+  // A retry of refused records, from this thread; the first send is the processing's.
   void Send(const PartitionKey& key, const Partition& p, int64_t offset, InFlight& f) {
     ++f.attempts;
-    batcher_->Submit(f.batch, [queue = acks_, key, generation = p.generation, offset](ingest::SubmitOutcome o) {
-      queue->Push({key, generation, offset, std::move(o.status), o.retry_after_ms});
-    });
+    source_->BatcherFor(key.first, key.second)->Submit(f.batch, AnswerTo(events_, key, p.generation, offset));
   }
 
-  void ProcessAcks() {
-    for (auto& e : acks_->Take()) {
+  void ProcessEvents() {
+    for (auto& e : events_->Take()) {
+      if (e.kind == SourceEvent::Kind::kProcessed) --queued_;
       auto it = parts_.find(e.key);
       if (it == parts_.end() || it->second.generation != e.generation) continue;  // revoked meanwhile
       Partition& p = it->second;
+      if (e.kind == SourceEvent::Kind::kProcessed) {
+        if (e.records == 0) {
+          p.offsets.Ack(e.offset);  // undecodable or nothing valid in it: done
+          continue;
+        }
+        InFlight& f = p.inflight[e.offset];
+        f.batch = std::move(e.batch);
+        f.records = e.records;
+        f.attempts = 1;
+        inflight_records_ += e.records;
+        continue;
+      }
       auto f = p.inflight.find(e.offset);
       if (f == p.inflight.end()) continue;
       if (e.status.ok() || e.status.IsInvalid()) {
@@ -467,6 +615,8 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
       for (auto* tp : partitions) {
         Partition fresh;
         fresh.generation = ++generation_;
+        fresh.signal = KafkaTopicSignal(options_.kafka.telemetry_type, tp->topic());
+        fresh.tenant = source_->tenants_.TenantOf(tp->topic());
         parts_[{tp->topic(), tp->partition()}] = std::move(fresh);
       }
       consumer->assign(partitions);
@@ -474,7 +624,7 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
       return;
     }
     spdlog::info("kafka consumer {}: revoked {}", index_, fmt::join(names, ", "));
-    ProcessAcks();
+    ProcessEvents();
     std::set<PartitionKey> revoked;
     for (auto* tp : partitions) revoked.insert({tp->topic(), tp->partition()});
     Commit(revoked);
@@ -505,16 +655,17 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
     }
   }
 
+  KafkaSource* const source_;
   const KafkaSourceOptions& options_;
-  Batcher* batcher_;
   const int index_;
   prometheus::Gauge& paused_gauge_;
   prometheus::Gauge& lag_gauge_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
-  std::shared_ptr<AckQueue> acks_ = std::make_shared<AckQueue>();
+  std::shared_ptr<EventQueue> events_ = std::make_shared<EventQueue>();
   std::map<PartitionKey, Partition> parts_;
   uint64_t generation_ = 0;
-  int64_t inflight_records_ = 0;
+  int64_t inflight_records_ = 0;  // processed, submitted and not yet acked
+  int64_t queued_ = 0;            // dispatched and not yet processed
   int64_t max_inflight_records_ = 0;
   bool overloaded_ = false;
   std::thread thread_;
@@ -523,28 +674,46 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
   Clock::time_point stop_deadline_{};
 };
 
-KafkaSource::KafkaSource(KafkaSourceOptions options, IngestSubmit submit)
-    : options_(std::move(options)), submit_(std::move(submit)) {}
+KafkaSource::KafkaSource(KafkaSourceOptions options, std::vector<IngestSubmit> intakes)
+    : options_(std::move(options)), intakes_(std::move(intakes)) {}
 
 KafkaSource::~KafkaSource() { Stop(); }
 
+void KafkaSource::Dispatch(MessageWork work) {
+  if (!processors_) return Process(std::move(work));
+  const size_t hash = PartitionHash(work.key.first, work.key.second);
+  processors_->Push(hash, std::move(work));
+}
+
+Batcher* KafkaSource::BatcherFor(const std::string& topic, int32_t partition) const {
+  return batchers_[PartitionHash(topic, partition) % batchers_.size()].get();
+}
+
 arrow::Status KafkaSource::Start() {
-  BatcherOptions batching;
-  batching.batch_size = options_.kafka.batch_size;
-  batching.batch_timeout = std::chrono::milliseconds(options_.kafka.batch_timeout_ms);
-  batching.max_batch_bytes = options_.max_batch_bytes;
-  batching.node_id = options_.node_id + "-kafka";
-  batcher_ = std::make_unique<Batcher>(batching, submit_);
-  const int n = options_.kafka.consumer_type == "high_performance"
-                    ? static_cast<int>(options_.kafka.high_performance.num_consumers)
-                    : 1;
+  if (intakes_.empty()) return arrow::Status::Invalid("kafka: no intake to the ingest node");
+  ARROW_ASSIGN_OR_RAISE(tenants_, KafkaTopicTenants::Make(options_.kafka.topic_tenants, options_.default_tenant));
+  const bool high = options_.kafka.consumer_type == "high_performance";
+  const auto& hp = options_.kafka.high_performance;
+  const size_t intakes = high ? intakes_.size() : 1;
+  for (size_t i = 0; i < intakes; ++i) {
+    BatcherOptions batching;
+    batching.batch_size = options_.kafka.batch_size;
+    batching.batch_timeout = std::chrono::milliseconds(options_.kafka.batch_timeout_ms);
+    batching.max_batch_bytes = options_.max_batch_bytes;
+    // Batch ids stay unique across the batchers.
+    batching.node_id = options_.node_id + "-kafka" + (i == 0 ? "" : std::to_string(i));
+    batchers_.push_back(std::make_unique<Batcher>(batching, intakes_[i]));
+  }
+  if (high) processors_ = std::make_unique<Processors>(static_cast<int>(hp.processing_threads), hp.channel_buffer_size);
+  const int n = high ? static_cast<int>(hp.num_consumers) : 1;
   for (int i = 0; i < n; ++i) {
-    auto worker = std::make_unique<Worker>(options_, batcher_.get(), i);
+    auto worker = std::make_unique<Worker>(this, i);
     ARROW_RETURN_NOT_OK(worker->Create());
     workers_.push_back(std::move(worker));
   }
   for (auto& w : workers_) w->Run();
-  spdlog::info("kafka source: {} consumer(s) in group \"{}\" on {} from {}", n, options_.kafka.group_id,
+  spdlog::info("kafka source: {} consumer(s), {} processing thread(s), {} intake(s) in group \"{}\" on {} from {}", n,
+               high ? hp.processing_threads : 0, intakes, options_.kafka.group_id,
                fmt::join(options_.kafka.topics, ", "), fmt::join(options_.kafka.brokers, ","));
   return arrow::Status::OK();
 }
@@ -555,8 +724,13 @@ void KafkaSource::Stop(std::chrono::milliseconds drain) {
   const auto deadline = Clock::now() + drain;
   for (auto& w : workers_) w->RequestStop(deadline);
   for (auto& w : workers_) w->Join();
+  // No consumer thread runs now; the messages still queued go back unprocessed (and uncommitted)
+  // before their consumers are closed.
+  if (processors_) processors_->Stop();
+  for (auto& w : workers_) w->Close();
   workers_.clear();
-  batcher_.reset();  // what it still holds is sent; its acks find no one, and nothing was committed for it
+  processors_.reset();
+  batchers_.clear();  // what they still hold is sent; its acks find no one, and nothing was committed for it
 }
 
 }  // namespace openwit::gateway

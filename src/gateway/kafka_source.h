@@ -3,9 +3,18 @@
 // consumers in the group kafka.group_id read kafka.topics (entries starting with ^ are regular
 // expressions). Each message is one serialized OTLP export request (ExportLogsServiceRequest,
 // ExportTraceServiceRequest or ExportMetricsServiceRequest: kafka.telemetry_type, or with `auto`
-// the topic name saying logs, traces or metrics). Its records go through Admit (validation and
-// normalization) and a Batcher with kafka.batch_size / kafka.batch_timeout_ms to the ingest node,
-// each message carrying its SourcePosition.
+// the topic name saying logs, traces or metrics), of the tenant kafka.topic_tenants gives its topic.
+// Its records go through Admit (validation and normalization) and a Batcher with kafka.batch_size /
+// kafka.batch_timeout_ms to the ingest node, each message carrying its SourcePosition.
+//
+// Profiles (kafka.consumer_type): `standard` is one consumer thread that decodes what it reads and
+// one intake to the ingest node. `high_performance` runs high_performance.num_consumers consumer
+// threads that only poll and hand each message over a bounded channel (channel_buffer_size; a full
+// one blocks the consumer: backpressure, never a drop) to one of processing_threads threads that
+// decode, admit and batch; batches go out through one Batcher per intake (num_grpc_clients gRPC
+// clients with their own connections). A partition always goes to the same processing thread and
+// the same intake, so its messages keep their order; both profiles run the same code, the standard
+// one with the processing done in place.
 //
 // Offsets: a message's offset is committed only when it and every message before it in its
 // partition were acked by the ingest node (short WAL durable) or skipped as undecodable; acks may
@@ -20,10 +29,12 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <arrow/result.h>
 #include <arrow/status.h>
 
 #include "common/config.h"
@@ -61,9 +72,26 @@ class OffsetTracker {
 // (containing "logs", "traces"/"spans" or "metrics"); SIGNAL_UNSPECIFIED when it cannot tell.
 ingest::v1::Signal KafkaTopicSignal(const std::string& telemetry_type, const std::string& topic);
 
+// The tenant of a topic's records (kafka.topic_tenants): the first entry equal to the topic or whose
+// ^pattern is found in its name (as librdkafka matches kafka.topics), else the default tenant.
+class KafkaTopicTenants {
+ public:
+  static arrow::Result<KafkaTopicTenants> Make(const std::vector<std::string>& entries, std::string default_tenant);
+  const std::string& TenantOf(const std::string& topic) const;
+
+ private:
+  struct Rule {
+    std::string topic;                  // exact name, when no pattern
+    std::optional<std::regex> pattern;  // an entry starting with ^
+    std::string tenant;
+  };
+  std::vector<Rule> rules_;
+  std::string default_tenant_ = "default";
+};
+
 struct KafkaSourceOptions {
   KafkaConfig kafka;
-  std::string tenant = "default";  // tenant of every record read from Kafka
+  std::string default_tenant = "default";  // tenant of topics kafka.topic_tenants does not name
   std::string node_id = "openwit-1";
   int64_t max_batch_bytes = 48ll << 20;
   // Backoff of a refused batch: doubles from min to max (or the ingest node's retry hint).
@@ -73,12 +101,14 @@ struct KafkaSourceOptions {
 
 class KafkaSource {
  public:
-  // `submit` is the ingest node's intake (local pipeline or BulkIngest client); the source batches
-  // in front of it itself.
-  KafkaSource(KafkaSourceOptions options, IngestSubmit submit);
+  // `intakes` are the ingest node's intake (local pipeline or BulkIngest clients): the standard
+  // profile uses the first, high_performance all of them, one Batcher each; the source batches in
+  // front of them itself.
+  KafkaSource(KafkaSourceOptions options, std::vector<IngestSubmit> intakes);
   ~KafkaSource();  // Stop()
 
-  // Creates the consumers (one, or high_performance.num_consumers) and starts their threads.
+  // Creates the consumers (one, or high_performance.num_consumers), the processing threads
+  // (high_performance only) and starts them.
   arrow::Status Start();
   // Stops reading, waits up to `drain` for in-flight batches, commits what is acked, closes the
   // consumers (leaving the group).
@@ -86,9 +116,19 @@ class KafkaSource {
 
  private:
   class Worker;
+  class Processors;
+  struct MessageWork;
+  // Processes a message in place (standard) or hands it to its partition's processing thread.
+  void Dispatch(MessageWork work);
+  // Decodes, admits and batches one message (a processing thread, or the consumer's in place).
+  static void Process(MessageWork work);
+  Batcher* BatcherFor(const std::string& topic, int32_t partition) const;
+
   const KafkaSourceOptions options_;
-  IngestSubmit submit_;
-  std::unique_ptr<Batcher> batcher_;
+  std::vector<IngestSubmit> intakes_;
+  KafkaTopicTenants tenants_;
+  std::vector<std::unique_ptr<Batcher>> batchers_;
+  std::unique_ptr<Processors> processors_;  // null: standard profile
   std::vector<std::unique_ptr<Worker>> workers_;
   bool stopped_ = false;
 };

@@ -69,6 +69,7 @@ struct Node::Impl {
   std::unique_ptr<ingest::BulkIngestService> bulk_service;
   std::unique_ptr<grpc::Server> ingest_server;
   std::unique_ptr<gateway::BulkIngestClient> ingest_client;
+  std::vector<std::unique_ptr<gateway::BulkIngestClient>> kafka_ingest_clients;  // high_performance.num_grpc_clients
   std::unique_ptr<gateway::OtlpHttpReceiver> otlp_http;
   std::unique_ptr<HttpServer> otlp_http_server;
   std::unique_ptr<gateway::OtlpGrpcReceiver> otlp_grpc;
@@ -260,10 +261,24 @@ struct Node::Impl {
       // The Kafka source batches by the kafka block's batch_size / batch_timeout_ms itself.
       gateway::KafkaSourceOptions kafka;
       kafka.kafka = config.kafka;
-      kafka.tenant = config.auth.default_tenant;
+      kafka.default_tenant = config.auth.default_tenant;
       kafka.node_id = config.node.id;
       kafka.max_batch_bytes = config.grpc.MaxReceiveBytes() * 8 / 10;
-      kafka_source = std::make_unique<gateway::KafkaSource>(std::move(kafka), submit);
+      std::vector<gateway::IngestSubmit> intakes{submit};
+      if (ingest_client && config.kafka.consumer_type == "high_performance") {
+        // Its own gRPC clients, each with its own connections: parallel streams to the ingest nodes.
+        intakes.clear();
+        for (int64_t i = 0; i < config.kafka.high_performance.num_grpc_clients; ++i) {
+          kafka_ingest_clients.push_back(std::make_unique<gateway::BulkIngestClient>(
+              config.ingest.endpoints, std::chrono::milliseconds(config.http.upstream.request_timeout_ms),
+              static_cast<int>(config.grpc.MaxReceiveBytes())));
+          intakes.push_back(
+              [c = kafka_ingest_clients.back().get()](ingest::v1::BulkBatch batch, ingest::SubmitCallback done) {
+                c->Submit(std::move(batch), std::move(done));
+              });
+        }
+      }
+      kafka_source = std::make_unique<gateway::KafkaSource>(std::move(kafka), std::move(intakes));
       ARROW_RETURN_NOT_OK(kafka_source->Start());
       endpoints.push_back({"kafka", fmt::format("{}", fmt::join(config.kafka.brokers, ",")),
                            fmt::format("Kafka source: group {}, topics {}", config.kafka.group_id,
@@ -395,7 +410,8 @@ void Node::Stop() {
   if (m.otlp_http_server) m.otlp_http_server->Stop();
   if (m.kafka_source) m.kafka_source->Stop();  // waits for in-flight acks, commits them, leaves the group
   m.kafka_source.reset();
-  m.batcher.reset();  // sends what it holds while the ingest side still runs
+  m.kafka_ingest_clients.clear();  // after the source: they wait for their calls in flight
+  m.batcher.reset();               // sends what it holds while the ingest side still runs
   if (m.ingest_server) m.ingest_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   if (m.pipeline) m.pipeline->Stop(std::chrono::seconds(5));
   m.pipeline.reset();

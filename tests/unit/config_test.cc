@@ -217,6 +217,54 @@ TEST(ConfigTest, AuthAndQuotaEntriesAreChecked) {
   EXPECT_THAT(yaml, Not(HasSubstr("s3cret-key")));
 }
 
+TEST(ConfigTest, TopicTenantsAreCheckedAtLoad) {
+  auto good = Load(
+      "kafka:\n  topic_tenants: [\"otlp-logs=acme\", \"^team-(a|b)\\\\..*=team.ab\", \"^x=y.*=weird-but-fine\"]\n");
+  ASSERT_TRUE(good.ok()) << good.status();
+  auto rules = ParseTopicTenants(good->config.kafka.topic_tenants);
+  ASSERT_TRUE(rules.ok()) << rules.status();
+  ASSERT_EQ(rules->size(), 3u);
+  EXPECT_EQ((*rules)[0], (std::pair<std::string, std::string>{"otlp-logs", "acme"}));
+  EXPECT_EQ((*rules)[1], (std::pair<std::string, std::string>{"^team-(a|b)\\..*", "team.ab"}));
+  EXPECT_EQ((*rules)[2], (std::pair<std::string, std::string>{"^x=y.*", "weird-but-fine"}));  // split at the last '='
+
+  auto bad_pattern = Load("kafka:\n  topic_tenants:\n    - \"a=b\"\n    - \"^otlp-(logs=acme\"\n");
+  ASSERT_FALSE(bad_pattern.ok());
+  EXPECT_THAT(bad_pattern.status().message(),
+              HasSubstr("line 2: kafka.topic_tenants: \"^otlp-(logs=acme\" is not TOPIC=tenant or ^PATTERN=tenant: "
+                        "the pattern ^otlp-(logs does not compile"));
+  auto bad_tenant = Load("kafka:\n  topic_tenants: [\"otlp-logs=no tenant\"]\n");
+  ASSERT_FALSE(bad_tenant.ok());
+  EXPECT_THAT(bad_tenant.status().message(),
+              HasSubstr("kafka.topic_tenants: \"otlp-logs=no tenant\" is not TOPIC=tenant or ^PATTERN=tenant: "
+                        "\"no tenant\" is not a tenant"));
+  for (const char* entry : {"otlp-logs", "=acme", "otlp-logs="}) {
+    auto bad = Load(std::string("kafka:\n  topic_tenants: [\"") + entry + "\"]\n");
+    ASSERT_FALSE(bad.ok()) << entry;
+    EXPECT_THAT(bad.status().message(), HasSubstr(std::string("kafka.topic_tenants: \"") + entry + "\" is not"));
+  }
+}
+
+// One parser for every "KEY=VALUE" list: quotas, retention and topic tenants read their entries alike.
+TEST(ConfigTest, OverrideListsShareOneParser) {
+  auto quotas = ParseQuotaOverrides({"acme=100:2000", "big=0:5"});
+  ASSERT_TRUE(quotas.ok()) << quotas.status();
+  EXPECT_EQ(quotas->at("acme").records_per_second, 100);
+  EXPECT_EQ(quotas->at("acme").bytes_per_second, 2000);
+  EXPECT_EQ(quotas->at("big").bytes_per_second, 5);
+  for (const char* bad : {"acme=100", "acme=-1:5", "acme=1:x", "a b=1:1", "=1:1"}) {
+    EXPECT_FALSE(ParseQuotaOverrides({bad}).ok()) << bad;
+  }
+  auto days = ParseRetentionOverrides({"keep=0", "short=7"});
+  ASSERT_TRUE(days.ok()) << days.status();
+  EXPECT_EQ(days->at("keep"), 0);
+  EXPECT_EQ(days->at("short"), 7);
+  auto bad_days = ParseRetentionOverrides({"short=-7"});
+  ASSERT_FALSE(bad_days.ok());
+  EXPECT_THAT(bad_days.status().message(), HasSubstr("\"short=-7\" is not tenant=DAYS: DAYS must be"));
+  EXPECT_FALSE(ParseRetentionOverrides({"a=b=7"}).ok());  // "a=b" is no tenant
+}
+
 TEST(ConfigTest, EveryKeyTheSeedsNameIsKnown) {
   const std::string reference = ConfigReferenceMarkdown();
   for (const char* key : {"ingestion.sources.kafka.enabled",

@@ -1,5 +1,7 @@
-// The Kafka source's commit bookkeeping (no broker): only the acked prefix of a partition is ever
-// committable, whatever order the acks come in.
+// The Kafka source without a broker: its commit bookkeeping (only the acked prefix of a partition is
+// ever committable, whatever order the acks come in), the tenant of a topic, the bounded hand-over
+// to the processing threads.
+#include <atomic>
 #include <chrono>
 #include <set>
 #include <thread>
@@ -7,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "gateway/bounded_channel.h"
 #include "gateway/kafka_source.h"
 
 namespace openwit::gateway {
@@ -146,7 +149,7 @@ TEST(KafkaSource, StartsAndStopsWithTheConfigExtremesAndNoBroker) {
     options.kafka.max_partition_fetch_bytes = high ? 2147483135 : 1024;
     options.kafka.session_timeout_ms = high ? 3600000 : 1000;
     int submitted = 0;
-    KafkaSource source(options, [&](ingest::v1::BulkBatch, ingest::SubmitCallback) { ++submitted; });
+    KafkaSource source(options, {[&](ingest::v1::BulkBatch, ingest::SubmitCallback) { ++submitted; }});
     auto started = source.Start();
     ASSERT_TRUE(started.ok()) << started.ToString();
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -155,6 +158,81 @@ TEST(KafkaSource, StartsAndStopsWithTheConfigExtremesAndNoBroker) {
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
     EXPECT_EQ(submitted, 0);
   }
+}
+
+}  // namespace
+}  // namespace openwit::gateway
+
+namespace openwit::gateway {
+namespace {
+
+TEST(KafkaTopicTenants, FirstMatchWinsAndTheRestGoToTheDefaultTenant) {
+  auto tenants = KafkaTopicTenants::Make({"otlp-logs=exact", "^otlp-.*=prefixed", "^.*-audit$=audit", "^team-a=team-a"},
+                                         "fallback");
+  ASSERT_TRUE(tenants.ok()) << tenants.status();
+  EXPECT_EQ(tenants->TenantOf("otlp-logs"), "exact");        // the exact entry comes first
+  EXPECT_EQ(tenants->TenantOf("otlp-traces"), "prefixed");   // then the pattern
+  EXPECT_EQ(tenants->TenantOf("otlp-x-audit"), "prefixed");  // both patterns match: the first wins
+  EXPECT_EQ(tenants->TenantOf("billing-audit"), "audit");    // a pattern is anchored only as it says
+  EXPECT_EQ(tenants->TenantOf("team-a-logs"), "team-a");     // "^team-a" is searched, not matched whole
+  EXPECT_EQ(tenants->TenantOf("otlp-logs-2"), "prefixed");   // an exact entry is the whole name
+  EXPECT_EQ(tenants->TenantOf("events"), "fallback");
+  EXPECT_EQ(tenants->TenantOf("xotlp-logs"), "fallback");
+
+  auto none = KafkaTopicTenants::Make({}, "default");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->TenantOf("otlp-logs"), "default");
+}
+
+TEST(KafkaTopicTenants, BadEntriesAreRefused) {
+  for (const char* bad : {"^otlp-(=t", "otlp-logs", "otlp-logs=bad tenant", "=t"}) {
+    auto tenants = KafkaTopicTenants::Make({"ok=fine", bad}, "default");
+    ASSERT_FALSE(tenants.ok()) << bad;
+    EXPECT_NE(tenants.status().message().find(bad), std::string::npos) << tenants.status().message();
+  }
+}
+
+// The consumer -> processing hand-over: a full channel makes the writer wait (never drops), and the
+// reader gets every item in order.
+TEST(BoundedChannel, AFullChannelBlocksTheWriterAndLosesNothing) {
+  BoundedChannel<int> channel(2);
+  std::atomic<int> pushed{0};
+  std::atomic<int> waits{0};
+  std::thread writer([&] {
+    for (int i = 0; i < 100; ++i) {
+      bool waited = false;
+      ASSERT_TRUE(channel.Push(int(i), &waited));
+      waits += waited;
+      ++pushed;
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(pushed.load(), 2);  // the third Push waits for room
+  EXPECT_EQ(channel.size(), 2u);
+  std::vector<int> got;
+  while (got.size() < 100) got.push_back(*channel.Pop());
+  writer.join();
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(got[static_cast<size_t>(i)], i);
+  EXPECT_GE(waits.load(), 1);
+}
+
+TEST(BoundedChannel, CloseWakesWritersAndReaders) {
+  BoundedChannel<int> channel(1);
+  ASSERT_TRUE(channel.Push(1));
+  std::thread writer([&] { EXPECT_FALSE(channel.Push(2)); });  // waits for room, then sees the close
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  channel.Close(/*discard=*/false);
+  writer.join();
+  EXPECT_EQ(channel.Pop(), 1);  // what was queued is still read
+  EXPECT_EQ(channel.Pop(), std::nullopt);
+
+  BoundedChannel<int> discarded(4);
+  discarded.Push(1);
+  discarded.Push(2);
+  std::thread reader([&] { EXPECT_EQ(discarded.Pop(), 1); });
+  reader.join();
+  discarded.Close(/*discard=*/true);
+  EXPECT_EQ(discarded.Pop(), std::nullopt);  // 2 was dropped
 }
 
 }  // namespace
