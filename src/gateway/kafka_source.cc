@@ -91,36 +91,6 @@ const std::string& KafkaTopicTenants::TenantOf(const std::string& topic) const {
 
 namespace {
 
-// Decodes one message as the OTLP export request of `signal` into `batch`.
-bool DecodeMessage(Signal signal, const void* data, size_t size, ingest::v1::BulkBatch* batch) {
-  namespace collector = opentelemetry::proto::collector;
-  const int n = static_cast<int>(std::min<size_t>(size, INT32_MAX));
-  if (size > static_cast<size_t>(INT32_MAX)) return false;
-  batch->set_signal(signal);
-  switch (signal) {
-    case ingest::v1::SIGNAL_LOGS: {
-      collector::logs::v1::ExportLogsServiceRequest request;
-      if (!request.ParseFromArray(data, n)) return false;
-      batch->mutable_resource_logs()->Swap(request.mutable_resource_logs());
-      return true;
-    }
-    case ingest::v1::SIGNAL_TRACES: {
-      collector::trace::v1::ExportTraceServiceRequest request;
-      if (!request.ParseFromArray(data, n)) return false;
-      batch->mutable_resource_spans()->Swap(request.mutable_resource_spans());
-      return true;
-    }
-    case ingest::v1::SIGNAL_METRICS: {
-      collector::metrics::v1::ExportMetricsServiceRequest request;
-      if (!request.ParseFromArray(data, n)) return false;
-      batch->mutable_resource_metrics()->Swap(request.mutable_resource_metrics());
-      return true;
-    }
-    default:
-      return false;
-  }
-}
-
 struct Metrics {
   MetricsRegistry& r = MetricsRegistry::Default();
   prometheus::Counter& consumed = r.Counter("kafka.messages.consumed", "Kafka messages read");
@@ -214,8 +184,10 @@ void KafkaSource::Process(MessageWork w) {
   done.offset = w.offset;
   ingest::v1::BulkBatch batch;
   const size_t bytes = w.message->len();
-  const bool decoded =
-      w.signal != ingest::v1::SIGNAL_UNSPECIFIED && DecodeMessage(w.signal, w.message->payload(), bytes, &batch);
+  const bool decoded = w.signal != ingest::v1::SIGNAL_UNSPECIFIED &&
+                       DecodeOtlp(w.signal, "application/x-protobuf",
+                                  std::string_view(static_cast<const char*>(w.message->payload()), bytes), &batch)
+                           .ok();
   w.message.reset();  // librdkafka's buffer is not needed past the decode
   if (!decoded) {
     M().invalid.Increment();
