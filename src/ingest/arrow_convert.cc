@@ -217,15 +217,12 @@ std::string_view ServiceName(const Attributes& resource_attrs, std::string* stor
   return {};
 }
 
-bool IsAbsentId(const std::string& id) {
-  return std::all_of(id.begin(), id.end(), [](char c) { return c == 0; });
-}
-
 // ---- Column writers ----------------------------------------------------------------------------
 
 arrow::Status AppendRepeated(arrow::StringBuilder* column, std::string_view text, int64_t rows) {
   ARROW_RETURN_NOT_OK(column->Reserve(rows));
-  for (int64_t i = 0; i < rows; ++i) ARROW_RETURN_NOT_OK(column->Append(text));
+  ARROW_RETURN_NOT_OK(column->ReserveData(static_cast<int64_t>(text.size()) * rows));
+  for (int64_t i = 0; i < rows; ++i) column->UnsafeAppend(text);
   return arrow::Status::OK();
 }
 
@@ -263,6 +260,8 @@ MapColumn::MapColumn(arrow::MapBuilder* builder)
       values_(static_cast<arrow::StringBuilder*>(builder->item_builder())) {}
 
 arrow::Status MapColumn::AppendEntries(const Attributes& attrs, Scratch* scratch) {
+  ARROW_RETURN_NOT_OK(keys_->Reserve(attrs.size()));
+  ARROW_RETURN_NOT_OK(values_->Reserve(attrs.size()));
   if (checked_ != &attrs) {
     checked_ = &attrs;
     unique_ = KeysUnique(attrs, &scratch->keys);
@@ -271,8 +270,8 @@ arrow::Status MapColumn::AppendEntries(const Attributes& attrs, Scratch* scratch
     const common::KeyValue& kv = attrs[i];
     // First value wins, as pdata's Map.Get; rare enough that the quadratic scan is fine.
     if (!unique_ && KeySeenBefore(attrs, i)) continue;
-    ARROW_RETURN_NOT_OK(keys_->Append(kv.key()));
-    ARROW_RETURN_NOT_OK(values_->Append(ValueText(kv.value(), &scratch->text)));
+    ARROW_RETURN_NOT_OK(AppendText(keys_, kv.key()));
+    ARROW_RETURN_NOT_OK(AppendText(values_, ValueText(kv.value(), &scratch->text)));
   }
   return arrow::Status::OK();
 }
