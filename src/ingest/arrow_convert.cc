@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -110,29 +111,39 @@ void AppendBase64(std::string_view in, std::string* out) {
   }
 }
 
-void AppendInt(int64_t v, std::string* out) {
-  char buf[24];
-  const auto end = std::to_chars(buf, buf + sizeof(buf), v).ptr;
-  out->append(buf, end);
+// Numbers are formatted into a stack buffer, so that a map value or Body goes straight into its
+// column without a std::string in between.
+struct NumberText {
+  char buf[64];  // an int64 or a double: fixed below 1e21 with at most 17 significant digits
+  size_t size = 0;
+  std::string_view view() const { return {buf, size}; }
+};
+
+NumberText IntText(int64_t v) {
+  NumberText t;
+  t.size = static_cast<size_t>(std::to_chars(t.buf, t.buf + sizeof(t.buf), v).ptr - t.buf);
+  return t;
 }
 
 // The shortest text that reads back as the same double, in plain notation between 1e-6 and 1e21
 // and in exponent notation outside (the JSON numbers of Go and JavaScript). NaN and infinities
 // have no JSON number: inside JSON they are the strings "NaN", "Infinity", "-Infinity".
-void AppendDouble(double v, bool inside_json, std::string* out) {
+NumberText DoubleText(double v, bool inside_json) {
+  NumberText t;
   if (!std::isfinite(v)) {
-    const char* text = std::isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity");
-    if (inside_json) out->push_back('"');
-    out->append(text);
-    if (inside_json) out->push_back('"');
-    return;
+    const std::string_view text = std::isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity");
+    const std::string_view quote = inside_json ? "\"" : "";
+    for (std::string_view part : {quote, text, quote}) {
+      std::memcpy(t.buf + t.size, part.data(), part.size());
+      t.size += part.size();
+    }
+    return t;
   }
   const double magnitude = std::fabs(v);
   const auto format = magnitude == 0 || (magnitude >= 1e-6 && magnitude < 1e21) ? std::chars_format::fixed
                                                                                 : std::chars_format::scientific;
-  char buf[64];  // fixed below 1e21 with at most 17 significant digits: under 50 characters
-  const auto end = std::to_chars(buf, buf + sizeof(buf), v, format).ptr;
-  out->append(buf, end);
+  t.size = static_cast<size_t>(std::to_chars(t.buf, t.buf + sizeof(t.buf), v, format).ptr - t.buf);
+  return t;
 }
 
 // A value inside a JSON array or object.
@@ -145,10 +156,10 @@ void AppendJson(const common::AnyValue& v, std::string* out) {
       out->append(v.bool_value() ? "true" : "false");
       break;
     case common::AnyValue::kIntValue:
-      AppendInt(v.int_value(), out);
+      out->append(IntText(v.int_value()).view());
       break;
     case common::AnyValue::kDoubleValue:
-      AppendDouble(v.double_value(), /*inside_json=*/true, out);
+      out->append(DoubleText(v.double_value(), /*inside_json=*/true).view());
       break;
     case common::AnyValue::kBytesValue:
       out->push_back('"');
@@ -186,15 +197,12 @@ void AppendJson(const common::AnyValue& v, std::string* out) {
 
 }  // namespace
 
-// The text stored for a value in a map column or Body: a string as itself (a view into the
-// message, no copy), anything else as its JSON text rendered into *scratch, unset as "".
 std::string_view ValueText(const common::AnyValue& v, std::string* scratch) {
   switch (v.value_case()) {
     case common::AnyValue::kStringValue:
       return v.string_value();
-    case common::AnyValue::kDoubleValue:
-      scratch->clear();
-      AppendDouble(v.double_value(), /*inside_json=*/false, scratch);
+    case common::AnyValue::kDoubleValue:  // at top level NaN and infinities are not quoted
+      scratch->assign(DoubleText(v.double_value(), /*inside_json=*/false).view());
       return *scratch;
     case common::AnyValue::kBytesValue:
       scratch->clear();
@@ -203,10 +211,23 @@ std::string_view ValueText(const common::AnyValue& v, std::string* scratch) {
     case common::AnyValue::VALUE_NOT_SET:
     case common::AnyValue::kStringValueStrindex:
       return {};
-    default:
+    default:  // ints and bools as their JSON text, arrays and kvlists as JSON
       scratch->clear();
       AppendJson(v, scratch);
       return *scratch;
+  }
+}
+
+arrow::Status AppendNonStringValueText(const common::AnyValue& v, arrow::StringBuilder* column, std::string* scratch) {
+  switch (v.value_case()) {
+    case common::AnyValue::kBoolValue:
+      return AppendText(column, v.bool_value() ? "true" : "false");
+    case common::AnyValue::kIntValue:
+      return AppendText(column, IntText(v.int_value()).view());
+    case common::AnyValue::kDoubleValue:
+      return AppendText(column, DoubleText(v.double_value(), /*inside_json=*/false).view());
+    default:
+      return AppendText(column, ValueText(v, scratch));
   }
 }
 
@@ -271,7 +292,7 @@ arrow::Status MapColumn::AppendEntries(const Attributes& attrs, Scratch* scratch
     // First value wins, as pdata's Map.Get; rare enough that the quadratic scan is fine.
     if (!unique_ && KeySeenBefore(attrs, i)) continue;
     ARROW_RETURN_NOT_OK(AppendText(keys_, kv.key()));
-    ARROW_RETURN_NOT_OK(AppendText(values_, ValueText(kv.value(), &scratch->text)));
+    ARROW_RETURN_NOT_OK(AppendValueText(kv.value(), values_, &scratch->text));
   }
   return arrow::Status::OK();
 }

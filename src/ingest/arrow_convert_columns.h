@@ -102,6 +102,15 @@ inline arrow::Status AppendText(arrow::StringBuilder* column, std::string_view t
   return arrow::Status::OK();
 }
 
+arrow::Status AppendNonStringValueText(const common::AnyValue& v, arrow::StringBuilder* column, std::string* scratch);
+
+// Appends ValueText(v) to a string column with room for the row; a number or bool without going
+// through *scratch (only bytes, arrays and kvlists are rendered there).
+inline arrow::Status AppendValueText(const common::AnyValue& v, arrow::StringBuilder* column, std::string* scratch) {
+  if (v.value_case() == common::AnyValue::kStringValue) return AppendText(column, v.string_value());
+  return AppendNonStringValueText(v, column, scratch);
+}
+
 // Appends get(item) of every item (a protobuf repeated field) to a column: to a string column a
 // std::string_view, to an id column the id (checked beforehand) or null, to a number column the
 // number or, for a nullable one, a std::optional whose nullopt is null.

@@ -101,8 +101,8 @@ class LogColumns final : public SignalColumns {
         severity_text_, records, [](const Record& rec) -> auto& { return rec.severity_text(); }));
     ARROW_RETURN_NOT_OK(AppendEach(severity_number_, records,
                                    [](const Record& rec) { return static_cast<int32_t>(rec.severity_number()); }));
-    ARROW_RETURN_NOT_OK(
-        AppendEach(body_, records, [this](const Record& rec) { return ValueText(rec.body(), &scratch_.text); }));
+    ARROW_RETURN_NOT_OK(body_->Reserve(records.size()));
+    for (const Record& rec : records) ARROW_RETURN_NOT_OK(AppendValueText(rec.body(), body_, &scratch_.text));
     ARROW_RETURN_NOT_OK(log_attributes_.AppendEach(
         records, [](const Record& rec) -> auto& { return rec.attributes(); }, &scratch_));
     return AppendEach(
