@@ -301,11 +301,31 @@ arrow::Status MapColumn::AppendOffsets(const std::vector<int32_t>& offsets) {
   return map_->AppendValues(offsets.data(), static_cast<int64_t>(offsets.size()));
 }
 
+// The list is rendered once, as the first row; the other rows copy its entries from the
+// builders' own buffers, reserved beforehand so that the copies' sources stay in place.
 arrow::Status MapColumn::AppendRepeated(const Attributes& attrs, int64_t rows, Scratch* scratch) {
+  if (rows == 0) return arrow::Status::OK();
+  const int64_t first = keys_->length();
+  const int64_t key_bytes = keys_->value_data_length();
+  const int64_t value_bytes = values_->value_data_length();
+  ARROW_RETURN_NOT_OK(AppendEntries(attrs, scratch));
+  const int64_t entries = keys_->length() - first;
+  ARROW_RETURN_NOT_OK(keys_->Reserve((rows - 1) * entries));
+  ARROW_RETURN_NOT_OK(values_->Reserve((rows - 1) * entries));
+  ARROW_RETURN_NOT_OK(keys_->ReserveData((rows - 1) * (keys_->value_data_length() - key_bytes)));
+  ARROW_RETURN_NOT_OK(values_->ReserveData((rows - 1) * (values_->value_data_length() - value_bytes)));
+
+  auto& row = scratch->entries;
+  row.clear();
+  for (int64_t i = first; i < first + entries; ++i) row.emplace_back(keys_->GetView(i), values_->GetView(i));
   scratch->offsets.clear();
-  for (int64_t i = 0; i < rows; ++i) {
+  scratch->offsets.push_back(static_cast<int32_t>(first));
+  for (int64_t r = 1; r < rows; ++r) {
     scratch->offsets.push_back(static_cast<int32_t>(keys_->length()));
-    ARROW_RETURN_NOT_OK(AppendEntries(attrs, scratch));
+    for (const auto& [key, value] : row) {
+      keys_->UnsafeAppend(key);
+      values_->UnsafeAppend(value);
+    }
   }
   return AppendOffsets(scratch->offsets);
 }

@@ -164,6 +164,7 @@ arrow::Status AppendListSlots(arrow::ListBuilder* list, const Items& items, Size
 struct Scratch {
   std::string text;
   std::vector<std::string_view> keys;
+  std::vector<std::pair<std::string_view, std::string_view>> entries;
   std::vector<int32_t> offsets;
 };
 
