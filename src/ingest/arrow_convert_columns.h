@@ -242,7 +242,8 @@ class SignalColumns {
   SignalColumns(std::shared_ptr<arrow::Schema> schema, arrow::MemoryPool* pool);
   virtual ~SignalColumns() = default;
 
-  // Room for `rows` more rows in every top-level builder.
+  // Room for `rows` more rows in every top-level builder and, at the start of a batch, for as many
+  // elements and bytes in every builder as the last batch had.
   arrow::Status Reserve(int64_t rows);
   void Reset();
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> Finish(int64_t rows);
@@ -277,6 +278,20 @@ class SignalColumns {
   std::vector<std::shared_ptr<arrow::ArrayBuilder>> builders_;  // schema order
   ResourceScopeColumns resource_scope_;
   Scratch scratch_;
+
+ private:
+  // A builder of the tree (nested ones too) and the size it reached in the last batch. Finish()
+  // hands the buffers to the arrays, so each batch starts empty; reserving the last batch's sizes
+  // spares the buffers their growth by doubling, each step copying what they held.
+  struct SizeHint {
+    arrow::ArrayBuilder* builder;
+    arrow::StringBuilder* text;  // the same builder if a string column, or null
+    int64_t length = 0;
+    int64_t bytes = 0;
+  };
+  void AddSizeHints(arrow::ArrayBuilder* builder);
+
+  std::vector<SizeHint> size_hints_;
 };
 
 std::unique_ptr<SignalColumns> MakeLogColumns(arrow::MemoryPool* pool);
