@@ -160,6 +160,23 @@ arrow::Status AppendListSlots(arrow::ListBuilder* list, const Items& items, Size
   return list->AppendValues(offsets->data(), static_cast<int64_t>(offsets->size()));
 }
 
+// A list<struct> column (span events and links, exemplars, quantiles): a list per item of the
+// elements get(item), whose struct fields append_fields(elements) appends.
+template <class Items, class Get, class AppendFields>
+arrow::Status AppendStructLists(arrow::ListBuilder* list, const Items& items, Get&& get, AppendFields&& append_fields,
+                                std::vector<int32_t>* offsets) {
+  ARROW_RETURN_NOT_OK(AppendListSlots(
+      list, items, [&](const auto& item) { return get(item).size(); }, offsets));
+  auto* structs = static_cast<arrow::StructBuilder*>(list->value_builder());
+  for (const auto& item : items) {
+    const auto& elements = get(item);
+    if (elements.empty()) continue;
+    ARROW_RETURN_NOT_OK(structs->AppendValues(elements.size(), nullptr));
+    ARROW_RETURN_NOT_OK(append_fields(elements));
+  }
+  return arrow::Status::OK();
+}
+
 // Reused buffers of one converter, so that steady-state rows allocate nothing.
 struct Scratch {
   std::string text;

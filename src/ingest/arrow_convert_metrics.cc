@@ -347,45 +347,42 @@ class MetricColumns final : public SignalColumns {
 
   template <class Points>
   arrow::Status AppendExemplars(const Points& points) {
-    ARROW_RETURN_NOT_OK(AppendListSlots(
-        exemplars_, points, [](const auto& p) { return p.exemplars_size(); }, &scratch_.offsets));
-    for (const auto& p : points) {
-      const auto& exemplars = p.exemplars();
-      if (exemplars.empty()) continue;
-      ARROW_RETURN_NOT_OK(exemplar_->AppendValues(exemplars.size(), nullptr));
-      ARROW_RETURN_NOT_OK(exemplar_attributes_.AppendEach(
-          exemplars, [](const Exemplar& e) -> auto& { return e.filtered_attributes(); }, &scratch_));
-      ARROW_RETURN_NOT_OK(
-          AppendEach(exemplar_time_, exemplars, [](const Exemplar& e) { return Nanos(e.time_unix_nano()); }));
-      ARROW_RETURN_NOT_OK(AppendEach(exemplar_value_, exemplars, [](const Exemplar& e) -> std::optional<double> {
-        switch (e.value_case()) {
-          case Exemplar::kAsDouble:
-            return e.as_double();
-          case Exemplar::kAsInt:
-            return static_cast<double>(e.as_int());
-          default:
-            return std::nullopt;
-        }
-      }));
-      ARROW_RETURN_NOT_OK(AppendEach(
-          exemplar_span_id_, exemplars, [](const Exemplar& e) -> auto& { return e.span_id(); }));
-      ARROW_RETURN_NOT_OK(AppendEach(
-          exemplar_trace_id_, exemplars, [](const Exemplar& e) -> auto& { return e.trace_id(); }));
-    }
-    return arrow::Status::OK();
+    using Exemplars = google::protobuf::RepeatedPtrField<Exemplar>;
+    return AppendStructLists(
+        exemplars_, points, [](const auto& p) -> auto& { return p.exemplars(); },
+        [this](const Exemplars& exemplars) {
+          ARROW_RETURN_NOT_OK(exemplar_attributes_.AppendEach(
+              exemplars, [](const Exemplar& e) -> auto& { return e.filtered_attributes(); }, &scratch_));
+          ARROW_RETURN_NOT_OK(
+              AppendEach(exemplar_time_, exemplars, [](const Exemplar& e) { return Nanos(e.time_unix_nano()); }));
+          ARROW_RETURN_NOT_OK(AppendEach(exemplar_value_, exemplars, [](const Exemplar& e) -> std::optional<double> {
+            switch (e.value_case()) {
+              case Exemplar::kAsDouble:
+                return e.as_double();
+              case Exemplar::kAsInt:
+                return static_cast<double>(e.as_int());
+              default:
+                return std::nullopt;
+            }
+          }));
+          ARROW_RETURN_NOT_OK(AppendEach(
+              exemplar_span_id_, exemplars, [](const Exemplar& e) -> auto& { return e.span_id(); }));
+          return AppendEach(
+              exemplar_trace_id_, exemplars, [](const Exemplar& e) -> auto& { return e.trace_id(); });
+        },
+        &scratch_.offsets);
   }
 
   arrow::Status AppendQuantiles(const google::protobuf::RepeatedPtrField<metrics::SummaryDataPoint>& points) {
-    ARROW_RETURN_NOT_OK(AppendListSlots(
-        quantiles_, points, [](const auto& p) { return p.quantile_values_size(); }, &scratch_.offsets));
-    for (const auto& p : points) {
-      const auto& quantiles = p.quantile_values();
-      if (quantiles.empty()) continue;
-      ARROW_RETURN_NOT_OK(quantile_->AppendValues(quantiles.size(), nullptr));
-      ARROW_RETURN_NOT_OK(AppendEach(quantile_quantile_, quantiles, [](const Quantile& q) { return q.quantile(); }));
-      ARROW_RETURN_NOT_OK(AppendEach(quantile_value_, quantiles, [](const Quantile& q) { return q.value(); }));
-    }
-    return arrow::Status::OK();
+    using Quantiles = google::protobuf::RepeatedPtrField<Quantile>;
+    return AppendStructLists(
+        quantiles_, points, [](const auto& p) -> auto& { return p.quantile_values(); },
+        [this](const Quantiles& quantiles) {
+          ARROW_RETURN_NOT_OK(
+              AppendEach(quantile_quantile_, quantiles, [](const Quantile& q) { return q.quantile(); }));
+          return AppendEach(quantile_value_, quantiles, [](const Quantile& q) { return q.value(); });
+        },
+        &scratch_.offsets);
   }
 
   // Nulls in the kind columns the metric's kind did not fill, up to the rows of TimeUnix.

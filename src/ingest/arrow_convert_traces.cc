@@ -184,40 +184,37 @@ class SpanColumns final : public SignalColumns {
 
   // Events and links: a list per span, empty when it has none.
   arrow::Status AppendEvents(const Spans& spans) {
-    ARROW_RETURN_NOT_OK(AppendListSlots(
-        events_, spans, [](const Span& s) { return s.events_size(); }, &scratch_.offsets));
-    for (const Span& span : spans) {
-      const auto& events = span.events();
-      if (events.empty()) continue;
-      using Event = Span::Event;
-      ARROW_RETURN_NOT_OK(event_->AppendValues(events.size(), nullptr));
-      ARROW_RETURN_NOT_OK(AppendEach(event_time_, events, [](const Event& e) { return Nanos(e.time_unix_nano()); }));
-      ARROW_RETURN_NOT_OK(AppendEach(
-          event_name_, events, [](const Event& e) -> auto& { return e.name(); }));
-      ARROW_RETURN_NOT_OK(event_attributes_.AppendEach(
-          events, [](const Event& e) -> auto& { return e.attributes(); }, &scratch_));
-    }
-    return arrow::Status::OK();
+    using Events = google::protobuf::RepeatedPtrField<Span::Event>;
+    using Event = Span::Event;
+    return AppendStructLists(
+        events_, spans, [](const Span& s) -> auto& { return s.events(); },
+        [this](const Events& events) {
+          ARROW_RETURN_NOT_OK(
+              AppendEach(event_time_, events, [](const Event& e) { return Nanos(e.time_unix_nano()); }));
+          ARROW_RETURN_NOT_OK(AppendEach(
+              event_name_, events, [](const Event& e) -> auto& { return e.name(); }));
+          return event_attributes_.AppendEach(
+              events, [](const Event& e) -> auto& { return e.attributes(); }, &scratch_);
+        },
+        &scratch_.offsets);
   }
 
   arrow::Status AppendLinks(const Spans& spans) {
-    ARROW_RETURN_NOT_OK(AppendListSlots(
-        links_, spans, [](const Span& s) { return s.links_size(); }, &scratch_.offsets));
-    for (const Span& span : spans) {
-      const auto& links = span.links();
-      if (links.empty()) continue;
-      using Link = Span::Link;
-      ARROW_RETURN_NOT_OK(link_->AppendValues(links.size(), nullptr));
-      ARROW_RETURN_NOT_OK(AppendEach(
-          link_trace_id_, links, [](const Link& l) -> auto& { return l.trace_id(); }));
-      ARROW_RETURN_NOT_OK(AppendEach(
-          link_span_id_, links, [](const Link& l) -> auto& { return l.span_id(); }));
-      ARROW_RETURN_NOT_OK(AppendEach(
-          link_trace_state_, links, [](const Link& l) -> auto& { return l.trace_state(); }));
-      ARROW_RETURN_NOT_OK(link_attributes_.AppendEach(
-          links, [](const Link& l) -> auto& { return l.attributes(); }, &scratch_));
-    }
-    return arrow::Status::OK();
+    using Links = google::protobuf::RepeatedPtrField<Span::Link>;
+    using Link = Span::Link;
+    return AppendStructLists(
+        links_, spans, [](const Span& s) -> auto& { return s.links(); },
+        [this](const Links& links) {
+          ARROW_RETURN_NOT_OK(AppendEach(
+              link_trace_id_, links, [](const Link& l) -> auto& { return l.trace_id(); }));
+          ARROW_RETURN_NOT_OK(AppendEach(
+              link_span_id_, links, [](const Link& l) -> auto& { return l.span_id(); }));
+          ARROW_RETURN_NOT_OK(AppendEach(
+              link_trace_state_, links, [](const Link& l) -> auto& { return l.trace_state(); }));
+          return link_attributes_.AppendEach(
+              links, [](const Link& l) -> auto& { return l.attributes(); }, &scratch_);
+        },
+        &scratch_.offsets);
   }
 
   arrow::TimestampBuilder* timestamp_;
