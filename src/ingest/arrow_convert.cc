@@ -243,7 +243,7 @@ std::string_view ServiceName(const Attributes& resource_attrs, std::string* stor
 arrow::Status AppendRepeated(arrow::StringBuilder* column, std::string_view text, int64_t rows) {
   ARROW_RETURN_NOT_OK(column->Reserve(rows));
   ARROW_RETURN_NOT_OK(column->ReserveData(static_cast<int64_t>(text.size()) * rows));
-  for (int64_t i = 0; i < rows; ++i) column->UnsafeAppend(text);
+  for (int64_t i = 0; i < rows; ++i) UnsafeAppendText(column, text);
   return arrow::Status::OK();
 }
 
@@ -323,8 +323,8 @@ arrow::Status MapColumn::AppendRepeated(const Attributes& attrs, int64_t rows, S
   for (int64_t r = 1; r < rows; ++r) {
     scratch->offsets.push_back(static_cast<int32_t>(keys_->length()));
     for (const auto& [key, value] : row) {
-      keys_->UnsafeAppend(key);
-      values_->UnsafeAppend(value);
+      UnsafeAppendText(keys_, key);
+      UnsafeAppendText(values_, value);
     }
   }
   return AppendOffsets(scratch->offsets);

@@ -90,6 +90,16 @@ inline bool IsAbsentId(const std::string& id) {
 // per value from an out-of-line builder call (which showed in profiles as Append, ~Status and
 // Reserve). String bytes are checked inline by AppendText.
 
+// Appends a text to a string column with room for the row and its bytes. An empty text is not
+// copied: its data may be null, which memcpy must not be given even for 0 bytes.
+inline void UnsafeAppendText(arrow::StringBuilder* column, std::string_view text) {
+  if (text.empty()) {
+    column->UnsafeAppendEmptyValue();
+  } else {
+    column->UnsafeAppend(text);
+  }
+}
+
 // Appends a text to a string column with room for the row: grows the data buffer (doubling) only
 // when the bytes do not fit, never past the 2 GiB a utf8 column holds.
 inline arrow::Status AppendText(arrow::StringBuilder* column, std::string_view text) {
@@ -98,7 +108,7 @@ inline arrow::Status AppendText(arrow::StringBuilder* column, std::string_view t
   if (ARROW_PREDICT_FALSE(static_cast<int64_t>(text.size()) > room)) {
     ARROW_RETURN_NOT_OK(column->ReserveData(static_cast<int64_t>(text.size())));
   }
-  column->UnsafeAppend(text);
+  UnsafeAppendText(column, text);
   return arrow::Status::OK();
 }
 
