@@ -60,7 +60,7 @@ const char* SignalText(Signal signal);
 std::shared_ptr<arrow::Schema> SchemaFor(Signal signal);
 
 namespace internal {
-class SignalColumns;  // the builders of one signal (arrow_convert.cc)
+class SignalColumns;  // the builders of one signal (arrow_convert_columns.h)
 }
 
 // Accumulates OTLP resources of one signal and produces one RecordBatch; reusable after Finish().
