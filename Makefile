@@ -56,6 +56,8 @@ GATEWAY_BENCH_ARGS ?= --workers 1,8 --seconds 10
 bench: build bench-setup
 	@test -f $(CORPUS)/manifest.json || .venv/bin/python ../shared/bench/corpus.py $(CORPUS)
 	$(BUILD_DIR)/openwit_ingest_bench $(CORPUS) $(BENCH_WORK) --batch 1000 --senders 8 --sync true --seconds 5
+	$(BUILD_DIR)/openwit_convert_bench $(CORPUS) --signal logs --seconds 1.5 --repeat 1
+	$(BUILD_DIR)/openwit_dedup_bench
 	$(BUILD_DIR)/openwit_storage_bench $(CORPUS) $(BENCH_WORK) --tenants 1 --repeat 3
 	$(BUILD_DIR)/openwit_storage_bench $(CORPUS) $(BENCH_WORK) --tenants 4 --repeat 3
 	.venv/bin/python bench/gateway_bench.py --openwit $(BUILD_DIR)/openwit --work $(BENCH_WORK) $(GATEWAY_BENCH_ARGS)
