@@ -68,23 +68,6 @@ std::string CheckExemplars(const Points& points) {
   return "";
 }
 
-int64_t DataPoints(const metrics::Metric& m) {
-  switch (m.data_case()) {
-    case metrics::Metric::kGauge:
-      return m.gauge().data_points_size();
-    case metrics::Metric::kSum:
-      return m.sum().data_points_size();
-    case metrics::Metric::kHistogram:
-      return m.histogram().data_points_size();
-    case metrics::Metric::kExponentialHistogram:
-      return m.exponential_histogram().data_points_size();
-    case metrics::Metric::kSummary:
-      return m.summary().data_points_size();
-    default:
-      return 0;
-  }
-}
-
 std::string Check(const metrics::Metric& m, uint64_t) {
   if (m.name().empty()) return "name: empty";
   switch (m.data_case()) {
@@ -103,7 +86,7 @@ std::string Check(const metrics::Metric& m, uint64_t) {
 
 int64_t Items(const logs::LogRecord&) { return 1; }
 int64_t Items(const trace::Span&) { return 1; }
-int64_t Items(const metrics::Metric& m) { return DataPoints(m); }
+int64_t Items(const metrics::Metric& m) { return ingest::MetricDataPoints(m); }
 
 const char* RecordField(ingest::v1::Signal s) {
   return s == ingest::v1::SIGNAL_LOGS     ? "scope_logs[{}].log_records[{}]"

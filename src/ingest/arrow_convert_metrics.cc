@@ -7,6 +7,7 @@
 
 #include "ingest/arrow_convert.h"
 #include "ingest/arrow_convert_columns.h"
+#include "ingest/otlp_records.h"
 #include "opentelemetry/proto/metrics/v1/metrics.pb.h"
 
 namespace openwit::ingest {
@@ -87,24 +88,6 @@ std::optional<double> NumberValue(const metrics::NumberDataPoint& p) {
       return static_cast<double>(p.as_int());
     default:
       return std::nullopt;
-  }
-}
-
-// Rows of a metric: its data points.
-int64_t PointCount(const metrics::Metric& m) {
-  switch (m.data_case()) {
-    case metrics::Metric::kGauge:
-      return m.gauge().data_points_size();
-    case metrics::Metric::kSum:
-      return m.sum().data_points_size();
-    case metrics::Metric::kHistogram:
-      return m.histogram().data_points_size();
-    case metrics::Metric::kExponentialHistogram:
-      return m.exponential_histogram().data_points_size();
-    case metrics::Metric::kSummary:
-      return m.summary().data_points_size();
-    default:  // a metric without data has no rows
-      return 0;
   }
 }
 
@@ -215,7 +198,7 @@ class MetricColumns final : public SignalColumns {
     for (MapColumn* c : {&attributes_, &exemplar_attributes_}) c->ForgetChecked();
     for (const auto& scope_metrics : r.scope_metrics()) {
       int64_t rows = 0;
-      for (const metrics::Metric& metric : scope_metrics.metrics()) rows += PointCount(metric);
+      for (const metrics::Metric& metric : scope_metrics.metrics()) rows += MetricDataPoints(metric);
       ARROW_RETURN_NOT_OK(resource_scope_.Append(scope_metrics.scope(), scope_metrics.schema_url(), rows, &scratch_));
       for (const metrics::Metric& metric : scope_metrics.metrics()) ARROW_RETURN_NOT_OK(AppendMetric(metric));
     }

@@ -56,6 +56,25 @@ void ForEachRecord(const v1::BulkBatch& batch, F&& f) {
   }
 }
 
+// The data points of a metric (each a row of the metrics table); none for a metric without data.
+inline int64_t MetricDataPoints(const opentelemetry::proto::metrics::v1::Metric& m) {
+  using Metric = opentelemetry::proto::metrics::v1::Metric;
+  switch (m.data_case()) {
+    case Metric::kGauge:
+      return m.gauge().data_points_size();
+    case Metric::kSum:
+      return m.sum().data_points_size();
+    case Metric::kHistogram:
+      return m.histogram().data_points_size();
+    case Metric::kExponentialHistogram:
+      return m.exponential_histogram().data_points_size();
+    case Metric::kSummary:
+      return m.summary().data_points_size();
+    default:
+      return 0;
+  }
+}
+
 inline int64_t CountRecords(const v1::BulkBatch& batch) {
   int64_t n = 0;
   ForEachRecord(batch, [&](const RecordPosition&, const auto&, const auto&, const auto&) { ++n; });
