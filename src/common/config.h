@@ -345,9 +345,12 @@ struct KafkaConfig {
     v.Field("fetch_max_bytes", fetch_max_bytes, {.doc = "librdkafka fetch.max.bytes.", .min = 1024, .max = 2147483135});
     v.Field("max_partition_fetch_bytes", max_partition_fetch_bytes,
             {.doc = "librdkafka max.partition.fetch.bytes.", .min = 1024, .max = 2147483135});
-    v.Field("enable_zero_copy", enable_zero_copy, {.doc = "Parse messages in librdkafka's buffers."});
-    v.Field("preallocate_buffers", preallocate_buffers, {.doc = "Allocate batch buffers up front."});
-    v.Field("buffer_pool_size", buffer_pool_size, {.doc = "Reusable batch buffers.", .min = 0, .max = 100000});
+    v.Field("enable_zero_copy", enable_zero_copy,
+            {.doc = "Parse messages in librdkafka's buffers. Always done: the setting changes nothing."});
+    v.Field("preallocate_buffers", preallocate_buffers,
+            {.doc = "Accepted for compatibility; no effect (batches are built by moving the decoded records)."});
+    v.Field("buffer_pool_size", buffer_pool_size,
+            {.doc = "Accepted for compatibility; no effect (see preallocate_buffers).", .min = 0, .max = 100000});
     v.Field("batch_size", batch_size, {.doc = "Records per batch from Kafka.", .min = 1, .max = 10000000});
     v.Field("batch_timeout_ms", batch_timeout_ms,
             {.doc = "Send a partial Kafka batch after this long.", .min = 1, .max = 600000});
