@@ -165,6 +165,23 @@ TEST_F(WalTest, ConcurrentAppendsShareFsyncs) {
   EXPECT_EQ(OpenWal(Options())->TakeLiveEntries().size(), static_cast<size_t>(kThreads * kPerThread));
 }
 
+// Groups larger than one writev can take (IOV_MAX parts) are written whole and in order.
+TEST_F(WalTest, ThousandsOfEntriesQueuedAtOnceAreAllWritten) {
+  constexpr int kEntries = 5000;
+  {
+    auto wal = OpenWal(Options());
+    std::vector<arrow::Future<uint64_t>> written;
+    for (int i = 0; i < kEntries; ++i) written.push_back(wal->Append(i % 7 == 0 ? "" : "entry " + std::to_string(i)));
+    for (auto& f : written) ASSERT_TRUE(f.result().ok()) << f.result().status();
+    EXPECT_LT(wal->sync_count(), static_cast<uint64_t>(kEntries) / 2);  // grouped, not one write each
+  }
+  auto live = OpenWal(Options())->TakeLiveEntries();
+  ASSERT_EQ(live.size(), static_cast<size_t>(kEntries));
+  for (int i = 0; i < kEntries; ++i) {
+    EXPECT_EQ(live[i].payload, i % 7 == 0 ? "" : "entry " + std::to_string(i));
+  }
+}
+
 TEST_F(WalTest, TornTailIsTruncatedAndEveryGoodEntryKept) {
   {
     auto wal = OpenWal(Options());

@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -27,8 +29,6 @@ constexpr uint32_t kMagic = 0x4c41574f;  // "OWAL" little-endian
 constexpr size_t kHeaderSize = 21;
 constexpr uint32_t kMaxPayload = 1u << 30;
 
-void PutU32(std::string* out, uint32_t v) { out->append(reinterpret_cast<const char*>(&v), 4); }
-void PutU64(std::string* out, uint64_t v) { out->append(reinterpret_cast<const char*>(&v), 8); }
 uint32_t GetU32(const char* p) {
   uint32_t v;
   std::memcpy(&v, p, 4);
@@ -40,16 +40,47 @@ uint64_t GetU64(const char* p) {
   return v;
 }
 
+// The header of an entry; its CRC covers the header's last 13 bytes and the payload.
+void EncodeHeader(EntryType type, uint64_t sequence, std::string_view payload, char* header) {
+  const uint32_t magic = kMagic, length = static_cast<uint32_t>(payload.size());
+  std::memcpy(header, &magic, 4);
+  std::memcpy(header + 8, &length, 4);
+  header[12] = static_cast<char>(type);
+  std::memcpy(header + 13, &sequence, 8);
+  const uint32_t crc =
+      crc32c::Mask(crc32c::Extend(crc32c::Value(header + 8, kHeaderSize - 8), payload.data(), payload.size()));
+  std::memcpy(header + 4, &crc, 4);
+}
+
 void Encode(EntryType type, uint64_t sequence, std::string_view payload, std::string* out) {
-  size_t start = out->size();
-  PutU32(out, kMagic);
-  PutU32(out, 0);  // crc, filled below
-  PutU32(out, static_cast<uint32_t>(payload.size()));
-  out->push_back(static_cast<char>(type));
-  PutU64(out, sequence);
+  char header[kHeaderSize];
+  EncodeHeader(type, sequence, payload, header);
+  out->append(header, kHeaderSize);
   out->append(payload);
-  uint32_t crc = crc32c::Mask(crc32c::Value(out->data() + start + 8, out->size() - start - 8));
-  std::memcpy(out->data() + start + 4, &crc, 4);
+}
+
+// Writes every byte the vector points at, however the kernel splits it; errno on failure.
+bool WriteFully(int fd, std::vector<iovec>& parts) {
+  size_t next = 0;
+  while (next < parts.size()) {
+    const int count = static_cast<int>(std::min<size_t>(parts.size() - next, IOV_MAX));
+    ssize_t n = ::writev(fd, parts.data() + next, count);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = ENOSPC;
+      return false;
+    }
+    for (auto left = static_cast<size_t>(n); left > 0;) {
+      iovec& part = parts[next];
+      const size_t taken = std::min(left, part.iov_len);
+      part.iov_base = static_cast<char*>(part.iov_base) + taken;
+      part.iov_len -= taken;
+      left -= taken;
+      if (part.iov_len == 0) ++next;
+    }
+    while (next < parts.size() && parts[next].iov_len == 0) ++next;
+  }
+  return true;
 }
 
 struct Decoded {
@@ -373,30 +404,34 @@ void Wal::CompletionLoop() {
 }
 
 arrow::Status Wal::WriteGroup(std::vector<Pending>& group, bool* has_data) {
-  std::string buffer;
-  for (const auto& p : group) {
-    Encode(p.type, p.sequence, p.payload, &buffer);
+  // One writev of headers and payloads: the payloads go to the kernel from where they are, not
+  // through a copy into one group buffer.
+  std::vector<char> headers(group.size() * kHeaderSize);
+  std::vector<iovec> parts;
+  parts.reserve(group.size() * 2);
+  size_t bytes = 0;
+  for (size_t i = 0; i < group.size(); ++i) {
+    const auto& p = group[i];
+    char* header = headers.data() + i * kHeaderSize;
+    EncodeHeader(p.type, p.sequence, p.payload, header);
+    parts.push_back({header, kHeaderSize});
+    if (!p.payload.empty()) parts.push_back({const_cast<char*>(p.payload.data()), p.payload.size()});
+    bytes += kHeaderSize + p.payload.size();
     *has_data |= p.type == EntryType::kData;
   }
-  if (needs_new_segment_ || (active_size_ > 0 && active_size_ + buffer.size() > options_.segment_size_bytes)) {
+  if (needs_new_segment_ || (active_size_ > 0 && active_size_ + bytes > options_.segment_size_bytes)) {
     ARROW_RETURN_NOT_OK(OpenNewSegment());
   }
-  size_t written = 0;
-  while (written < buffer.size()) {
-    ssize_t n = ::write(active_fd_, buffer.data() + written, buffer.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = n < 0 ? errno : ENOSPC;
-      // Leave no partial entry behind; the next group goes to a fresh segment either way.
-      if (::ftruncate(active_fd_, static_cast<off_t>(active_size_)) != 0) {
-        spdlog::warn("{} WAL: cannot truncate a failed write: {}", options_.name, std::strerror(errno));
-      }
-      needs_new_segment_ = true;
-      return arrow::Status::IOError("write to ", SegmentPath(active_segment_), ": ", std::strerror(err));
+  if (!WriteFully(active_fd_, parts)) {
+    const int err = errno;
+    // Leave no partial entry behind; the next group goes to a fresh segment either way.
+    if (::ftruncate(active_fd_, static_cast<off_t>(active_size_)) != 0) {
+      spdlog::warn("{} WAL: cannot truncate a failed write: {}", options_.name, std::strerror(errno));
     }
-    written += static_cast<size_t>(n);
+    needs_new_segment_ = true;
+    return arrow::Status::IOError("write to ", SegmentPath(active_segment_), ": ", std::strerror(err));
   }
-  active_size_ += buffer.size();
+  active_size_ += bytes;
   if (options_.sync_on_write && *has_data) {
     if (::fdatasync(active_fd_) != 0) {
       // After a failed fsync the page cache can't be trusted: never append to this file again.
