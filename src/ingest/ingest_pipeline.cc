@@ -180,9 +180,7 @@ arrow::Status IngestPipeline::Recover() {
     }
     ARROW_ASSIGN_OR_RAISE(auto record_batch, Convert(batch));
     ARROW_ASSIGN_OR_RAISE(auto keys, RecordKeys(entry.payload, batch.tenant(), batch.signal()));
-    for (uint64_t key : keys) {
-      if (!dedup_.Contains(key, now)) dedup_.Insert(key, now);  // most are in from RememberRecentKeys
-    }
+    for (uint64_t key : keys) dedup_.Insert(key, now);  // a key RememberRecentKeys put in stays as it is
     StoragePut put;
     put.wal_sequence = entry.sequence;
     put.batch_id = fmt::format("{}:{}:{}", options_.node_id, short_wal_->id(), entry.sequence);
