@@ -14,6 +14,8 @@
 
 #include <arrow/result.h>
 
+#include "common/config_overrides.h"
+
 namespace openwit {
 
 // Validation and documentation of one key.
@@ -579,32 +581,5 @@ std::string EffectiveConfigYaml(const Config& config);
 
 // The reference table of every key (markdown), as README.md shows it.
 std::string ConfigReferenceMarkdown();
-
-// A tenant name as the lake's partitions and the API keys have it: 1-128 letters, digits, '-', '_' or '.'.
-bool ValidTenantName(std::string_view tenant);
-
-// The "KEY=VALUE" entries of an override list (quotas.overrides, janitor.retention_overrides,
-// kafka.topic_tenants) in their order, split at the last '=' (a key may be a regular expression
-// holding one; no value does). `check` says why a key and value are wrong, or "" when they are
-// fine; an error names the entry and `shape` ("tenant=DAYS").
-using OverrideCheck = std::function<std::string(const std::string& key, const std::string& value)>;
-arrow::Result<std::vector<std::pair<std::string, std::string>>> ParseOverrides(const std::vector<std::string>& entries,
-                                                                               std::string_view shape,
-                                                                               const OverrideCheck& check);
-
-// The "tenant=DAYS" entries of janitor.retention_overrides, by tenant.
-arrow::Result<std::map<std::string, int64_t>> ParseRetentionOverrides(const std::vector<std::string>& entries);
-
-struct QuotaLimits {
-  int64_t records_per_second = 0;
-  int64_t bytes_per_second = 0;
-};
-// The "tenant=RECORDS_PER_SECOND:BYTES_PER_SECOND" entries of quotas.overrides, by tenant.
-arrow::Result<std::map<std::string, QuotaLimits>> ParseQuotaOverrides(const std::vector<std::string>& entries);
-
-// The "TOPIC=tenant" / "^PATTERN=tenant" entries of kafka.topic_tenants as (topic or ^pattern,
-// tenant), in order; every pattern compiles (ECMAScript) and every tenant is a valid name.
-arrow::Result<std::vector<std::pair<std::string, std::string>>> ParseTopicTenants(
-    const std::vector<std::string>& entries);
 
 }  // namespace openwit
