@@ -88,13 +88,8 @@ grpc::ServerUnaryReactor* OtlpGrpcReceiver::Export(grpc::CallbackServerContext* 
     reactor->Finish(status);
     return reactor;
   };
-  std::vector<grpc::Slice> slices;
-  if (auto dumped = request.Dump(&slices); !dumped.ok()) {
-    return finish(grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request: " + dumped.error_message()));
-  }
   std::string wire;
-  wire.reserve(request.Length());
-  for (const auto& slice : slices) wire.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  if (auto read = ReadRawRequest(request, &wire); !read.ok()) return finish(read);
   BulkBatch batch;
   if (auto decoded = DecodeOtlp(signal, "application/x-protobuf", wire, &batch); !decoded.ok()) {
     return finish(ToGrpcStatus(decoded));
@@ -102,9 +97,7 @@ grpc::ServerUnaryReactor* OtlpGrpcReceiver::Export(grpc::CallbackServerContext* 
   batch.set_tenant(*tenant);
   batch.set_batch_id(fmt::format("{}-grpc-{}", config_.node.id, next_batch_++));
   // Bad records are dropped here and named in the partial success; the good ones go on.
-  const std::string answer = ExportResponseBody(signal, Admit(&batch), /*json=*/false);
-  grpc::Slice answer_slice(answer);
-  *response = grpc::ByteBuffer(&answer_slice, 1);
+  *response = RawResponse(ExportResponseBody(signal, Admit(&batch), /*json=*/false));
   int64_t retry_after_ms = 0;
   const int64_t records = ingest::CountRecords(batch);
   if (auto s = quotas_->Admit(*tenant, records, static_cast<int64_t>(wire.size()), &retry_after_ms); !s.ok()) {
