@@ -10,6 +10,9 @@
 #include <vector>
 
 #include "ingest/arrow_convert_columns.h"
+#include "opentelemetry/proto/logs/v1/logs.pb.h"
+#include "opentelemetry/proto/metrics/v1/metrics.pb.h"
+#include "opentelemetry/proto/trace/v1/trace.pb.h"
 
 // The shared part of the converter (arrow_convert_columns.h) and ArrowConverter itself; each
 // signal's schema, columns and Append are in arrow_convert_{logs,traces,metrics}.cc.
@@ -147,7 +150,8 @@ NumberText DoubleText(double v, bool inside_json) {
 }
 
 // A value inside a JSON array or object.
-void AppendJson(const common::AnyValue& v, std::string* out) {
+template <class Value>
+void AppendJson(const Value& v, std::string* out) {
   switch (v.value_case()) {
     case common::AnyValue::kStringValue:
       AppendJsonString(v.string_value(), out);
@@ -197,7 +201,8 @@ void AppendJson(const common::AnyValue& v, std::string* out) {
 
 }  // namespace
 
-std::string_view ValueText(const common::AnyValue& v, std::string* scratch) {
+template <class Value>
+std::string_view ValueText(const Value& v, std::string* scratch) {
   switch (v.value_case()) {
     case common::AnyValue::kStringValue:
       return v.string_value();
@@ -218,7 +223,8 @@ std::string_view ValueText(const common::AnyValue& v, std::string* scratch) {
   }
 }
 
-arrow::Status AppendNonStringValueText(const common::AnyValue& v, arrow::StringBuilder* column, std::string* scratch) {
+template <class Value>
+arrow::Status AppendNonStringValueText(const Value& v, arrow::StringBuilder* column, std::string* scratch) {
   switch (v.value_case()) {
     case common::AnyValue::kBoolValue:
       return AppendText(column, v.bool_value() ? "true" : "false");
@@ -231,7 +237,8 @@ arrow::Status AppendNonStringValueText(const common::AnyValue& v, arrow::StringB
   }
 }
 
-std::string_view ServiceName(const Attributes& resource_attrs, std::string* storage) {
+template <class Attrs>
+std::string_view ServiceName(const Attrs& resource_attrs, std::string* storage) {
   for (const auto& kv : resource_attrs) {
     if (kv.key() == "service.name") return ValueText(kv.value(), storage);
   }
@@ -249,12 +256,13 @@ arrow::Status AppendRepeated(arrow::StringBuilder* column, std::string_view text
 
 namespace {
 
-bool KeysUnique(const Attributes& attrs, std::vector<std::string_view>* keys) {
-  const int n = attrs.size();
+template <class Attrs>
+bool KeysUnique(const Attrs& attrs, std::vector<std::string_view>* keys) {
+  const auto n = static_cast<size_t>(attrs.size());
   if (n <= 16) {
-    for (int i = 1; i < n; ++i) {
-      const std::string& key = attrs[i].key();
-      for (int j = 0; j < i; ++j) {
+    for (size_t i = 1; i < n; ++i) {
+      const std::string_view key = attrs[i].key();
+      for (size_t j = 0; j < i; ++j) {
         if (attrs[j].key() == key) return false;
       }
     }
@@ -266,8 +274,9 @@ bool KeysUnique(const Attributes& attrs, std::vector<std::string_view>* keys) {
   return std::adjacent_find(keys->begin(), keys->end()) == keys->end();
 }
 
-bool KeySeenBefore(const Attributes& attrs, int i) {
-  for (int j = 0; j < i; ++j) {
+template <class Attrs>
+bool KeySeenBefore(const Attrs& attrs, size_t i) {
+  for (size_t j = 0; j < i; ++j) {
     if (attrs[j].key() == attrs[i].key()) return true;
   }
   return false;
@@ -280,15 +289,16 @@ MapColumn::MapColumn(arrow::MapBuilder* builder)
       keys_(static_cast<arrow::StringBuilder*>(builder->key_builder())),
       values_(static_cast<arrow::StringBuilder*>(builder->item_builder())) {}
 
-arrow::Status MapColumn::AppendEntries(const Attributes& attrs, Scratch* scratch) {
+template <class Attrs>
+arrow::Status MapColumn::AppendEntries(const Attrs& attrs, Scratch* scratch) {
   ARROW_RETURN_NOT_OK(keys_->Reserve(attrs.size()));
   ARROW_RETURN_NOT_OK(values_->Reserve(attrs.size()));
   if (checked_ != &attrs) {
     checked_ = &attrs;
     unique_ = KeysUnique(attrs, &scratch->keys);
   }
-  for (int i = 0; i < attrs.size(); ++i) {
-    const common::KeyValue& kv = attrs[i];
+  for (size_t i = 0; i < static_cast<size_t>(attrs.size()); ++i) {
+    const auto& kv = attrs[i];
     // First value wins, as pdata's Map.Get; rare enough that the quadratic scan is fine.
     if (!unique_ && KeySeenBefore(attrs, i)) continue;
     ARROW_RETURN_NOT_OK(AppendText(keys_, kv.key()));
@@ -303,7 +313,8 @@ arrow::Status MapColumn::AppendOffsets(const std::vector<int32_t>& offsets) {
 
 // The list is rendered once, as the first row; the other rows copy its entries from the
 // builders' own buffers, reserved beforehand so that the copies' sources stay in place.
-arrow::Status MapColumn::AppendRepeated(const Attributes& attrs, int64_t rows, Scratch* scratch) {
+template <class Attrs>
+arrow::Status MapColumn::AppendRepeated(const Attrs& attrs, int64_t rows, Scratch* scratch) {
   if (rows == 0) return arrow::Status::OK();
   const int64_t first = keys_->length();
   const int64_t key_bytes = keys_->value_data_length();
@@ -332,20 +343,24 @@ arrow::Status MapColumn::AppendRepeated(const Attributes& attrs, int64_t rows, S
 
 // ---- The builders of one signal ----------------------------------------------------------------
 
-void ResourceScopeColumns::BeginResource(const opentelemetry::proto::resource::v1::Resource& resource,
-                                         const std::string& schema_url) {
+template <class Resource>
+void ResourceScopeColumns::BeginResource(const Resource& resource, std::string_view schema_url) {
   resource_attributes_ = &resource.attributes();
-  resource_schema_url_ = &schema_url;
+  resource_schema_url_ = schema_url;
   service_name_ = ServiceName(resource.attributes(), &service_name_storage_);
   resource_attributes_col_.ForgetChecked();
   scope_attributes_col_.ForgetChecked();
 }
 
-arrow::Status ResourceScopeColumns::Append(const common::InstrumentationScope& scope,
-                                           const std::string& scope_schema_url, int64_t rows, Scratch* scratch) {
+template <class Scope>
+arrow::Status ResourceScopeColumns::Append(const Scope& scope, std::string_view scope_schema_url, int64_t rows,
+                                           Scratch* scratch) {
+  // The resource is of the scope's kind (protobuf or wire): its attributes are of the same type.
+  using Attrs = std::remove_cvref_t<decltype(scope.attributes())>;
   ARROW_RETURN_NOT_OK(AppendRepeated(service_name_col_, service_name_, rows));
-  ARROW_RETURN_NOT_OK(AppendRepeated(resource_schema_url_col_, *resource_schema_url_, rows));
-  ARROW_RETURN_NOT_OK(resource_attributes_col_.AppendRepeated(*resource_attributes_, rows, scratch));
+  ARROW_RETURN_NOT_OK(AppendRepeated(resource_schema_url_col_, resource_schema_url_, rows));
+  ARROW_RETURN_NOT_OK(
+      resource_attributes_col_.AppendRepeated(*static_cast<const Attrs*>(resource_attributes_), rows, scratch));
   ARROW_RETURN_NOT_OK(AppendRepeated(scope_schema_url_col_, scope_schema_url, rows));
   ARROW_RETURN_NOT_OK(AppendRepeated(scope_name_col_, scope.name(), rows));
   ARROW_RETURN_NOT_OK(AppendRepeated(scope_version_col_, scope.version(), rows));
@@ -356,6 +371,20 @@ arrow::Status ResourceScopeColumns::Append(const common::InstrumentationScope& s
   }
   return arrow::Status::OK();
 }
+
+// The two kinds of messages the converter reads (arrow_convert_columns.h).
+#define OPENWIT_CONVERT_INSTANTIATE(VALUE, ATTRS, RESOURCE, SCOPE)                                    \
+  template std::string_view ValueText(const VALUE&, std::string*);                                    \
+  template arrow::Status AppendNonStringValueText(const VALUE&, arrow::StringBuilder*, std::string*); \
+  template std::string_view ServiceName(const ATTRS&, std::string*);                                  \
+  template arrow::Status MapColumn::AppendEntries(const ATTRS&, Scratch*);                            \
+  template arrow::Status MapColumn::AppendRepeated(const ATTRS&, int64_t, Scratch*);                  \
+  template void ResourceScopeColumns::BeginResource(const RESOURCE&, std::string_view);               \
+  template arrow::Status ResourceScopeColumns::Append(const SCOPE&, std::string_view, int64_t, Scratch*);
+OPENWIT_CONVERT_INSTANTIATE(common::AnyValue, Attributes, opentelemetry::proto::resource::v1::Resource,
+                            common::InstrumentationScope)
+OPENWIT_CONVERT_INSTANTIATE(wire::AnyValue, wire::Attributes, wire::Resource, wire::InstrumentationScope)
+#undef OPENWIT_CONVERT_INSTANTIATE
 
 SignalColumns::SignalColumns(std::shared_ptr<arrow::Schema> schema, arrow::MemoryPool* pool)
     : schema_(std::move(schema)) {
@@ -485,6 +514,48 @@ arrow::Status ArrowConverter::BeginAppend(Signal wanted) {
 }
 
 // The three Append overloads are in the files of their signals.
+
+namespace {
+
+template <class Message>
+arrow::Result<Message> Parse(std::string_view bytes, const char* list, int index) {
+  Message m;
+  if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return arrow::Status::Invalid(list, "[", index, "]: not a valid ", Message::descriptor()->full_name(),
+                                  " (protobuf wire format or a string that is not UTF-8)");
+  }
+  return m;
+}
+
+}  // namespace
+
+arrow::Status ArrowConverter::AppendSerialized(std::string_view resource) {
+  ARROW_RETURN_NOT_OK(BeginAppend(signal_));
+  const int index = resources_;
+  if (signal_ == Signal::kLogs) {
+    if (auto done = internal::AppendWireLogs(columns_.get(), resource, index, &rows_, &failed_)) {
+      ++resources_;
+      return *done;
+    }
+  }
+  // Append counts the resource itself; a refused parse counts it here.
+  auto append = [&](const auto& parsed) -> arrow::Status {
+    if (!parsed.ok()) {
+      ++resources_;
+      return parsed.status();
+    }
+    return Append(*parsed);
+  };
+  switch (signal_) {
+    case Signal::kLogs:
+      return append(Parse<opentelemetry::proto::logs::v1::ResourceLogs>(resource, "resource_logs", index));
+    case Signal::kTraces:
+      return append(Parse<opentelemetry::proto::trace::v1::ResourceSpans>(resource, "resource_spans", index));
+    case Signal::kMetrics:
+      return append(Parse<opentelemetry::proto::metrics::v1::ResourceMetrics>(resource, "resource_metrics", index));
+  }
+  return arrow::Status::Invalid("unknown signal");
+}
 
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> ArrowConverter::Finish() {
   const int64_t rows = rows_;

@@ -30,6 +30,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 #include <arrow/memory_pool.h>
 #include <arrow/record_batch.h>
@@ -86,6 +87,11 @@ class ArrowConverter {
   arrow::Status Append(const opentelemetry::proto::logs::v1::ResourceLogs& r);
   arrow::Status Append(const opentelemetry::proto::trace::v1::ResourceSpans& r);
   arrow::Status Append(const opentelemetry::proto::metrics::v1::ResourceMetrics& r);
+  // The same for the serialized bytes of one ResourceLogs, ResourceSpans or ResourceMetrics (of
+  // this converter's signal), as they sit in a bulk batch. Logs are read from the wire format
+  // directly (otlp_wire.h: no protobuf objects made and freed), the others parsed first. Invalid
+  // when the bytes are not such a message, or a string in it is not UTF-8 (naming its path).
+  arrow::Status AppendSerialized(std::string_view resource);
 
   Signal signal() const { return signal_; }
   // Rows appended since the last Finish().

@@ -27,6 +27,7 @@
 #include <fmt/format.h>
 
 #include "ingest/arrow_convert.h"
+#include "ingest/otlp_wire.h"
 #include "opentelemetry/proto/common/v1/common.pb.h"
 #include "opentelemetry/proto/resource/v1/resource.pb.h"
 
@@ -57,23 +58,30 @@ inline int64_t Nanos(uint64_t unix_nano) { return static_cast<int64_t>(unix_nano
 
 // ---- Values and ids ----------------------------------------------------------------------------
 
+// The functions and classes below that take OTLP messages are templates over the message type,
+// defined in arrow_convert.cc for the two kinds a converter reads: the generated protobuf classes
+// (common::AnyValue, Attributes...) and the wire views of otlp_wire.h (wire::AnyValue,
+// wire::Attributes...), which have the same accessors.
+
 // The text stored for a value in a map column or Body: a string as itself (a view into the
 // message, no copy), anything else as its JSON text rendered into *scratch, unset as "".
-std::string_view ValueText(const common::AnyValue& v, std::string* scratch);
+template <class Value>
+std::string_view ValueText(const Value& v, std::string* scratch);
 
 // service.name of the resource as text ("" when absent), rendered into *storage if not a string.
-std::string_view ServiceName(const Attributes& resource_attrs, std::string* storage);
+template <class Attrs>
+std::string_view ServiceName(const Attrs& resource_attrs, std::string* storage);
 
 // Checks one id's length; the path is only formatted on error.
 template <class Path>
-arrow::Status CheckId(const std::string& id, size_t expected, const char* field, Path&& path) {
+arrow::Status CheckId(std::string_view id, size_t expected, const char* field, Path&& path) {
   if (id.empty() || id.size() == expected) return arrow::Status::OK();
   return arrow::Status::Invalid(fmt::format("{}.{}: {} bytes, expected {}", path(), field, id.size(), expected));
 }
 
 // Empty and all-zero ids both mean "no id" in OTLP: stored as null. A word at a time: ids are 8 or
 // 16 bytes (checked) and this runs for every id column of every row.
-inline bool IsAbsentId(const std::string& id) {
+inline bool IsAbsentId(std::string_view id) {
   uint64_t bits = 0;
   size_t i = 0;
   for (; i + sizeof(uint64_t) <= id.size(); i += sizeof(uint64_t)) {
@@ -112,11 +120,13 @@ inline arrow::Status AppendText(arrow::StringBuilder* column, std::string_view t
   return arrow::Status::OK();
 }
 
-arrow::Status AppendNonStringValueText(const common::AnyValue& v, arrow::StringBuilder* column, std::string* scratch);
+template <class Value>
+arrow::Status AppendNonStringValueText(const Value& v, arrow::StringBuilder* column, std::string* scratch);
 
 // Appends ValueText(v) to a string column with room for the row; a number or bool without going
 // through *scratch (only bytes, arrays and kvlists are rendered there).
-inline arrow::Status AppendValueText(const common::AnyValue& v, arrow::StringBuilder* column, std::string* scratch) {
+template <class Value>
+arrow::Status AppendValueText(const Value& v, arrow::StringBuilder* column, std::string* scratch) {
   if (v.value_case() == common::AnyValue::kStringValue) return AppendText(column, v.string_value());
   return AppendNonStringValueText(v, column, scratch);
 }
@@ -131,7 +141,7 @@ arrow::Status AppendEach(Builder* column, const Items& items, Get&& get) {
     if constexpr (std::is_same_v<Builder, arrow::StringBuilder>) {
       ARROW_RETURN_NOT_OK(AppendText(column, get(item)));
     } else if constexpr (std::is_same_v<Builder, arrow::FixedSizeBinaryBuilder>) {
-      const std::string& id = get(item);
+      const std::string_view id = get(item);
       if (IsAbsentId(id)) {
         column->UnsafeAppendNull();
       } else {
@@ -214,13 +224,15 @@ class MapColumn {
   }
 
   // `rows` times the same list.
-  arrow::Status AppendRepeated(const Attributes& attrs, int64_t rows, Scratch* scratch);
+  template <class Attrs>
+  arrow::Status AppendRepeated(const Attrs& attrs, int64_t rows, Scratch* scratch);
 
   // Forgets which list was checked for repeated keys: a new message may reuse its address.
   void ForgetChecked() { checked_ = nullptr; }
 
  private:
-  arrow::Status AppendEntries(const Attributes& attrs, Scratch* scratch);
+  template <class Attrs>
+  arrow::Status AppendEntries(const Attrs& attrs, Scratch* scratch);
   arrow::Status AppendOffsets(const std::vector<int32_t>& offsets);
 
   arrow::MapBuilder* map_ = nullptr;
@@ -228,7 +240,7 @@ class MapColumn {
   arrow::StringBuilder* values_ = nullptr;
   // Whether the list written last has unique keys. Resource and scope attributes are the same
   // list on every row of a resource: checked once.
-  const Attributes* checked_ = nullptr;
+  const void* checked_ = nullptr;
   bool unique_ = true;
 };
 
@@ -240,16 +252,18 @@ class MapColumn {
 class ResourceScopeColumns {
  public:
   // Before the scopes of a resource.
-  void BeginResource(const opentelemetry::proto::resource::v1::Resource& resource, const std::string& schema_url);
+  template <class Resource>
+  void BeginResource(const Resource& resource, std::string_view schema_url);
   // `rows` rows of the scope (with the resource of BeginResource).
-  arrow::Status Append(const common::InstrumentationScope& scope, const std::string& scope_schema_url, int64_t rows,
-                       Scratch* scratch);
+  template <class Scope>
+  arrow::Status Append(const Scope& scope, std::string_view scope_schema_url, int64_t rows, Scratch* scratch);
 
  private:
   friend class SignalColumns;
 
-  const Attributes* resource_attributes_ = nullptr;
-  const std::string* resource_schema_url_ = nullptr;
+  // The resource's attributes: an Attributes or a wire::Attributes, by the Append that follows.
+  const void* resource_attributes_ = nullptr;
+  std::string_view resource_schema_url_;
   std::string_view service_name_;
   std::string service_name_storage_;  // service.name rendered if not a string
 
@@ -320,6 +334,12 @@ class SignalColumns {
 
   std::vector<SizeHint> size_hints_;
 };
+
+// Appends the ResourceLogs of `bytes` read from the wire format to columns made by
+// MakeLogColumns: its status, or nullopt (nothing appended) when protobuf must parse the message
+// (otlp_wire.h says when).
+std::optional<arrow::Status> AppendWireLogs(SignalColumns* columns, std::string_view bytes, int index, int64_t* rows,
+                                            arrow::Status* failed);
 
 std::unique_ptr<SignalColumns> MakeLogColumns(arrow::MemoryPool* pool);
 std::unique_ptr<SignalColumns> MakeSpanColumns(arrow::MemoryPool* pool);

@@ -38,8 +38,6 @@ std::shared_ptr<arrow::Schema> MakeLogsSchema() {
 
 namespace {
 
-using Record = logs::LogRecord;
-
 class LogColumns final : public SignalColumns {
  public:
   explicit LogColumns(arrow::MemoryPool* pool)
@@ -55,13 +53,15 @@ class LogColumns final : public SignalColumns {
         log_attributes_(Map("LogAttributes")),
         event_name_(Builder<arrow::StringBuilder>("EventName")) {}
 
-  // Row count of the resource, or the first id of a wrong length.
-  static arrow::Result<int64_t> Check(const logs::ResourceLogs& r, int index) {
+  // Row count of the resource, or the first id of a wrong length. `R` is logs::ResourceLogs or
+  // wire::ResourceLogs, as in every template here.
+  template <class R>
+  static arrow::Result<int64_t> Check(const R& r, int index) {
     int64_t rows = 0;
     for (int s = 0; s < r.scope_logs_size(); ++s) {
       const auto& records = r.scope_logs(s).log_records();
       rows += records.size();
-      for (int i = 0; i < records.size(); ++i) {
+      for (int i = 0; i < static_cast<int>(records.size()); ++i) {
         const auto path = [&] { return fmt::format("resource_logs[{}].scope_logs[{}].log_records[{}]", index, s, i); };
         ARROW_RETURN_NOT_OK(CheckId(records[i].trace_id(), kTraceIdSize, "trace_id", path));
         ARROW_RETURN_NOT_OK(CheckId(records[i].span_id(), kSpanIdSize, "span_id", path));
@@ -70,7 +70,8 @@ class LogColumns final : public SignalColumns {
     return rows;
   }
 
-  arrow::Status Append(const logs::ResourceLogs& r) {
+  template <class R>
+  arrow::Status Append(const R& r) {
     resource_scope_.BeginResource(r.resource(), r.schema_url());
     log_attributes_.ForgetChecked();
     for (const auto& scope_logs : r.scope_logs()) {
@@ -82,8 +83,12 @@ class LogColumns final : public SignalColumns {
     return arrow::Status::OK();
   }
 
+  wire::LogsDecoder& decoder() { return decoder_; }
+
  private:
-  arrow::Status AppendRecords(const google::protobuf::RepeatedPtrField<Record>& records) {
+  template <class Records>
+  arrow::Status AppendRecords(const Records& records) {
+    using Record = std::remove_cvref_t<decltype(records[0])>;
     // As the exporter: a record without time_unix_nano is placed at its observed time.
     ARROW_RETURN_NOT_OK(AppendEach(timestamp_, records, [](const Record& rec) {
       return Nanos(rec.time_unix_nano() != 0 ? rec.time_unix_nano() : rec.observed_time_unix_nano());
@@ -102,7 +107,7 @@ class LogColumns final : public SignalColumns {
     ARROW_RETURN_NOT_OK(AppendEach(severity_number_, records,
                                    [](const Record& rec) { return static_cast<int32_t>(rec.severity_number()); }));
     ARROW_RETURN_NOT_OK(body_->Reserve(records.size()));
-    for (const Record& rec : records) ARROW_RETURN_NOT_OK(AppendValueText(rec.body(), body_, &scratch_.text));
+    for (const auto& rec : records) ARROW_RETURN_NOT_OK(AppendValueText(rec.body(), body_, &scratch_.text));
     ARROW_RETURN_NOT_OK(log_attributes_.AppendEach(
         records, [](const Record& rec) -> auto& { return rec.attributes(); }, &scratch_));
     return AppendEach(
@@ -119,11 +124,26 @@ class LogColumns final : public SignalColumns {
   arrow::StringBuilder* body_;
   MapColumn log_attributes_;
   arrow::StringBuilder* event_name_;
+  wire::LogsDecoder decoder_;
 };
 
 }  // namespace
 
 std::unique_ptr<SignalColumns> MakeLogColumns(arrow::MemoryPool* pool) { return std::make_unique<LogColumns>(pool); }
+
+std::optional<arrow::Status> AppendWireLogs(SignalColumns* columns, std::string_view bytes, int index, int64_t* rows,
+                                            arrow::Status* failed) {
+  wire::LogsDecoder& decoder = static_cast<LogColumns*>(columns)->decoder();
+  switch (decoder.Decode(bytes, index)) {
+    case wire::Decoded::kOk:
+      return AppendResource<LogColumns>(columns, decoder.resource_logs(), index, rows, failed);
+    case wire::Decoded::kInvalid:
+      return decoder.status();
+    case wire::Decoded::kUseProtobuf:
+      break;
+  }
+  return std::nullopt;
+}
 
 }  // namespace internal
 

@@ -40,10 +40,11 @@ ArrowConverter& ConverterFor(v1::Signal signal) {
   return *c;
 }
 
-template <class Resources>
-arrow::Result<std::shared_ptr<arrow::RecordBatch>> ConvertAll(ArrowConverter& converter, const Resources& resources) {
-  for (const auto& r : resources) {
-    if (auto status = converter.Append(r); !status.ok()) {
+// The resources of a batch, read from its serialized bytes, as one RecordBatch.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> Convert(const BulkHeader& batch) {
+  ArrowConverter& converter = ConverterFor(batch.signal);
+  for (std::string_view resource : batch.resources) {
+    if (auto status = converter.AppendSerialized(resource); !status.ok()) {
       (void)converter.Finish();  // drop the rows of earlier resources: the batch is refused whole
       return status;
     }
@@ -51,35 +52,19 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ConvertAll(ArrowConverter& co
   return converter.Finish();
 }
 
-arrow::Result<std::shared_ptr<arrow::RecordBatch>> Convert(const v1::BulkBatch& batch) {
-  ArrowConverter& converter = ConverterFor(batch.signal());
-  switch (batch.signal()) {
-    case v1::SIGNAL_LOGS:
-      return ConvertAll(converter, batch.resource_logs());
-    case v1::SIGNAL_TRACES:
-      return ConvertAll(converter, batch.resource_spans());
-    case v1::SIGNAL_METRICS:
-      return ConvertAll(converter, batch.resource_metrics());
-    default:
-      return arrow::Status::Invalid("signal: unspecified");
-  }
-}
-
-arrow::Status Validate(const v1::BulkBatch& batch) {
-  if (batch.tenant().empty()) return arrow::Status::Invalid("tenant: required");
-  if (batch.batch_id().empty()) return arrow::Status::Invalid("batch_id: required");
-  if (batch.signal() != v1::SIGNAL_LOGS && batch.signal() != v1::SIGNAL_TRACES &&
-      batch.signal() != v1::SIGNAL_METRICS) {
+arrow::Status Validate(const BulkHeader& batch) {
+  if (batch.tenant.empty()) return arrow::Status::Invalid("tenant: required");
+  if (batch.batch_id.empty()) return arrow::Status::Invalid("batch_id: required");
+  if (batch.signal != v1::SIGNAL_LOGS && batch.signal != v1::SIGNAL_TRACES && batch.signal != v1::SIGNAL_METRICS) {
     return arrow::Status::Invalid("signal: must be SIGNAL_LOGS, SIGNAL_TRACES or SIGNAL_METRICS");
   }
   // A batch carries one signal: only the resource list of that signal may be filled.
-  const std::tuple<v1::Signal, int, const char*> lists[] = {
-      {v1::SIGNAL_LOGS, batch.resource_logs_size(), "resource_logs"},
-      {v1::SIGNAL_TRACES, batch.resource_spans_size(), "resource_spans"},
-      {v1::SIGNAL_METRICS, batch.resource_metrics_size(), "resource_metrics"}};
-  for (const auto& [signal, size, name] : lists) {
-    if (size > 0 && signal != batch.signal()) {
-      return arrow::Status::Invalid("signal is ", v1::Signal_Name(batch.signal()), " but ", name, " is filled");
+  const std::tuple<v1::Signal, const char*> lists[] = {{v1::SIGNAL_LOGS, "resource_logs"},
+                                                       {v1::SIGNAL_TRACES, "resource_spans"},
+                                                       {v1::SIGNAL_METRICS, "resource_metrics"}};
+  for (const auto& [signal, name] : lists) {
+    if (batch.list_sizes[signal - 1] > 0 && signal != batch.signal) {
+      return arrow::Status::Invalid("signal is ", v1::Signal_Name(batch.signal), " but ", name, " is filled");
     }
   }
   return arrow::Status::OK();
@@ -145,19 +130,15 @@ arrow::Status IngestPipeline::RememberRecentKeys(Clock::time_point now) {
   const auto start = Clock::now();
   int64_t keys_added = 0;
   ARROW_ASSIGN_OR_RAISE(
-      auto entries, short_wal_->ForEachRecentEntry(
-                        std::chrono::seconds(options_.processing.dedup_window_seconds), [&](std::string_view payload) {
-                          v1::BulkBatch header;
-                          // Only tenant and signal are needed; a full parse is the
-                          // simple way to get them and runs once, at start.
-                          if (!header.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-                            return;
-                          }
-                          auto keys = RecordKeys(payload, header.tenant(), header.signal());
-                          if (!keys.ok()) return;
-                          for (uint64_t key : *keys) dedup_.Insert(key, now);
-                          keys_added += static_cast<int64_t>(keys->size());
-                        }));
+      auto entries, short_wal_->ForEachRecentEntry(std::chrono::seconds(options_.processing.dedup_window_seconds),
+                                                   [&](std::string_view payload) {
+                                                     auto header = ReadBulkHeader(payload);
+                                                     if (!header.ok()) return;
+                                                     auto keys = RecordKeys(payload, header->tenant, header->signal);
+                                                     if (!keys.ok()) return;
+                                                     for (uint64_t key : *keys) dedup_.Insert(key, now);
+                                                     keys_added += static_cast<int64_t>(keys->size());
+                                                   }));
   if (entries > 0) {
     spdlog::info("dedup window rebuilt from the WAL: {} keys from {} batches of the last {} s in {:.2f} s", keys_added,
                  entries, options_.processing.dedup_window_seconds,
@@ -172,20 +153,21 @@ arrow::Status IngestPipeline::Recover() {
   const auto now = Clock::now();
   ARROW_RETURN_NOT_OK(RememberRecentKeys(now));
   for (auto& entry : entries) {
-    v1::BulkBatch batch;
-    if (!batch.ParseFromString(entry.payload)) {
+    auto batch = ReadBulkHeader(entry.payload);
+    if (!batch.ok()) {
       // A checksummed entry we wrote ourselves: only a bug gets here. Keep it in the WAL.
-      spdlog::error("short WAL entry {} does not parse as a bulk batch; left in the WAL", entry.sequence);
+      spdlog::error("short WAL entry {} does not read as a bulk batch ({}); left in the WAL", entry.sequence,
+                    batch.status().message());
       continue;
     }
-    ARROW_ASSIGN_OR_RAISE(auto record_batch, Convert(batch));
-    ARROW_ASSIGN_OR_RAISE(auto keys, RecordKeys(entry.payload, batch.tenant(), batch.signal()));
+    ARROW_ASSIGN_OR_RAISE(auto record_batch, Convert(*batch));
+    ARROW_ASSIGN_OR_RAISE(auto keys, RecordKeys(entry.payload, batch->tenant, batch->signal));
     for (uint64_t key : keys) dedup_.Insert(key, now);  // a key RememberRecentKeys put in stays as it is
     StoragePut put;
     put.wal_sequence = entry.sequence;
     put.batch_id = fmt::format("{}:{}:{}", options_.node_id, short_wal_->id(), entry.sequence);
-    put.tenant = batch.tenant();
-    put.signal = batch.signal();
+    put.tenant = batch->tenant;
+    put.signal = batch->signal;
     put.records = record_batch->num_rows();
     put.bytes = static_cast<int64_t>(entry.payload.size());
     put.batch = std::move(record_batch);
@@ -207,36 +189,33 @@ arrow::Status IngestPipeline::Recover() {
 }
 
 void IngestPipeline::Submit(const v1::BulkBatch& batch, SubmitCallback done) {
-  SubmitParsed(batch, batch.SerializeAsString(), std::move(done));
+  SubmitSerialized(batch.SerializeAsString(), std::move(done));
 }
 
-void IngestPipeline::SubmitSerialized(std::string wire, SubmitCallback done) {
-  // A plain heap parse. Tried and dropped (perf of the ingest bench): a protobuf Arena (its
-  // cleanup of the strings cost ~15%) and a thread_local batch reused (Clear() cost ~12%: the
-  // AnyValue oneof strings are freed anyway).
-  v1::BulkBatch batch;
-  if (!batch.ParseFromString(wire)) {
+void IngestPipeline::SubmitSerialized(std::string payload, SubmitCallback done) {
+  // Only the batch's own fields are read here; its records are read from the bytes by the dedup
+  // keys and the converter (a protobuf parse of every record, and the destruction of the objects
+  // it made, was a fifth of the node's CPU).
+  auto header = ReadBulkHeader(payload);
+  if (!header.ok()) {
     SubmitOutcome outcome;
-    outcome.status = arrow::Status::Invalid("the request is not a serialized openwit.ingest.v1.BulkBatch");
+    outcome.status = header.status();
     done(std::move(outcome));
     return;
   }
-  SubmitParsed(batch, std::move(wire), std::move(done));
-}
-
-void IngestPipeline::SubmitParsed(const v1::BulkBatch& batch, std::string payload, SubmitCallback done) {
+  const BulkHeader& batch = *header;
   const auto start = Clock::now();
   auto refuse = [&](arrow::Status status, int64_t retry_after_ms = 0) {
     SubmitOutcome outcome;
     outcome.status = std::move(status);
     outcome.retry_after_ms = retry_after_ms;
-    outcome.ack.set_batch_id(batch.batch_id());
+    outcome.ack.set_batch_id(batch.batch_id);
     done(std::move(outcome));
   };
   if (auto status = Validate(batch); !status.ok()) return refuse(status);
 
   // The dedup keys are hashed from the bytes that go to the WAL: a restart hashes the same bytes.
-  auto computed_keys = RecordKeys(payload, batch.tenant(), batch.signal());
+  auto computed_keys = RecordKeys(payload, batch.tenant, batch.signal);
   if (!computed_keys.ok()) return refuse(computed_keys.status());
   const std::vector<uint64_t> keys = std::move(*computed_keys);
   std::vector<bool> duplicate(keys.size(), false);
@@ -285,8 +264,7 @@ void IngestPipeline::SubmitParsed(const v1::BulkBatch& batch, std::string payloa
   }
   metrics_->duplicates.Increment(static_cast<double>(duplicates));
 
-  auto make_ack = [batch_id = batch.batch_id(), positions = batch.positions(), new_records,
-                   duplicates](uint64_t sequence) {
+  auto make_ack = [batch_id = batch.batch_id, positions = batch.positions, new_records, duplicates](uint64_t sequence) {
     v1::BulkAck ack;
     ack.set_batch_id(batch_id);
     ack.set_accepted_records(static_cast<uint64_t>(new_records));
@@ -317,15 +295,6 @@ void IngestPipeline::SubmitParsed(const v1::BulkBatch& batch, std::string payloa
 
   if (new_records == 0) return finish(uint64_t{0});
 
-  // Only new records go to the WAL and on to storage.
-  const v1::BulkBatch* to_write = &batch;
-  v1::BulkBatch filtered;
-  if (duplicates > 0) {
-    filtered = batch;
-    RemoveRecords(&filtered, duplicate);
-    to_write = &filtered;
-    payload = filtered.SerializeAsString();
-  }
   auto fail_before_write = [&](const arrow::Status& status) {
     {
       std::lock_guard lock(mu_);
@@ -337,6 +306,25 @@ void IngestPipeline::SubmitParsed(const v1::BulkBatch& batch, std::string payloa
     durable.MarkFinished(status);
     finish(status);
   };
+  // Only new records go to the WAL and on to storage: a batch with repeats is parsed, filtered and
+  // serialized again (rare: retries and replays). `batch`'s views into the old bytes end here.
+  const BulkHeader* to_write = &batch;
+  BulkHeader filtered_header;
+  if (duplicates > 0) {
+    v1::BulkBatch filtered;
+    if (!filtered.ParseFromString(payload)) {
+      // A record that is not valid OTLP: the converter names it.
+      const auto invalid = Convert(batch).status();
+      return fail_before_write(invalid.ok() ? arrow::Status::Invalid("not a valid openwit.ingest.v1.BulkBatch")
+                                            : invalid);
+    }
+    RemoveRecords(&filtered, duplicate);
+    payload = filtered.SerializeAsString();
+    auto reread = ReadBulkHeader(payload);
+    if (!reread.ok()) return fail_before_write(reread.status());
+    filtered_header = std::move(*reread);
+    to_write = &filtered_header;
+  }
   // Converted before the WAL write: a batch that cannot convert must never reach the WAL, where
   // a replay would meet it again at every start.
   auto convert_start = Clock::now();
@@ -346,8 +334,8 @@ void IngestPipeline::SubmitParsed(const v1::BulkBatch& batch, std::string payloa
 
   auto short_write = short_wal_->Append(std::move(payload));
   short_write.AddCallback([this, keys, duplicate, durable, finish, new_records, new_bytes, record_batch = *converted,
-                           tenant = batch.tenant(),
-                           signal = batch.signal()](const arrow::Result<uint64_t>& written) mutable {
+                           tenant = batch.tenant,
+                           signal = batch.signal](const arrow::Result<uint64_t>& written) mutable {
     const auto now = Clock::now();
     {
       std::lock_guard lock(mu_);

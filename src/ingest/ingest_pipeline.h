@@ -52,8 +52,8 @@ class IngestPipeline {
   // processing.wal.sync_on_write), or at once when the batch is refused. It may run on a WAL or
   // caller thread and must not block.
   void Submit(const v1::BulkBatch& batch, SubmitCallback done);
-  // The same for a batch as it came off the wire (the bulk gRPC service): parsed here, and the
-  // bytes go to the WAL as they are, without serializing the batch again.
+  // The same for a batch as it came off the wire (the bulk gRPC service): read here, and the
+  // bytes go to the WAL as they are. Submit serializes its batch and comes here.
   void SubmitSerialized(std::string wire, SubmitCallback done);
 
   // Stops intake, keeps sending what is buffered for up to `drain`, then stops. Whatever storage
@@ -76,8 +76,6 @@ class IngestPipeline {
   void SenderLoop();
   void SendGroup(std::vector<StoragePut>& group);
   void Unreserve(int64_t records, int64_t bytes);
-  // `payload` is `batch` serialized.
-  void SubmitParsed(const v1::BulkBatch& batch, std::string payload, SubmitCallback done);
 
   const PipelineOptions options_;
   std::unique_ptr<StorageSink> sink_;

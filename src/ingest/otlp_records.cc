@@ -2,6 +2,8 @@
 
 #include <arrow/util/hashing.h>
 
+#include "ingest/otlp_wire.h"
+
 namespace openwit::ingest {
 namespace {
 
@@ -10,62 +12,6 @@ uint64_t HashBytes(std::string_view bytes) {
 }
 
 uint64_t Combine(uint64_t a, uint64_t b) { return a ^ (b + 0x9e3779b97f4a7c15ull + (a << 6) + (a >> 2)); }
-
-// Reads the protobuf fields of one message: (field number, wire type, bytes of a LEN field).
-class WireReader {
- public:
-  explicit WireReader(std::string_view data) : data_(data) {}
-  // False at the end; sets *ok = false on malformed input.
-  bool Next(uint32_t* field, std::string_view* value, bool* ok) {
-    if (pos_ >= data_.size()) return false;
-    uint64_t tag;
-    if (!Varint(&tag)) return *ok = false;
-    *field = static_cast<uint32_t>(tag >> 3);
-    switch (tag & 7) {
-      case 0: {  // varint
-        uint64_t ignored;
-        if (!Varint(&ignored)) return *ok = false;
-        *value = {};
-        return true;
-      }
-      case 1:  // 64-bit
-        if (data_.size() - pos_ < 8) return *ok = false;
-        pos_ += 8;
-        *value = {};
-        return true;
-      case 5:  // 32-bit
-        if (data_.size() - pos_ < 4) return *ok = false;
-        pos_ += 4;
-        *value = {};
-        return true;
-      case 2: {  // length-delimited
-        uint64_t length;
-        if (!Varint(&length) || data_.size() - pos_ < length) return *ok = false;
-        *value = data_.substr(pos_, length);
-        pos_ += length;
-        return true;
-      }
-      default:
-        return *ok = false;
-    }
-  }
-
- private:
-  bool Varint(uint64_t* out) {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64 && pos_ < data_.size(); shift += 7) {
-      uint8_t byte = static_cast<uint8_t>(data_[pos_++]);
-      v |= static_cast<uint64_t>(byte & 0x7f) << shift;
-      if (!(byte & 0x80)) {
-        *out = v;
-        return true;
-      }
-    }
-    return false;
-  }
-  std::string_view data_;
-  size_t pos_ = 0;
-};
 
 // Shared by the three signals: resources hold scopes hold records.
 template <class Resources, class ScopesOf, class RecordsOf>
@@ -98,29 +44,69 @@ arrow::Result<std::vector<uint64_t>> RecordKeys(std::string_view serialized_batc
   const uint64_t seed = Combine(HashBytes(tenant), static_cast<uint64_t>(signal));
   std::vector<uint64_t> keys;
   bool ok = true;
-  uint32_t field;
-  std::string_view resource_entry, value;
-  for (WireReader batch(serialized_batch); batch.Next(&field, &resource_entry, &ok);) {
-    if (field != list_field) continue;
+  // Calls f(bytes) for each length-delimited field `number` of a message (a field of another wire
+  // type is an unknown field to protobuf); a malformed message clears ok.
+  auto each = [&ok](std::string_view message, uint32_t number, auto&& f) {
+    wire::Reader r(message);
+    for (wire::Reader::Field field; r.Next(&field);) {
+      if (field.number == number && field.type == 2) f(field.bytes);
+    }
+    ok = ok && r.error() == wire::Reader::Error::kNone;
+  };
+  each(serialized_batch, list_field, [&](std::string_view resource_entry) {
     // The resource comes before its scopes in our serialization; hash it first either way.
     uint64_t resource_hash = Combine(seed, HashBytes({}));
-    for (WireReader r(resource_entry); r.Next(&field, &value, &ok);) {
-      if (field == 1) resource_hash = Combine(seed, HashBytes(value));
-    }
-    for (WireReader r(resource_entry); r.Next(&field, &value, &ok);) {
-      if (field != 2) continue;
+    each(resource_entry, 1, [&](std::string_view resource) { resource_hash = Combine(seed, HashBytes(resource)); });
+    each(resource_entry, 2, [&](std::string_view scope_entry) {
       uint64_t scope_hash = Combine(resource_hash, HashBytes({}));
-      std::string_view scope_entry = value, inner;
-      for (WireReader s(scope_entry); s.Next(&field, &inner, &ok);) {
-        if (field == 1) scope_hash = Combine(resource_hash, HashBytes(inner));
-      }
-      for (WireReader s(scope_entry); s.Next(&field, &inner, &ok);) {
-        if (field == 2) keys.push_back(Combine(scope_hash, HashBytes(inner)));
-      }
-    }
-  }
+      each(scope_entry, 1, [&](std::string_view scope) { scope_hash = Combine(resource_hash, HashBytes(scope)); });
+      each(scope_entry, 2, [&](std::string_view record) { keys.push_back(Combine(scope_hash, HashBytes(record))); });
+    });
+  });
   if (!ok) return arrow::Status::Invalid("malformed bulk batch: protobuf wire format error");
   return keys;
+}
+
+arrow::Result<BulkHeader> ReadBulkHeader(std::string_view serialized_batch) {
+  BulkHeader h;
+  std::vector<std::string_view> entries[3];
+  wire::Reader r(serialized_batch);
+  auto utf8 = [](std::string_view text, const char* field) {
+    return wire::IsUtf8(text) ? arrow::Status::OK() : arrow::Status::Invalid(field, ": not valid UTF-8");
+  };
+  for (wire::Reader::Field f; r.Next(&f);) {
+    switch (f.number * 8 + f.type) {
+      case 1 * 8 + 2:
+        ARROW_RETURN_NOT_OK(utf8(f.bytes, "batch_id"));
+        h.batch_id.assign(f.bytes);
+        break;
+      case 2 * 8 + 2:
+        ARROW_RETURN_NOT_OK(utf8(f.bytes, "tenant"));
+        h.tenant.assign(f.bytes);
+        break;
+      case 3 * 8 + 0:
+        h.signal = static_cast<v1::Signal>(static_cast<int32_t>(f.scalar));  // an open enum
+        break;
+      case 4 * 8 + 2:
+      case 5 * 8 + 2:
+      case 6 * 8 + 2:
+        entries[f.number - 4].push_back(f.bytes);
+        break;
+      case 7 * 8 + 2:
+        if (!h.positions.Add()->ParseFromArray(f.bytes.data(), static_cast<int>(f.bytes.size()))) {
+          return arrow::Status::Invalid("positions[", h.positions.size() - 1, "]: not a valid SourcePosition");
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  if (r.error() != wire::Reader::Error::kNone) {
+    return arrow::Status::Invalid("not a serialized openwit.ingest.v1.BulkBatch (protobuf wire format error)");
+  }
+  for (int i = 0; i < 3; ++i) h.list_sizes[i] = static_cast<int>(entries[i].size());
+  if (h.signal >= v1::SIGNAL_LOGS && h.signal <= v1::SIGNAL_METRICS) h.resources = std::move(entries[h.signal - 1]);
+  return h;
 }
 
 void RemoveRecords(v1::BulkBatch* batch, const std::vector<bool>& drop) {

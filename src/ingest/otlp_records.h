@@ -90,6 +90,22 @@ inline int64_t CountRecords(const v1::BulkBatch& batch) {
 arrow::Result<std::vector<uint64_t>> RecordKeys(std::string_view serialized_batch, const std::string& tenant,
                                                 v1::Signal signal);
 
+// A serialized bulk batch read without parsing its records: its own fields, and where the
+// resources of its signal's list are in the bytes (views: valid while the bytes are).
+struct BulkHeader {
+  std::string batch_id;
+  std::string tenant;
+  v1::Signal signal = v1::SIGNAL_UNSPECIFIED;
+  google::protobuf::RepeatedPtrField<v1::SourcePosition> positions;
+  std::vector<std::string_view> resources;  // resource_logs, _spans or _metrics, by `signal`
+  // How many entries each of the three lists has (logs, traces, metrics), for Validate.
+  int list_sizes[3] = {0, 0, 0};
+};
+
+// Invalid when the bytes are not a serialized bulk batch (protobuf wire format, UTF-8 of tenant,
+// batch_id and positions); the records are read later, by the converter.
+arrow::Result<BulkHeader> ReadBulkHeader(std::string_view serialized_batch);
+
 // Removes the records whose flag is set (flags in ForEachRecord order), then any scope or
 // resource left empty.
 void RemoveRecords(v1::BulkBatch* batch, const std::vector<bool>& drop);

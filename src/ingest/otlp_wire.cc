@@ -1,0 +1,354 @@
+#include "ingest/otlp_wire.h"
+
+#include <cstring>
+
+#include <arrow/util/utf8.h>
+#include <fmt/format.h>
+
+namespace openwit::ingest::wire {
+
+// Every decode step returns on anything but kOk.
+#define OPENWIT_WIRE_RETURN(expr)                        \
+  do {                                                   \
+    if (const Decoded d_ = (expr); d_ != Decoded::kOk) { \
+      return d_;                                         \
+    }                                                    \
+  } while (false)
+
+namespace {
+
+constexpr uint32_t kVarint = 0, kFixed64 = 1, kLen = 2, kFixed32 = 5;
+
+// Arrow's validator reads tables made once.
+[[maybe_unused]] const bool kUtf8TablesReady = (arrow::util::InitializeUTF8(), true);
+
+// The end of a message's fields: a reader error leaves the message to protobuf.
+Decoded Ended(const Reader& r) { return r.error() == Reader::Error::kNone ? Decoded::kOk : Decoded::kUseProtobuf; }
+
+}  // namespace
+
+bool IsUtf8(std::string_view text) { return arrow::util::ValidateUTF8(text); }
+
+bool Reader::Varint(uint64_t* out) {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 64 && pos_ < data_.size(); shift += 7) {
+    const auto byte = static_cast<uint8_t>(data_[pos_++]);
+    v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if (!(byte & 0x80)) {
+      *out = v;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Reader::Next(Field* f) {
+  if (pos_ >= data_.size()) return false;
+  uint64_t tag;
+  if (!Varint(&tag) || (tag >> 3) == 0 || (tag >> 3) > UINT32_MAX) {
+    error_ = Error::kMalformed;
+    return false;
+  }
+  f->number = static_cast<uint32_t>(tag >> 3);
+  f->type = static_cast<uint32_t>(tag & 7);
+  f->bytes = {};
+  switch (f->type) {
+    case kVarint:
+      if (!Varint(&f->scalar)) break;
+      return true;
+    case kFixed64:
+      if (data_.size() - pos_ < 8) break;
+      std::memcpy(&f->scalar, data_.data() + pos_, 8);  // little-endian, as this machine
+      pos_ += 8;
+      return true;
+    case kFixed32: {
+      if (data_.size() - pos_ < 4) break;
+      uint32_t v;
+      std::memcpy(&v, data_.data() + pos_, 4);
+      f->scalar = v;
+      pos_ += 4;
+      return true;
+    }
+    case kLen: {
+      uint64_t length;
+      if (!Varint(&length) || data_.size() - pos_ < length) break;
+      f->bytes = data_.substr(pos_, length);
+      pos_ += length;
+      return true;
+    }
+    case 3:
+    case 4:
+      error_ = Error::kGroup;
+      return false;
+    default:
+      break;
+  }
+  error_ = Error::kMalformed;
+  return false;
+}
+
+double AnyValue::double_value() const {
+  double d;
+  std::memcpy(&d, &scalar_, sizeof(d));
+  return d;
+}
+
+void Decoder::Clear() {
+  kvs_.clear();
+  parsed_values_.clear();
+  path_.clear();
+}
+
+Decoded Decoder::Utf8(std::string_view text, const char* field) {
+  if (ARROW_PREDICT_TRUE(IsUtf8(text))) return Decoded::kOk;
+  std::string path;
+  for (const PathPart& part : path_) {
+    if (!path.empty()) path.push_back('.');
+    path += part.index < 0 ? std::string(part.name) : fmt::format("{}[{}]", part.name, part.index);
+  }
+  status_ = arrow::Status::Invalid(path, path.empty() ? "" : ".", field, ": not valid UTF-8");
+  return Decoded::kInvalid;
+}
+
+Decoded Decoder::DecodeValue(std::string_view bytes, AnyValue* out) {
+  *out = AnyValue();
+  bool nested = false;
+  Reader r(bytes);
+  for (Reader::Field f; r.Next(&f);) {
+    // A oneof: the last member given wins; a field of another wire type is an unknown field.
+    switch (f.number * 8 + f.type) {
+      case 1 * 8 + kLen:
+        OPENWIT_WIRE_RETURN(Utf8(f.bytes, "string_value"));
+        out->case_ = pb::AnyValue::kStringValue;
+        out->text_ = f.bytes;
+        break;
+      case 2 * 8 + kVarint:
+        out->case_ = pb::AnyValue::kBoolValue;
+        out->scalar_ = f.scalar != 0;
+        break;
+      case 3 * 8 + kVarint:
+        out->case_ = pb::AnyValue::kIntValue;
+        out->scalar_ = f.scalar;
+        break;
+      case 4 * 8 + kFixed64:
+        out->case_ = pb::AnyValue::kDoubleValue;
+        out->scalar_ = f.scalar;
+        break;
+      case 5 * 8 + kLen:
+      case 6 * 8 + kLen:
+        nested = true;
+        break;
+      case 7 * 8 + kLen:
+        out->case_ = pb::AnyValue::kBytesValue;
+        out->text_ = f.bytes;
+        break;
+      case 8 * 8 + kVarint:
+        out->case_ = pb::AnyValue::kStringValueStrindex;
+        out->scalar_ = f.scalar;
+        break;
+      default:
+        break;
+    }
+  }
+  OPENWIT_WIRE_RETURN(Ended(r));
+  if (!nested) return Decoded::kOk;
+  // An array or kvlist somewhere in the value: protobuf parses the value (and merges repeats).
+  pb::AnyValue& parsed = parsed_values_.emplace_back();
+  if (!parsed.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return Decoded::kUseProtobuf;
+  *out = AnyValue();
+  out->case_ = parsed.value_case();
+  out->parsed_ = &parsed;
+  switch (parsed.value_case()) {
+    case pb::AnyValue::kStringValue:
+      out->text_ = parsed.string_value();
+      break;
+    case pb::AnyValue::kBytesValue:
+      out->text_ = parsed.bytes_value();
+      break;
+    case pb::AnyValue::kBoolValue:
+      out->scalar_ = parsed.bool_value();
+      break;
+    case pb::AnyValue::kIntValue:
+      out->scalar_ = static_cast<uint64_t>(parsed.int_value());
+      break;
+    case pb::AnyValue::kDoubleValue: {
+      const double d = parsed.double_value();
+      std::memcpy(&out->scalar_, &d, sizeof(d));
+      break;
+    }
+    default:
+      break;
+  }
+  return Decoded::kOk;
+}
+
+Decoded Decoder::AddAttribute(std::string_view bytes, Slice* slice) {
+  if (slice->size == 0) slice->first = static_cast<uint32_t>(kvs_.size());
+  At at(this, "attributes", static_cast<int>(slice->size));
+  ++slice->size;
+  KeyValue& kv = kvs_.emplace_back();
+  bool has_value = false;
+  Reader r(bytes);
+  for (Reader::Field f; r.Next(&f);) {
+    if (f.type != kLen) continue;  // key_strindex, unknown fields
+    if (f.number == 1) {
+      OPENWIT_WIRE_RETURN(Utf8(f.bytes, "key"));
+      kv.key_ = f.bytes;
+    } else if (f.number == 2) {
+      if (has_value) return Decoded::kUseProtobuf;  // protobuf merges the two
+      has_value = true;
+      At value(this, "value");
+      OPENWIT_WIRE_RETURN(DecodeValue(f.bytes, &kv.value_));
+    }
+  }
+  return Ended(r);
+}
+
+Decoded Decoder::DecodeResource(std::string_view bytes, Resource* out) {
+  At at(this, "resource");
+  Reader r(bytes);
+  for (Reader::Field f; r.Next(&f);) {
+    if (f.type != kLen) continue;  // dropped_attributes_count, unknown fields
+    if (f.number == 1) {
+      OPENWIT_WIRE_RETURN(AddAttribute(f.bytes, &out->attribute_slice_));
+    } else if (f.number == 3) {
+      return Decoded::kUseProtobuf;  // entity_refs: unused here, but their strings must be checked
+    }
+  }
+  return Ended(r);
+}
+
+Decoded Decoder::DecodeScope(std::string_view bytes, InstrumentationScope* out) {
+  At at(this, "scope");
+  Reader r(bytes);
+  for (Reader::Field f; r.Next(&f);) {
+    switch (f.number * 8 + f.type) {
+      case 1 * 8 + kLen:
+        OPENWIT_WIRE_RETURN(Utf8(f.bytes, "name"));
+        out->name_ = f.bytes;
+        break;
+      case 2 * 8 + kLen:
+        OPENWIT_WIRE_RETURN(Utf8(f.bytes, "version"));
+        out->version_ = f.bytes;
+        break;
+      case 3 * 8 + kLen:
+        OPENWIT_WIRE_RETURN(AddAttribute(f.bytes, &out->attribute_slice_));
+        break;
+      case 4 * 8 + kVarint:
+        out->dropped_attributes_count_ = static_cast<uint32_t>(f.scalar);
+        break;
+      default:
+        break;
+    }
+  }
+  return Ended(r);
+}
+
+Decoded LogsDecoder::Decode(std::string_view bytes, int index) {
+  Clear();
+  scopes_.clear();
+  records_.clear();
+  resource_logs_ = ResourceLogs();
+  At at(this, "resource_logs", index);
+  bool has_resource = false;
+  Reader r(bytes);
+  for (Reader::Field f; r.Next(&f);) {
+    if (f.type != kLen) continue;
+    if (f.number == 1) {
+      if (has_resource) return Decoded::kUseProtobuf;
+      has_resource = true;
+      OPENWIT_WIRE_RETURN(DecodeResource(f.bytes, &resource_logs_.resource_));
+    } else if (f.number == 2) {
+      At scope(this, "scope_logs", static_cast<int>(scopes_.size()));
+      OPENWIT_WIRE_RETURN(DecodeScopeLogs(f.bytes, &scopes_.emplace_back()));
+    } else if (f.number == 3) {
+      OPENWIT_WIRE_RETURN(Utf8(f.bytes, "schema_url"));
+      resource_logs_.schema_url_ = f.bytes;
+    }
+  }
+  OPENWIT_WIRE_RETURN(Ended(r));
+  // The storage no longer grows: the views.
+  Resource& resource = resource_logs_.resource_;
+  resource.attributes_ = View(resource.attribute_slice_);
+  for (ScopeLogs& s : scopes_) {
+    s.scope_.attributes_ = View(s.scope_.attribute_slice_);
+    s.log_records_ = {records_.data() + s.record_slice_.first, s.record_slice_.size};
+  }
+  for (LogRecord& rec : records_) rec.attributes_ = View(rec.attribute_slice_);
+  resource_logs_.scope_logs_ = scopes_;
+  return Decoded::kOk;
+}
+
+Decoded LogsDecoder::DecodeScopeLogs(std::string_view bytes, ScopeLogs* out) {
+  out->record_slice_.first = static_cast<uint32_t>(records_.size());
+  bool has_scope = false;
+  Reader r(bytes);
+  for (Reader::Field f; r.Next(&f);) {
+    if (f.type != kLen) continue;
+    if (f.number == 1) {
+      if (has_scope) return Decoded::kUseProtobuf;
+      has_scope = true;
+      OPENWIT_WIRE_RETURN(DecodeScope(f.bytes, &out->scope_));
+    } else if (f.number == 2) {
+      At record(this, "log_records", static_cast<int>(out->record_slice_.size));
+      ++out->record_slice_.size;
+      OPENWIT_WIRE_RETURN(DecodeRecord(f.bytes, &records_.emplace_back()));
+    } else if (f.number == 3) {
+      OPENWIT_WIRE_RETURN(Utf8(f.bytes, "schema_url"));
+      out->schema_url_ = f.bytes;
+    }
+  }
+  return Ended(r);
+}
+
+Decoded LogsDecoder::DecodeRecord(std::string_view bytes, LogRecord* out) {
+  bool has_body = false;
+  Reader r(bytes);
+  for (Reader::Field f; r.Next(&f);) {
+    switch (f.number * 8 + f.type) {
+      case 1 * 8 + kFixed64:
+        out->time_unix_nano_ = f.scalar;
+        break;
+      case 2 * 8 + kVarint:
+        out->severity_number_ = static_cast<int32_t>(f.scalar);  // an open enum: any int32
+        break;
+      case 3 * 8 + kLen:
+        OPENWIT_WIRE_RETURN(Utf8(f.bytes, "severity_text"));
+        out->severity_text_ = f.bytes;
+        break;
+      case 5 * 8 + kLen: {
+        if (has_body) return Decoded::kUseProtobuf;  // protobuf merges the two
+        has_body = true;
+        At body(this, "body");
+        OPENWIT_WIRE_RETURN(DecodeValue(f.bytes, &out->body_));
+        break;
+      }
+      case 6 * 8 + kLen:
+        OPENWIT_WIRE_RETURN(AddAttribute(f.bytes, &out->attribute_slice_));
+        break;
+      case 8 * 8 + kFixed32:
+        out->flags_ = static_cast<uint32_t>(f.scalar);
+        break;
+      case 9 * 8 + kLen:
+        out->trace_id_ = f.bytes;
+        break;
+      case 10 * 8 + kLen:
+        out->span_id_ = f.bytes;
+        break;
+      case 11 * 8 + kFixed64:
+        out->observed_time_unix_nano_ = f.scalar;
+        break;
+      case 12 * 8 + kLen:
+        OPENWIT_WIRE_RETURN(Utf8(f.bytes, "event_name"));
+        out->event_name_ = f.bytes;
+        break;
+      default:  // dropped_attributes_count (not in the table), unknown fields
+        break;
+    }
+  }
+  return Ended(r);
+}
+
+#undef OPENWIT_WIRE_RETURN
+
+}  // namespace openwit::ingest::wire
