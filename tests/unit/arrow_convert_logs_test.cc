@@ -56,6 +56,7 @@ TEST(ArrowConvertLogs, EveryColumn) {
   ASSERT_TRUE(converter.Append(SampleLogs()).ok());
   EXPECT_EQ(converter.rows(), 3);
   const auto b = FinishOk(&converter);
+  ExpectSerializedGivesTheSame(Signal::kLogs, SampleLogs(), *b);
   ASSERT_EQ(b->num_rows(), 3);
 
   const std::string resource_schema = "https://opentelemetry.io/schemas/1.26.0";

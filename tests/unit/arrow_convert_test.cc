@@ -154,9 +154,7 @@ std::string TextOf(const common::AnyValue& value) {
   logs::LogRecord* rec = r.add_scope_logs()->add_log_records();
   *Attr(rec->mutable_attributes(), "v") = value;
   *rec->mutable_body() = value;
-  ArrowConverter converter(Signal::kLogs);
-  EXPECT_TRUE(converter.Append(r).ok());
-  const auto b = FinishOk(&converter);
+  const auto b = Convert(Signal::kLogs, r);
   const Entries entries = MapAt(*b, "LogAttributes", 0);
   EXPECT_EQ(entries.size(), 1u);
   EXPECT_EQ(Str(*b, "Body", 0), entries.at(0).second);

@@ -195,13 +195,27 @@ inline std::shared_ptr<arrow::RecordBatch> FinishOk(ArrowConverter* converter) {
   return *batch;
 }
 
-// One resource through a new converter of its signal: the batch.
+// The resource's serialized bytes through AppendSerialized (for logs, the wire-format reader of
+// otlp_wire.h) give the very batch `parsed`, which Append gave.
+template <class Resource>
+void ExpectSerializedGivesTheSame(Signal signal, const Resource& r, const arrow::RecordBatch& parsed) {
+  ArrowConverter converter(signal);
+  const arrow::Status st = converter.AppendSerialized(r.SerializeAsString());
+  ASSERT_TRUE(st.ok()) << st;
+  const auto b = FinishOk(&converter);
+  EXPECT_TRUE(b->Equals(parsed)) << "from the wire:\n" << b->ToString() << "\nparsed:\n" << parsed.ToString();
+}
+
+// One resource through a new converter of its signal: the batch (checked to be the same through
+// AppendSerialized).
 template <class Resource>
 std::shared_ptr<arrow::RecordBatch> Convert(Signal signal, const Resource& r) {
   ArrowConverter converter(signal);
   const arrow::Status st = converter.Append(r);
   EXPECT_TRUE(st.ok()) << st;
-  return FinishOk(&converter);
+  auto b = FinishOk(&converter);
+  ExpectSerializedGivesTheSame(signal, r, *b);
+  return b;
 }
 
 }  // namespace openwit::ingest::arrow_test

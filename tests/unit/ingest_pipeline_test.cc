@@ -214,6 +214,21 @@ TEST_F(IngestPipelineTest, InvalidBatchesNameTheFieldAndNeverReachTheWal) {
   // The same records, fixed, are not mistaken for duplicates of the refused batch.
   auto fixed = SubmitAndWait(*pipeline, LogBatch("z2", "z", 3));
   EXPECT_EQ(fixed.ack.accepted_records(), 3u);
+  // A string that is not UTF-8 is named by its path, alone and in a batch that also repeats
+  // stored records (which is parsed to be filtered).
+  for (int repeats : {0, 3}) {
+    auto bad_text = LogBatch("u", "z", repeats + 1);
+    bad_text.mutable_resource_logs(0)
+        ->mutable_scope_logs(0)
+        ->mutable_log_records(repeats)
+        ->mutable_body()
+        ->set_string_value("bad \xff");
+    outcome = SubmitAndWait(*pipeline, bad_text);
+    ASSERT_TRUE(outcome.status.IsInvalid()) << outcome.status;
+    EXPECT_EQ(outcome.status.message(), "resource_logs[0].scope_logs[0].log_records[" + std::to_string(repeats) +
+                                            "].body.string_value: not valid UTF-8");
+  }
+  EXPECT_EQ(pipeline->stats().wal_live_entries, 1u) << "only the fixed batch";
 }
 
 TEST_F(IngestPipelineTest, BytesAsReceivedAreParsedOnceAndGoToTheWalUnchanged) {
