@@ -6,8 +6,6 @@
 namespace openwit::ingest {
 namespace {
 
-constexpr uint64_t kZero = 0x9e3779b97f4a7c15ull;  // stands for key 0, which marks empty slots
-inline uint64_t Stored(uint64_t key) { return key == 0 ? kZero : key; }
 inline uint64_t Mix(uint64_t key) { return key * 0xff51afd7ed558ccdull; }
 
 // The table stays at most this full (live and expired keys); a resize makes it kLoadAfterResize full.
@@ -97,7 +95,7 @@ bool DedupWindow::Contains(uint64_t key, Clock::time_point now) {
   return slot != kNotFound && Live(generations_of_[slot]);
 }
 
-void DedupWindow::Insert(uint64_t key, Clock::time_point now) {
+bool DedupWindow::Insert(uint64_t key, Clock::time_point now) {
   Expire(now);
   key = Stored(key);
   if (generations_.empty() || generations_.back().start + span_ <= now) {
@@ -117,8 +115,9 @@ void DedupWindow::Insert(uint64_t key, Clock::time_point now) {
   for (; keys_[i] != 0; i = Next(i)) {
     if (keys_[i] != key) continue;
     const uint32_t was = generations_of_[i];
-    if (Live(was)) {
-      if (was == current.id) return;
+    const bool live = Live(was);
+    if (live) {
+      if (was == current.id) return false;
       --GenerationOf(was).count;  // remembered from now on: the window starts again
     } else {
       ++size_;
@@ -126,7 +125,7 @@ void DedupWindow::Insert(uint64_t key, Clock::time_point now) {
     generations_of_[i] = current.id;
     ++current.count;
     Sweep(kSweepSteps);
-    return;
+    return !live;
   }
   keys_[i] = key;
   generations_of_[i] = current.id;
@@ -134,6 +133,7 @@ void DedupWindow::Insert(uint64_t key, Clock::time_point now) {
   ++size_;
   ++current.count;
   Sweep(kSweepSteps);
+  return true;
 }
 
 void DedupWindow::Erase(uint64_t key) {
@@ -154,6 +154,15 @@ BatchKeySet::BatchKeySet(size_t expected) {
   size_t capacity = 16;
   while (capacity < expected * 2) capacity *= 2;
   slots_.assign(capacity, 0);
+}
+
+bool BatchKeySet::Contains(uint64_t key) const {
+  if (key == 0) return has_zero_;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = static_cast<size_t>(Mix(key) >> 20) & mask;; i = (i + 1) & mask) {
+    if (slots_[i] == key) return true;
+    if (slots_[i] == 0) return false;
+  }
 }
 
 bool BatchKeySet::Insert(uint64_t key) {

@@ -24,7 +24,17 @@ class DedupWindow {
   DedupWindow(std::chrono::milliseconds window, size_t max_entries, int generations = 16);
 
   bool Contains(uint64_t key, Clock::time_point now);
-  void Insert(uint64_t key, Clock::time_point now);
+  // Remembers the key from now on; true when it was not in the window yet (a new record), so that
+  // one probe both asks and remembers.
+  bool Insert(uint64_t key, Clock::time_point now);
+  // Brings the key's slot toward the cache: a caller with many keys prefetches a few ahead, so
+  // that their cache misses overlap instead of coming one after another.
+  void Prefetch(uint64_t key) const {
+    if (keys_.empty()) return;
+    const size_t slot = Home(Stored(key));
+    __builtin_prefetch(&keys_[slot]);
+    __builtin_prefetch(&generations_of_[slot]);
+  }
   // Forgets a key (a write that failed after all).
   void Erase(uint64_t key);
 
@@ -39,6 +49,8 @@ class DedupWindow {
     size_t count;  // live keys whose last insert was in this generation
   };
   static constexpr size_t kNotFound = ~size_t{0};
+  static constexpr uint64_t kZero = 0x9e3779b97f4a7c15ull;  // stands for key 0, which marks empty slots
+  static uint64_t Stored(uint64_t key) { return key == 0 ? kZero : key; }
 
   void Expire(Clock::time_point now);
   void DropOldestGeneration();
@@ -72,6 +84,7 @@ class BatchKeySet {
   explicit BatchKeySet(size_t expected);
   // True when the key was not in the set yet.
   bool Insert(uint64_t key);
+  bool Contains(uint64_t key) const;
 
  private:
   std::vector<uint64_t> slots_;

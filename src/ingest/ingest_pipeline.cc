@@ -217,11 +217,12 @@ void IngestPipeline::SubmitSerialized(std::string payload, SubmitCallback done) 
   // The dedup keys are hashed from the bytes that go to the WAL: a restart hashes the same bytes.
   auto computed_keys = RecordKeys(payload, batch.tenant, batch.signal);
   if (!computed_keys.ok()) return refuse(computed_keys.status());
-  const std::vector<uint64_t> keys = std::move(*computed_keys);
+  std::vector<uint64_t> keys = std::move(*computed_keys);
   std::vector<bool> duplicate(keys.size(), false);
   std::vector<arrow::Future<uint64_t>> waits;  // writes in progress of records this batch repeats
   auto durable = arrow::Future<uint64_t>::Make();
   int64_t duplicates = 0, new_records = 0, new_bytes = 0;
+  std::list<InFlightWrite>::iterator in_flight;
   {
     std::lock_guard lock(mu_);
     if (stopping_) return refuse(arrow::Status::Cancelled("ingest node is stopping; retry on another node"), 1000);
@@ -230,16 +231,29 @@ void IngestPipeline::SubmitSerialized(std::string payload, SubmitCallback done) 
       return refuse(
           arrow::Status::CapacityError("intake paused: the short WAL failed to write; retry in ", wait, " ms"), wait);
     }
-    BatchKeySet in_batch(options_.processing.dedup_enabled ? keys.size() : 0);
-    for (size_t i = 0; i < keys.size(); ++i) {
-      if (!options_.processing.dedup_enabled) break;
-      if (!in_batch.Insert(keys[i]) || dedup_.Contains(keys[i], start)) {
-        duplicate[i] = true;
-      } else if (auto it = pending_keys_.find(keys[i]); it != pending_keys_.end()) {
-        duplicate[i] = true;
-        waits.push_back(it->second);
+    // A new key goes into the window at once (one probe asks and remembers); should the batch not
+    // reach the WAL after all, its keys are taken out again.
+    BatchKeySet written(options_.processing.dedup_enabled ? keys.size() : 0);
+    std::vector<const InFlightWrite*> waited;
+    for (size_t i = 0; options_.processing.dedup_enabled && i < keys.size(); ++i) {
+      constexpr size_t kPrefetchAhead = 8;
+      if (i + kPrefetchAhead < keys.size()) dedup_.Prefetch(keys[i + kPrefetchAhead]);
+      if (dedup_.Insert(keys[i], start)) {
+        written.Insert(keys[i]);
+        continue;
       }
-      duplicates += duplicate[i];
+      // A repeat (of this batch or another): its ack waits for the write in progress that carries
+      // it, if any; otherwise the record is durable already.
+      duplicate[i] = true;
+      ++duplicates;
+      for (const InFlightWrite& w : in_flight_) {
+        if (!w.keys.Contains(keys[i])) continue;
+        if (std::find(waited.begin(), waited.end(), &w) == waited.end()) {
+          waited.push_back(&w);
+          waits.push_back(w.durable);
+        }
+        break;
+      }
     }
     new_records = static_cast<int64_t>(keys.size()) - duplicates;
     if (new_records > 0) {
@@ -248,6 +262,7 @@ void IngestPipeline::SubmitSerialized(std::string payload, SubmitCallback done) 
       if (buffered_records_ + new_records > buffer.max_size_messages ||
           buffered_bytes_ + new_bytes > buffer.max_size_bytes) {
         metrics_->buffer_full.Increment();
+        ForgetKeys(keys, duplicate);
         return refuse(arrow::Status::CapacityError("buffer full: ", buffered_records_, " of ", buffer.max_size_messages,
                                                    " records and ", buffered_bytes_, " of ", buffer.max_size_bytes,
                                                    " bytes wait for storage (processing.buffer); retry later"),
@@ -257,9 +272,7 @@ void IngestPipeline::SubmitSerialized(std::string payload, SubmitCallback done) 
       buffered_bytes_ += new_bytes;
       metrics_->buffer_size.Set(static_cast<double>(buffered_records_));
       metrics_->buffer_bytes.Set(static_cast<double>(buffered_bytes_));
-      for (size_t i = 0; i < keys.size(); ++i) {
-        if (!duplicate[i]) pending_keys_.emplace(keys[i], durable);
-      }
+      in_flight = in_flight_.insert(in_flight_.end(), InFlightWrite{std::move(written), durable});
     }
   }
   metrics_->duplicates.Increment(static_cast<double>(duplicates));
@@ -298,9 +311,8 @@ void IngestPipeline::SubmitSerialized(std::string payload, SubmitCallback done) 
   auto fail_before_write = [&](const arrow::Status& status) {
     {
       std::lock_guard lock(mu_);
-      for (size_t i = 0; i < keys.size(); ++i) {
-        if (!duplicate[i]) pending_keys_.erase(keys[i]);
-      }
+      ForgetKeys(keys, duplicate);
+      in_flight_.erase(in_flight);
     }
     Unreserve(new_records, new_bytes);
     durable.MarkFinished(status);
@@ -333,17 +345,15 @@ void IngestPipeline::SubmitSerialized(std::string payload, SubmitCallback done) 
   if (!converted.ok()) return fail_before_write(converted.status());
 
   auto short_write = short_wal_->Append(std::move(payload));
-  short_write.AddCallback([this, keys, duplicate, durable, finish, new_records, new_bytes, record_batch = *converted,
-                           tenant = batch.tenant,
+  short_write.AddCallback([this, keys = std::move(keys), duplicate = std::move(duplicate), durable, finish, in_flight,
+                           new_records, new_bytes, record_batch = *converted, tenant = batch.tenant,
                            signal = batch.signal](const arrow::Result<uint64_t>& written) mutable {
     const auto now = Clock::now();
     {
       std::lock_guard lock(mu_);
-      for (size_t i = 0; i < keys.size(); ++i) {
-        if (duplicate[i]) continue;
-        pending_keys_.erase(keys[i]);
-        if (written.ok()) dedup_.Insert(keys[i], now);
-      }
+      // Written: the keys stay in the window (durable now); not written: they go.
+      in_flight_.erase(in_flight);
+      if (!written.ok()) ForgetKeys(keys, duplicate);
       metrics_->dedup_keys.Set(static_cast<double>(dedup_.size()));
       if (written.ok()) {
         wal_backoff_ = milliseconds(0);
@@ -377,6 +387,13 @@ void IngestPipeline::SubmitSerialized(std::string payload, SubmitCallback done) 
     durable.MarkFinished(written);
     finish(written);
   });
+}
+
+void IngestPipeline::ForgetKeys(const std::vector<uint64_t>& keys, const std::vector<bool>& duplicate) {
+  if (!options_.processing.dedup_enabled) return;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!duplicate[i]) dedup_.Erase(keys[i]);
+  }
 }
 
 void IngestPipeline::Unreserve(int64_t records, int64_t bytes) {

@@ -8,11 +8,11 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
-#include <unordered_map>
 
 #include <arrow/result.h>
 #include <arrow/util/future.h>
@@ -76,6 +76,8 @@ class IngestPipeline {
   void SenderLoop();
   void SendGroup(std::vector<StoragePut>& group);
   void Unreserve(int64_t records, int64_t bytes);
+  // Takes the keys of a batch's new records (not flagged duplicate) out of the window. Under mu_.
+  void ForgetKeys(const std::vector<uint64_t>& keys, const std::vector<bool>& duplicate);
 
   const PipelineOptions options_;
   std::unique_ptr<StorageSink> sink_;
@@ -85,8 +87,13 @@ class IngestPipeline {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   DedupWindow dedup_;
-  // Keys of records whose WAL write is in progress -> that write; a duplicate waits for it.
-  std::unordered_map<uint64_t, arrow::Future<uint64_t>> pending_keys_;
+  // The WAL writes in progress, with the keys of the records each carries: a batch repeating one
+  // of those records is acked only once that write is done.
+  struct InFlightWrite {
+    BatchKeySet keys;
+    arrow::Future<uint64_t> durable;
+  };
+  std::list<InFlightWrite> in_flight_;
   std::deque<StoragePut> queue_;  // durable in the WAL, waiting to be sent
   int64_t queued_records_ = 0;
   int64_t buffered_records_ = 0;

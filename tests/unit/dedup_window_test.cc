@@ -94,6 +94,18 @@ TEST(DedupWindowTest, AKeyInsertedAgainIsRememberedFromThen) {
   EXPECT_FALSE(window.Contains(5, t0 + 2800ms));
 }
 
+TEST(DedupWindowTest, InsertSaysWhetherTheKeyWasNew) {
+  DedupWindow window(1600ms, 1000);
+  auto t0 = DedupWindow::Clock::time_point{} + 1h;
+  EXPECT_TRUE(window.Insert(42, t0));
+  EXPECT_FALSE(window.Insert(42, t0 + 10ms));    // same generation
+  EXPECT_FALSE(window.Insert(42, t0 + 1000ms));  // a later generation: remembered anew, still a repeat
+  EXPECT_TRUE(window.Insert(42, t0 + 3000ms));   // expired: new again
+  window.Erase(42);
+  EXPECT_TRUE(window.Insert(42, t0 + 3000ms));
+  EXPECT_EQ(window.size(), 1u);
+}
+
 TEST(DedupWindowTest, BatchKeySetFindsRepeatsWithinABatch) {
   BatchKeySet set(3);
   EXPECT_TRUE(set.Insert(0));
@@ -101,6 +113,11 @@ TEST(DedupWindowTest, BatchKeySetFindsRepeatsWithinABatch) {
   EXPECT_FALSE(set.Insert(0));
   EXPECT_FALSE(set.Insert(42));
   for (uint64_t k = 1; k <= 100; ++k) EXPECT_EQ(set.Insert(k * 1000003), k * 1000003 != 42);
+  EXPECT_TRUE(set.Contains(0));
+  EXPECT_TRUE(set.Contains(42));
+  EXPECT_TRUE(set.Contains(100 * 1000003));
+  EXPECT_FALSE(set.Contains(7));
+  EXPECT_FALSE(BatchKeySet(0).Contains(0));
 }
 
 }  // namespace

@@ -194,6 +194,11 @@ TEST_F(IngestPipelineTest, FullBufferRefusesWithARetryHint) {
   ASSERT_TRUE(refused.status.IsCapacityError());
   EXPECT_THAT(refused.status.message(), HasSubstr("buffer full: 40 of 50 records"));
   EXPECT_GT(refused.retry_after_ms, 0);
+  // The refused records were not remembered: half of them, sent again, fit and are new.
+  auto half = SubmitAndWait(*pipeline, LogBatch("c2", "c", 10));
+  ASSERT_TRUE(half.status.ok()) << half.status;
+  EXPECT_EQ(half.ack.accepted_records(), 10u);
+  EXPECT_EQ(half.ack.duplicate_records(), 0u);
 }
 
 TEST_F(IngestPipelineTest, InvalidBatchesNameTheFieldAndNeverReachTheWal) {
