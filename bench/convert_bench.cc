@@ -3,13 +3,17 @@
 // size.
 //
 // usage: openwit_convert_bench CORPUS_DIR [--signal logs|traces|metrics] [--batch-requests K]
-//                               [--seconds T] [--repeat R] [--dump FILE]
+//                               [--input parsed|serialized|parse] [--seconds T] [--repeat R]
+//                               [--dump FILE]
 // Logs and traces read logs-NNNNNN.pb / traces-NNNNNN.pb of ../shared/bench/corpus.py (`--signal
 // traces` writes the latter); metrics are made from the logs corpus (one data point per log record,
 // the kinds in turn, the record's attributes on the point), as the corpus has no metrics. K requests
 // go into one batch (Append of their resources, then Finish). Prints records/s of each of R runs of
 // T seconds and their median. --dump writes the batches of one pass as an Arrow IPC file, to check
-// that a change keeps the output identical.
+// that a change keeps the output identical. --input says what the converter is given: parsed
+// messages (Append; the default), their serialized bytes (AppendSerialized: what the ingest node
+// does, logs read from the wire format), or the bytes parsed by protobuf first and then appended
+// (what the node did before it read the wire format).
 
 #include <algorithm>
 #include <chrono>
@@ -36,6 +40,7 @@ namespace trace = opentelemetry::proto::trace::v1;
 
 // One request's resources, of whichever signal.
 struct Request {
+  std::vector<std::string> serialized;  // each resource's bytes
   std::vector<logs::ResourceLogs> logs;
   std::vector<trace::ResourceSpans> spans;
   std::vector<metrics::ResourceMetrics> metrics;
@@ -127,6 +132,16 @@ metrics::ResourceMetrics MetricsOf(const logs::ResourceLogs& rl, int* kind) {
   return rm;
 }
 
+// Fills each request's serialized resources.
+std::vector<Request> Serialize(std::vector<Request> requests) {
+  for (Request& r : requests) {
+    for (const auto& x : r.logs) r.serialized.push_back(x.SerializeAsString());
+    for (const auto& x : r.spans) r.serialized.push_back(x.SerializeAsString());
+    for (const auto& x : r.metrics) r.serialized.push_back(x.SerializeAsString());
+  }
+  return requests;
+}
+
 std::vector<Request> Load(const std::string& dir, Signal signal) {
   std::vector<Request> out;
   int kind = 0;
@@ -139,7 +154,7 @@ std::vector<Request> Load(const std::string& dir, Signal signal) {
       }
       out.push_back(std::move(r));
     });
-    return out;
+    return Serialize(std::move(out));
   }
   openwit::bench::ForEachLogsRequest(dir, [&](std::string, const auto& request) {
     Request r;
@@ -153,10 +168,34 @@ std::vector<Request> Load(const std::string& dir, Signal signal) {
     }
     out.push_back(std::move(r));
   });
-  return out;
+  return Serialize(std::move(out));
+}
+
+enum class Input { kParsed, kSerialized, kParse };
+Input input = Input::kParsed;
+
+template <class Message>
+arrow::Status ParseAndAppend(const std::string& bytes, ArrowConverter* converter) {
+  Message m;
+  if (!m.ParseFromString(bytes)) return arrow::Status::Invalid("does not parse");
+  return converter->Append(m);
 }
 
 arrow::Status AppendRequest(const Request& r, ArrowConverter* converter) {
+  if (input != Input::kParsed) {
+    for (const auto& bytes : r.serialized) {
+      if (input == Input::kSerialized) {
+        ARROW_RETURN_NOT_OK(converter->AppendSerialized(bytes));
+      } else if (converter->signal() == Signal::kLogs) {
+        ARROW_RETURN_NOT_OK(ParseAndAppend<logs::ResourceLogs>(bytes, converter));
+      } else if (converter->signal() == Signal::kTraces) {
+        ARROW_RETURN_NOT_OK(ParseAndAppend<trace::ResourceSpans>(bytes, converter));
+      } else {
+        ARROW_RETURN_NOT_OK(ParseAndAppend<metrics::ResourceMetrics>(bytes, converter));
+      }
+    }
+    return arrow::Status::OK();
+  }
   for (const auto& x : r.logs) ARROW_RETURN_NOT_OK(converter->Append(x));
   for (const auto& x : r.spans) ARROW_RETURN_NOT_OK(converter->Append(x));
   for (const auto& x : r.metrics) ARROW_RETURN_NOT_OK(converter->Append(x));
@@ -193,8 +232,8 @@ arrow::Status Dump(const std::vector<Request>& requests, int per_batch, Signal s
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
-                 "usage: %s CORPUS_DIR [--signal logs|traces|metrics] [--batch-requests K] [--seconds T] "
-                 "[--repeat R] [--dump FILE]\n",
+                 "usage: %s CORPUS_DIR [--signal logs|traces|metrics] [--batch-requests K] "
+                 "[--input parsed|serialized|parse] [--seconds T] [--repeat R] [--dump FILE]\n",
                  argv[0]);
     return 2;
   }
@@ -215,6 +254,8 @@ int main(int argc, char** argv) {
       repeat = std::max(1, std::stoi(value));
     } else if (flag == "--dump") {
       dump = value;
+    } else if (flag == "--input") {
+      input = value == "serialized" ? Input::kSerialized : value == "parse" ? Input::kParse : Input::kParsed;
     }
   }
   const std::vector<Request> requests = Load(corpus, signal);
@@ -258,7 +299,8 @@ int main(int argc, char** argv) {
     std::printf("run %d: %.0f records/s\n", run + 1, rates.back());
   }
   std::sort(rates.begin(), rates.end());
-  std::printf("%s, %d requests a batch: median %.0f records/s over %d runs\n", openwit::ingest::SignalText(signal),
-              per_batch, rates[rates.size() / 2], repeat);
+  const char* input_text = input == Input::kParsed ? "parsed" : input == Input::kSerialized ? "serialized" : "parse";
+  std::printf("%s, %d requests a batch, input %s: median %.0f records/s over %d runs\n",
+              openwit::ingest::SignalText(signal), per_batch, input_text, rates[rates.size() / 2], repeat);
   return 0;
 }
