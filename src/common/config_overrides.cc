@@ -10,6 +10,8 @@
 namespace openwit {
 
 bool ValidTenantName(std::string_view t) {
+  // A tenant names a folder of the lake (tenant=T/...): "." and ".." are not names.
+  if (t == "." || t == "..") return false;
   return !t.empty() && t.size() <= 128 && std::all_of(t.begin(), t.end(), [](char ch) {
     return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.';
   });

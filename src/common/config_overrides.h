@@ -15,7 +15,8 @@
 
 namespace openwit {
 
-// A tenant name as the lake's partitions and the API keys have it: 1-128 letters, digits, '-', '_' or '.'.
+// A tenant name as the lake's partitions and the API keys have it: 1-128 letters, digits, '-', '_' or
+// '.', and not "." or "..". The one rule of the gateway, the ingest node and storage.
 bool ValidTenantName(std::string_view tenant);
 
 // The "KEY=VALUE" entries of an override list (quotas.overrides, janitor.retention_overrides,

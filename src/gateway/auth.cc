@@ -7,14 +7,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/config_overrides.h"
+
 namespace openwit::gateway {
 namespace {
 
-// "tenant=key" -> (key, tenant); false for anything else.
+// "tenant=key" -> (key, tenant); false for anything else, a tenant name storage would refuse too.
 bool ParseEntry(const std::string& line, std::string* key, std::string* tenant) {
   auto eq = line.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 >= line.size()) return false;
   *tenant = line.substr(0, eq);
+  if (!ValidTenantName(*tenant)) return false;
   *key = line.substr(eq + 1);
   while (!key->empty() && (key->back() == '\r' || key->back() == ' ')) key->pop_back();
   return !key->empty();
@@ -50,7 +53,8 @@ void Authenticator::ReloadIfChanged() {
     if (line.empty() || line[0] == '#') continue;
     std::string key, tenant;
     if (!ParseEntry(line, &key, &tenant)) {
-      spdlog::warn("{}:{}: not \"tenant=key\"; line ignored", config_.keys_file, line_no);
+      spdlog::warn("{}:{}: not \"tenant=key\" with a tenant of 1-128 letters, digits, '-', '_', '.'; line ignored",
+                   config_.keys_file, line_no);
       continue;
     }
     keys[key] = tenant;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/config_overrides.h"
 #include "common/metrics.h"
 #include "ingest/arrow_convert.h"
 #include "ingest/otlp_records.h"
@@ -54,6 +55,11 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> Convert(const BulkHeader& bat
 
 arrow::Status Validate(const BulkHeader& batch) {
   if (batch.tenant.empty()) return arrow::Status::Invalid("tenant: required");
+  // Storage would refuse it at every retry, holding up every batch behind it: refused here.
+  if (!ValidTenantName(batch.tenant)) {
+    return arrow::Status::Invalid("tenant: \"", batch.tenant,
+                                  "\" is not a tenant name (1-128 letters, digits, '-', '_', '.')");
+  }
   if (batch.batch_id.empty()) return arrow::Status::Invalid("batch_id: required");
   if (batch.signal != v1::SIGNAL_LOGS && batch.signal != v1::SIGNAL_TRACES && batch.signal != v1::SIGNAL_METRICS) {
     return arrow::Status::Invalid("signal: must be SIGNAL_LOGS, SIGNAL_TRACES or SIGNAL_METRICS");

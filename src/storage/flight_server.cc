@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/config_overrides.h"
 #include "common/metrics.h"
 #include "storage/lake_file.h"
 #include "storage/parquet_writer.h"
@@ -24,13 +25,6 @@ namespace {
 
 namespace flight = arrow::flight;
 namespace fs = std::filesystem;
-
-bool SafeName(const std::string& s) {
-  if (s.empty() || s.size() > 128 || s == "." || s == "..") return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-  });
-}
 
 std::string CurrentHour() {
   std::time_t now = std::time(nullptr);
@@ -125,7 +119,8 @@ arrow::Status StorageServer::DoPut(const flight::ServerCallContext&,
   static auto& duplicates = MetricsRegistry::Default().Counter(
       "storage.batches.duplicate", "Batches received again (a replay) and confirmed without storing");
   const auto& path = reader->descriptor().path;
-  if (path.size() != 2 || !SafeName(path[0]) || (path[1] != "logs" && path[1] != "traces" && path[1] != "metrics")) {
+  if (path.size() != 2 || !ValidTenantName(path[0]) ||
+      (path[1] != "logs" && path[1] != "traces" && path[1] != "metrics")) {
     return arrow::Status::Invalid(
         "descriptor path must be [tenant, logs|traces|metrics] with a tenant of letters, "
         "digits, '-', '_' or '.'");

@@ -39,13 +39,15 @@ TEST(AuthenticatorTest, OffMeansTheDefaultTenant) {
 
 TEST(AuthenticatorTest, KeysFileIsReloadedWhenItChanges) {
   auto path = std::filesystem::temp_directory_path() / ("openwit-keys-" + std::to_string(::getpid()));
-  std::ofstream(path) << "# tenant=key\nacme=first-key\nnot a valid line\n";
+  std::ofstream(path) << "# tenant=key\nacme=first-key\nnot a valid line\nno/slash=bad-tenant-key\n..=dots-key\n";
   AuthConfig config;
   config.enabled = true;
   config.keys_file = path.string();
   Authenticator auth(config);
   std::string why;
   EXPECT_EQ(auth.Authenticate("", "first-key", &why), "acme");
+  EXPECT_FALSE(auth.Authenticate("", "bad-tenant-key", &why)) << "a tenant storage would refuse is no tenant";
+  EXPECT_FALSE(auth.Authenticate("", "dots-key", &why));
   std::ofstream(path) << "acme=second-key\n";
   std::filesystem::last_write_time(path, std::filesystem::last_write_time(path) + std::chrono::seconds(5));
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the file is looked at once a second

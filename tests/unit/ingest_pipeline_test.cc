@@ -206,6 +206,11 @@ TEST_F(IngestPipelineTest, InvalidBatchesNameTheFieldAndNeverReachTheWal) {
   auto no_tenant = LogBatch("x", "x", 1);
   no_tenant.clear_tenant();
   EXPECT_THAT(SubmitAndWait(*pipeline, no_tenant).status.message(), HasSubstr("tenant: required"));
+  for (const char* tenant : {"a/b", "..", "caf\xc3\xa9"}) {
+    auto bad_tenant = LogBatch("t", "t", 1);
+    bad_tenant.set_tenant(tenant);
+    EXPECT_THAT(SubmitAndWait(*pipeline, bad_tenant).status.message(), HasSubstr("is not a tenant name")) << tenant;
+  }
   auto mixed = LogBatch("y", "y", 1);
   mixed.set_signal(v1::SIGNAL_TRACES);
   EXPECT_THAT(SubmitAndWait(*pipeline, mixed).status.message(), HasSubstr("signal is SIGNAL_TRACES"));
