@@ -532,8 +532,9 @@ arrow::Result<Message> Parse(std::string_view bytes, const char* list, int index
 arrow::Status ArrowConverter::AppendSerialized(std::string_view resource) {
   ARROW_RETURN_NOT_OK(BeginAppend(signal_));
   const int index = resources_;
-  if (signal_ == Signal::kLogs) {
-    if (auto done = internal::AppendWireLogs(columns_.get(), resource, index, &rows_, &failed_)) {
+  if (signal_ != Signal::kMetrics) {
+    auto* read = signal_ == Signal::kLogs ? internal::AppendWireLogs : internal::AppendWireSpans;
+    if (auto done = read(columns_.get(), resource, index, &rows_, &failed_)) {
       ++resources_;
       return *done;
     }

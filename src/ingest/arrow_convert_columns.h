@@ -335,11 +335,13 @@ class SignalColumns {
   std::vector<SizeHint> size_hints_;
 };
 
-// Appends the ResourceLogs of `bytes` read from the wire format to columns made by
-// MakeLogColumns: its status, or nullopt (nothing appended) when protobuf must parse the message
-// (otlp_wire.h says when).
+// Appends the ResourceLogs (ResourceSpans) of `bytes` read from the wire format to columns made by
+// MakeLogColumns (MakeSpanColumns): its status, or nullopt (nothing appended) when protobuf must
+// parse the message (otlp_wire.h says when).
 std::optional<arrow::Status> AppendWireLogs(SignalColumns* columns, std::string_view bytes, int index, int64_t* rows,
                                             arrow::Status* failed);
+std::optional<arrow::Status> AppendWireSpans(SignalColumns* columns, std::string_view bytes, int index, int64_t* rows,
+                                             arrow::Status* failed);
 
 std::unique_ptr<SignalColumns> MakeLogColumns(arrow::MemoryPool* pool);
 std::unique_ptr<SignalColumns> MakeSpanColumns(arrow::MemoryPool* pool);
@@ -361,6 +363,21 @@ arrow::Status AppendResource(SignalColumns* base, const Resource& r, int index, 
   }
   *rows += n;
   return arrow::Status::OK();
+}
+
+// What AppendWireLogs and AppendWireSpans do with their decoder's answer.
+template <class Columns, class Resource>
+std::optional<arrow::Status> AppendDecoded(const wire::Decoder& decoder, wire::Decoded decoded, SignalColumns* base,
+                                           const Resource& r, int index, int64_t* rows, arrow::Status* failed) {
+  switch (decoded) {
+    case wire::Decoded::kOk:
+      return AppendResource<Columns>(base, r, index, rows, failed);
+    case wire::Decoded::kInvalid:
+      return decoder.status();
+    case wire::Decoded::kUseProtobuf:
+      break;
+  }
+  return std::nullopt;
 }
 
 }  // namespace openwit::ingest::internal

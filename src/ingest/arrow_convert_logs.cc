@@ -134,15 +134,8 @@ std::unique_ptr<SignalColumns> MakeLogColumns(arrow::MemoryPool* pool) { return 
 std::optional<arrow::Status> AppendWireLogs(SignalColumns* columns, std::string_view bytes, int index, int64_t* rows,
                                             arrow::Status* failed) {
   wire::LogsDecoder& decoder = static_cast<LogColumns*>(columns)->decoder();
-  switch (decoder.Decode(bytes, index)) {
-    case wire::Decoded::kOk:
-      return AppendResource<LogColumns>(columns, decoder.resource_logs(), index, rows, failed);
-    case wire::Decoded::kInvalid:
-      return decoder.status();
-    case wire::Decoded::kUseProtobuf:
-      break;
-  }
-  return std::nullopt;
+  return AppendDecoded<LogColumns>(decoder, decoder.Decode(bytes, index), columns, decoder.resource_logs(), index, rows,
+                                   failed);
 }
 
 }  // namespace internal

@@ -119,13 +119,15 @@ class SpanColumns final : public SignalColumns {
         link_trace_state_(Field<arrow::StringBuilder>(link_, "TraceState")),
         link_attributes_(Field<arrow::MapBuilder>(link_, "Attributes")) {}
 
-  static arrow::Result<int64_t> Check(const trace::ResourceSpans& r, int index) {
+  // `R` is trace::ResourceSpans or wire::ResourceSpans, as in every template here.
+  template <class R>
+  static arrow::Result<int64_t> Check(const R& r, int index) {
     int64_t rows = 0;
     for (int s = 0; s < r.scope_spans_size(); ++s) {
       const auto& spans = r.scope_spans(s).spans();
       rows += spans.size();
-      for (int i = 0; i < spans.size(); ++i) {
-        const Span& span = spans[i];
+      for (int i = 0; i < static_cast<int>(spans.size()); ++i) {
+        const auto& span = spans[i];
         const auto path = [&] { return fmt::format("resource_spans[{}].scope_spans[{}].spans[{}]", index, s, i); };
         ARROW_RETURN_NOT_OK(CheckId(span.trace_id(), kTraceIdSize, "trace_id", path));
         ARROW_RETURN_NOT_OK(CheckId(span.span_id(), kSpanIdSize, "span_id", path));
@@ -140,7 +142,8 @@ class SpanColumns final : public SignalColumns {
     return rows;
   }
 
-  arrow::Status Append(const trace::ResourceSpans& r) {
+  template <class R>
+  arrow::Status Append(const R& r) {
     resource_scope_.BeginResource(r.resource(), r.schema_url());
     for (MapColumn* c : {&span_attributes_, &event_attributes_, &link_attributes_}) c->ForgetChecked();
     for (const auto& scope_spans : r.scope_spans()) {
@@ -154,10 +157,12 @@ class SpanColumns final : public SignalColumns {
     return arrow::Status::OK();
   }
 
- private:
-  using Spans = google::protobuf::RepeatedPtrField<Span>;
+  wire::TracesDecoder& decoder() { return decoder_; }
 
+ private:
+  template <class Spans>
   arrow::Status AppendSpans(const Spans& spans) {
+    using Span = std::remove_cvref_t<decltype(spans[0])>;
     ARROW_RETURN_NOT_OK(AppendEach(timestamp_, spans, [](const Span& s) { return Nanos(s.start_time_unix_nano()); }));
     ARROW_RETURN_NOT_OK(AppendEach(
         trace_id_, spans, [](const Span& s) -> auto& { return s.trace_id(); }));
@@ -183,9 +188,11 @@ class SpanColumns final : public SignalColumns {
   }
 
   // Events and links: a list per span, empty when it has none.
+  template <class Spans>
   arrow::Status AppendEvents(const Spans& spans) {
-    using Events = google::protobuf::RepeatedPtrField<Span::Event>;
-    using Event = Span::Event;
+    using Span = std::remove_cvref_t<decltype(spans[0])>;
+    using Events = std::remove_cvref_t<decltype(spans[0].events())>;
+    using Event = std::remove_cvref_t<decltype(spans[0].events()[0])>;
     return AppendStructLists(
         events_, spans, [](const Span& s) -> auto& { return s.events(); },
         [this](const Events& events) {
@@ -199,9 +206,11 @@ class SpanColumns final : public SignalColumns {
         &scratch_.offsets);
   }
 
+  template <class Spans>
   arrow::Status AppendLinks(const Spans& spans) {
-    using Links = google::protobuf::RepeatedPtrField<Span::Link>;
-    using Link = Span::Link;
+    using Span = std::remove_cvref_t<decltype(spans[0])>;
+    using Links = std::remove_cvref_t<decltype(spans[0].links())>;
+    using Link = std::remove_cvref_t<decltype(spans[0].links()[0])>;
     return AppendStructLists(
         links_, spans, [](const Span& s) -> auto& { return s.links(); },
         [this](const Links& links) {
@@ -239,11 +248,19 @@ class SpanColumns final : public SignalColumns {
   arrow::FixedSizeBinaryBuilder* link_span_id_;
   arrow::StringBuilder* link_trace_state_;
   MapColumn link_attributes_;
+  wire::TracesDecoder decoder_;
 };
 
 }  // namespace
 
 std::unique_ptr<SignalColumns> MakeSpanColumns(arrow::MemoryPool* pool) { return std::make_unique<SpanColumns>(pool); }
+
+std::optional<arrow::Status> AppendWireSpans(SignalColumns* columns, std::string_view bytes, int index, int64_t* rows,
+                                             arrow::Status* failed) {
+  wire::TracesDecoder& decoder = static_cast<SpanColumns*>(columns)->decoder();
+  return AppendDecoded<SpanColumns>(decoder, decoder.Decode(bytes, index), columns, decoder.resource_spans(), index,
+                                    rows, failed);
+}
 
 }  // namespace internal
 

@@ -183,7 +183,13 @@ Decoded Decoder::DecodeValue(std::string_view bytes, AnyValue* out) {
 }
 
 Decoded Decoder::AddAttribute(std::string_view bytes, Slice* slice) {
-  if (slice->size == 0) slice->first = static_cast<uint32_t>(kvs_.size());
+  if (slice->size == 0) {
+    slice->first = static_cast<uint32_t>(kvs_.size());
+  } else if (slice->first + slice->size != kvs_.size()) {
+    // The list's attributes are interleaved with a nested message's (a span's with its events'):
+    // not one run of kvs_. Never so in what protobuf writes (fields in order).
+    return Decoded::kUseProtobuf;
+  }
   At at(this, "attributes", static_cast<int>(slice->size));
   ++slice->size;
   KeyValue& kv = kvs_.emplace_back();
@@ -244,61 +250,67 @@ Decoded Decoder::DecodeScope(std::string_view bytes, InstrumentationScope* out) 
   return Ended(r);
 }
 
-Decoded LogsDecoder::Decode(std::string_view bytes, int index) {
+template <class ResourceT, class ScopeT, class RecordT, class DecodeRecord>
+Decoded Decoder::DecodeResourceOf(std::string_view bytes, int index, const ListNames& names, ResourceT* resource,
+                                  std::vector<ScopeT>* scopes, std::vector<RecordT>* records,
+                                  DecodeRecord&& decode_record) {
   Clear();
-  scopes_.clear();
-  records_.clear();
-  resource_logs_ = ResourceLogs();
-  At at(this, "resource_logs", index);
+  scopes->clear();
+  records->clear();
+  *resource = ResourceT();
+  At at(this, names.resources, index);
   bool has_resource = false;
   Reader r(bytes);
   for (Reader::Field f; r.Next(&f);) {
     if (f.type != kLen) continue;
     if (f.number == 1) {
-      if (has_resource) return Decoded::kUseProtobuf;
+      if (has_resource) return Decoded::kUseProtobuf;  // protobuf merges the two
       has_resource = true;
-      OPENWIT_WIRE_RETURN(DecodeResource(f.bytes, &resource_logs_.resource_));
-    } else if (f.number == 2) {
-      At scope(this, "scope_logs", static_cast<int>(scopes_.size()));
-      OPENWIT_WIRE_RETURN(DecodeScopeLogs(f.bytes, &scopes_.emplace_back()));
+      OPENWIT_WIRE_RETURN(DecodeResource(f.bytes, &resource->resource_));
     } else if (f.number == 3) {
       OPENWIT_WIRE_RETURN(Utf8(f.bytes, "schema_url"));
-      resource_logs_.schema_url_ = f.bytes;
+      resource->schema_url_ = f.bytes;
+    } else if (f.number == 2) {
+      At scope_at(this, names.scopes, static_cast<int>(scopes->size()));
+      ScopeT& scope = scopes->emplace_back();
+      scope.record_slice_.first = static_cast<uint32_t>(records->size());
+      bool has_scope = false;
+      Reader s(f.bytes);
+      for (Reader::Field g; s.Next(&g);) {
+        if (g.type != kLen) continue;
+        if (g.number == 1) {
+          if (has_scope) return Decoded::kUseProtobuf;
+          has_scope = true;
+          OPENWIT_WIRE_RETURN(DecodeScope(g.bytes, &scope.scope_));
+        } else if (g.number == 2) {
+          At record_at(this, names.records, static_cast<int>(scope.record_slice_.size));
+          ++scope.record_slice_.size;
+          OPENWIT_WIRE_RETURN(decode_record(g.bytes, &records->emplace_back()));
+        } else if (g.number == 3) {
+          OPENWIT_WIRE_RETURN(Utf8(g.bytes, "schema_url"));
+          scope.schema_url_ = g.bytes;
+        }
+      }
+      OPENWIT_WIRE_RETURN(Ended(s));
     }
   }
   OPENWIT_WIRE_RETURN(Ended(r));
   // The storage no longer grows: the views.
-  Resource& resource = resource_logs_.resource_;
-  resource.attributes_ = View(resource.attribute_slice_);
-  for (ScopeLogs& s : scopes_) {
-    s.scope_.attributes_ = View(s.scope_.attribute_slice_);
-    s.log_records_ = {records_.data() + s.record_slice_.first, s.record_slice_.size};
+  resource->resource_.attributes_ = View(resource->resource_.attribute_slice_);
+  for (ScopeT& scope : *scopes) {
+    scope.scope_.attributes_ = View(scope.scope_.attribute_slice_);
+    scope.records_ = View(*records, scope.record_slice_);
   }
-  for (LogRecord& rec : records_) rec.attributes_ = View(rec.attribute_slice_);
-  resource_logs_.scope_logs_ = scopes_;
+  resource->scopes_ = *scopes;
   return Decoded::kOk;
 }
 
-Decoded LogsDecoder::DecodeScopeLogs(std::string_view bytes, ScopeLogs* out) {
-  out->record_slice_.first = static_cast<uint32_t>(records_.size());
-  bool has_scope = false;
-  Reader r(bytes);
-  for (Reader::Field f; r.Next(&f);) {
-    if (f.type != kLen) continue;
-    if (f.number == 1) {
-      if (has_scope) return Decoded::kUseProtobuf;
-      has_scope = true;
-      OPENWIT_WIRE_RETURN(DecodeScope(f.bytes, &out->scope_));
-    } else if (f.number == 2) {
-      At record(this, "log_records", static_cast<int>(out->record_slice_.size));
-      ++out->record_slice_.size;
-      OPENWIT_WIRE_RETURN(DecodeRecord(f.bytes, &records_.emplace_back()));
-    } else if (f.number == 3) {
-      OPENWIT_WIRE_RETURN(Utf8(f.bytes, "schema_url"));
-      out->schema_url_ = f.bytes;
-    }
-  }
-  return Ended(r);
+Decoded LogsDecoder::Decode(std::string_view bytes, int index) {
+  OPENWIT_WIRE_RETURN(DecodeResourceOf(bytes, index, {"resource_logs", "scope_logs", "log_records"}, &resource_,
+                                       &scopes_, &records_,
+                                       [this](std::string_view b, LogRecord* rec) { return DecodeRecord(b, rec); }));
+  for (LogRecord& rec : records_) rec.attributes_ = View(rec.attribute_slice_);
+  return Decoded::kOk;
 }
 
 Decoded LogsDecoder::DecodeRecord(std::string_view bytes, LogRecord* out) {
@@ -344,6 +356,144 @@ Decoded LogsDecoder::DecodeRecord(std::string_view bytes, LogRecord* out) {
         break;
       default:  // dropped_attributes_count (not in the table), unknown fields
         break;
+    }
+  }
+  return Ended(r);
+}
+
+Decoded TracesDecoder::Decode(std::string_view bytes, int index) {
+  events_.clear();
+  links_.clear();
+  OPENWIT_WIRE_RETURN(DecodeResourceOf(bytes, index, {"resource_spans", "scope_spans", "spans"}, &resource_, &scopes_,
+                                       &records_,
+                                       [this](std::string_view b, Span* span) { return DecodeSpan(b, span); }));
+  for (Span& span : records_) {
+    span.attributes_ = View(span.attribute_slice_);
+    span.events_ = View(events_, span.event_slice_);
+    span.links_ = View(links_, span.link_slice_);
+  }
+  for (SpanEvent& e : events_) e.attributes_ = View(e.attribute_slice_);
+  for (SpanLink& l : links_) l.attributes_ = View(l.attribute_slice_);
+  return Decoded::kOk;
+}
+
+Decoded TracesDecoder::DecodeSpan(std::string_view bytes, Span* out) {
+  bool has_status = false;
+  out->event_slice_.first = static_cast<uint32_t>(events_.size());
+  out->link_slice_.first = static_cast<uint32_t>(links_.size());
+  Reader r(bytes);
+  for (Reader::Field f; r.Next(&f);) {
+    switch (f.number * 8 + f.type) {
+      case 1 * 8 + kLen:
+        out->trace_id_ = f.bytes;
+        break;
+      case 2 * 8 + kLen:
+        out->span_id_ = f.bytes;
+        break;
+      case 3 * 8 + kLen:
+        OPENWIT_WIRE_RETURN(Utf8(f.bytes, "trace_state"));
+        out->trace_state_ = f.bytes;
+        break;
+      case 4 * 8 + kLen:
+        out->parent_span_id_ = f.bytes;
+        break;
+      case 5 * 8 + kLen:
+        OPENWIT_WIRE_RETURN(Utf8(f.bytes, "name"));
+        out->name_ = f.bytes;
+        break;
+      case 6 * 8 + kVarint:
+        out->kind_ = static_cast<int32_t>(f.scalar);
+        break;
+      case 7 * 8 + kFixed64:
+        out->start_time_unix_nano_ = f.scalar;
+        break;
+      case 8 * 8 + kFixed64:
+        out->end_time_unix_nano_ = f.scalar;
+        break;
+      case 9 * 8 + kLen:
+        OPENWIT_WIRE_RETURN(AddAttribute(f.bytes, &out->attribute_slice_));
+        break;
+      case 11 * 8 + kLen: {
+        At at(this, "events", static_cast<int>(out->event_slice_.size));
+        ++out->event_slice_.size;
+        OPENWIT_WIRE_RETURN(DecodeEvent(f.bytes, &events_.emplace_back()));
+        break;
+      }
+      case 13 * 8 + kLen: {
+        At at(this, "links", static_cast<int>(out->link_slice_.size));
+        ++out->link_slice_.size;
+        OPENWIT_WIRE_RETURN(DecodeLink(f.bytes, &links_.emplace_back()));
+        break;
+      }
+      case 15 * 8 + kLen: {
+        if (has_status) return Decoded::kUseProtobuf;  // protobuf merges the two
+        has_status = true;
+        At at(this, "status");
+        OPENWIT_WIRE_RETURN(DecodeStatus(f.bytes, &out->status_));
+        break;
+      }
+      default:  // dropped counts, flags (not in the table), unknown fields
+        break;
+    }
+  }
+  return Ended(r);
+}
+
+// An event's or a link's attributes are decoded before the next event or link is added, so each
+// list's attributes are contiguous in kvs_ as AddAttribute needs.
+Decoded TracesDecoder::DecodeEvent(std::string_view bytes, SpanEvent* out) {
+  Reader r(bytes);
+  for (Reader::Field f; r.Next(&f);) {
+    switch (f.number * 8 + f.type) {
+      case 1 * 8 + kFixed64:
+        out->time_unix_nano_ = f.scalar;
+        break;
+      case 2 * 8 + kLen:
+        OPENWIT_WIRE_RETURN(Utf8(f.bytes, "name"));
+        out->name_ = f.bytes;
+        break;
+      case 3 * 8 + kLen:
+        OPENWIT_WIRE_RETURN(AddAttribute(f.bytes, &out->attribute_slice_));
+        break;
+      default:
+        break;
+    }
+  }
+  return Ended(r);
+}
+
+Decoded TracesDecoder::DecodeLink(std::string_view bytes, SpanLink* out) {
+  Reader r(bytes);
+  for (Reader::Field f; r.Next(&f);) {
+    switch (f.number * 8 + f.type) {
+      case 1 * 8 + kLen:
+        out->trace_id_ = f.bytes;
+        break;
+      case 2 * 8 + kLen:
+        out->span_id_ = f.bytes;
+        break;
+      case 3 * 8 + kLen:
+        OPENWIT_WIRE_RETURN(Utf8(f.bytes, "trace_state"));
+        out->trace_state_ = f.bytes;
+        break;
+      case 4 * 8 + kLen:
+        OPENWIT_WIRE_RETURN(AddAttribute(f.bytes, &out->attribute_slice_));
+        break;
+      default:
+        break;
+    }
+  }
+  return Ended(r);
+}
+
+Decoded TracesDecoder::DecodeStatus(std::string_view bytes, SpanStatus* out) {
+  Reader r(bytes);
+  for (Reader::Field f; r.Next(&f);) {
+    if (f.number == 2 && f.type == kLen) {
+      OPENWIT_WIRE_RETURN(Utf8(f.bytes, "message"));
+      out->message_ = f.bytes;
+    } else if (f.number == 3 && f.type == kVarint) {
+      out->code_ = static_cast<int32_t>(f.scalar);
     }
   }
   return Ended(r);

@@ -100,7 +100,6 @@ class Resource {
 
  private:
   friend class Decoder;
-  friend class LogsDecoder;
   Attributes attributes_;
   Slice attribute_slice_;
 };
@@ -114,7 +113,6 @@ class InstrumentationScope {
 
  private:
   friend class Decoder;
-  friend class LogsDecoder;
   std::string_view name_, version_;
   Attributes attributes_;
   Slice attribute_slice_;
@@ -135,6 +133,7 @@ class LogRecord {
   const std::string_view& event_name() const { return event_name_; }
 
  private:
+  friend class Decoder;
   friend class LogsDecoder;
   uint64_t time_unix_nano_ = 0;
   uint64_t observed_time_unix_nano_ = 0;
@@ -146,33 +145,130 @@ class LogRecord {
   Slice attribute_slice_;
 };
 
-class ScopeLogs {
+class SpanEvent {
+ public:
+  uint64_t time_unix_nano() const { return time_unix_nano_; }
+  const std::string_view& name() const { return name_; }
+  const Attributes& attributes() const { return attributes_; }
+
+ private:
+  friend class Decoder;
+  friend class TracesDecoder;
+  uint64_t time_unix_nano_ = 0;
+  std::string_view name_;
+  Attributes attributes_;
+  Slice attribute_slice_;
+};
+
+class SpanLink {
+ public:
+  const std::string_view& trace_id() const { return trace_id_; }
+  const std::string_view& span_id() const { return span_id_; }
+  const std::string_view& trace_state() const { return trace_state_; }
+  const Attributes& attributes() const { return attributes_; }
+
+ private:
+  friend class Decoder;
+  friend class TracesDecoder;
+  std::string_view trace_id_, span_id_, trace_state_;
+  Attributes attributes_;
+  Slice attribute_slice_;
+};
+
+class SpanStatus {
+ public:
+  int32_t code() const { return code_; }
+  const std::string_view& message() const { return message_; }
+
+ private:
+  friend class TracesDecoder;
+  int32_t code_ = 0;
+  std::string_view message_;
+};
+
+class Span {
+ public:
+  const std::string_view& trace_id() const { return trace_id_; }
+  const std::string_view& span_id() const { return span_id_; }
+  const std::string_view& parent_span_id() const { return parent_span_id_; }
+  const std::string_view& trace_state() const { return trace_state_; }
+  const std::string_view& name() const { return name_; }
+  int32_t kind() const { return kind_; }
+  uint64_t start_time_unix_nano() const { return start_time_unix_nano_; }
+  uint64_t end_time_unix_nano() const { return end_time_unix_nano_; }
+  const Attributes& attributes() const { return attributes_; }
+  const std::span<const SpanEvent>& events() const { return events_; }
+  const std::span<const SpanLink>& links() const { return links_; }
+  int links_size() const { return static_cast<int>(links_.size()); }
+  const SpanLink& links(int i) const { return links_[static_cast<size_t>(i)]; }
+  const SpanStatus& status() const { return status_; }
+
+ private:
+  friend class Decoder;
+  friend class TracesDecoder;
+  std::string_view trace_id_, span_id_, parent_span_id_, trace_state_, name_;
+  int32_t kind_ = 0;
+  uint64_t start_time_unix_nano_ = 0, end_time_unix_nano_ = 0;
+  Attributes attributes_;
+  Slice attribute_slice_;
+  std::span<const SpanEvent> events_;
+  Slice event_slice_;
+  std::span<const SpanLink> links_;
+  Slice link_slice_;
+  SpanStatus status_;
+};
+
+// A scope and its records, and a resource and its scopes: the same shape in every signal, with
+// the generated classes' names for each (scope_logs / log_records, scope_spans / spans).
+template <class Record>
+class ScopeOf {
  public:
   const InstrumentationScope& scope() const { return scope_; }
   const std::string_view& schema_url() const { return schema_url_; }
-  const std::span<const LogRecord>& log_records() const { return log_records_; }
 
- private:
-  friend class LogsDecoder;
+ protected:
+  friend class Decoder;
   InstrumentationScope scope_;
   std::string_view schema_url_;
-  std::span<const LogRecord> log_records_;
+  std::span<const Record> records_;
   Slice record_slice_;
 };
 
-class ResourceLogs {
+class ScopeLogs : public ScopeOf<LogRecord> {
+ public:
+  const std::span<const LogRecord>& log_records() const { return records_; }
+};
+
+class ScopeSpans : public ScopeOf<Span> {
+ public:
+  const std::span<const Span>& spans() const { return records_; }
+};
+
+template <class Scope>
+class ResourceOf {
  public:
   const Resource& resource() const { return resource_; }
   const std::string_view& schema_url() const { return schema_url_; }
-  const std::span<const ScopeLogs>& scope_logs() const { return scope_logs_; }
-  int scope_logs_size() const { return static_cast<int>(scope_logs_.size()); }
-  const ScopeLogs& scope_logs(int i) const { return scope_logs_[static_cast<size_t>(i)]; }
 
- private:
-  friend class LogsDecoder;
+ protected:
+  friend class Decoder;
   Resource resource_;
   std::string_view schema_url_;
-  std::span<const ScopeLogs> scope_logs_;
+  std::span<const Scope> scopes_;
+};
+
+class ResourceLogs : public ResourceOf<ScopeLogs> {
+ public:
+  const std::span<const ScopeLogs>& scope_logs() const { return scopes_; }
+  int scope_logs_size() const { return static_cast<int>(scopes_.size()); }
+  const ScopeLogs& scope_logs(int i) const { return scopes_[static_cast<size_t>(i)]; }
+};
+
+class ResourceSpans : public ResourceOf<ScopeSpans> {
+ public:
+  const std::span<const ScopeSpans>& scope_spans() const { return scopes_; }
+  int scope_spans_size() const { return static_cast<int>(scopes_.size()); }
+  const ScopeSpans& scope_spans(int i) const { return scopes_[static_cast<size_t>(i)]; }
 };
 
 // What a decode gives: the views, a precise Invalid (a string that is not UTF-8, naming its path),
@@ -195,7 +291,24 @@ class Decoder {
   // the field's path.
   Decoded Utf8(std::string_view text, const char* field);
   Attributes View(const Slice& slice) const { return {kvs_.data() + slice.first, slice.size}; }
+  template <class T>
+  static std::span<const T> View(const std::vector<T>& all, const Slice& slice) {
+    return {all.data() + slice.first, slice.size};
+  }
   void Clear();
+
+  // A resource of any signal: {1: resource, 2: scope list {1: scope, 2: record, 3: schema_url},
+  // 3: schema_url}. `names` are the lists' names in paths ("resource_logs", "scope_logs",
+  // "log_records"); decode_record(bytes, record) reads one record. Makes the views of the
+  // resource, its scopes and their attributes; the records' own views are the caller's.
+  struct ListNames {
+    const char* resources;
+    const char* scopes;
+    const char* records;
+  };
+  template <class ResourceT, class ScopeT, class RecordT, class DecodeRecord>
+  Decoded DecodeResourceOf(std::string_view bytes, int index, const ListNames& names, ResourceT* resource,
+                           std::vector<ScopeT>* scopes, std::vector<RecordT>* records, DecodeRecord&& decode_record);
 
   // Where the decoder is, for error messages: ("resource_logs", 0), ("scope_logs", 1), ("scope",
   // -1)... rendered only when an error names it.
@@ -226,15 +339,33 @@ class LogsDecoder : public Decoder {
  public:
   // `index` is the resource's position in its batch, for error paths ("resource_logs[index]...").
   Decoded Decode(std::string_view bytes, int index);
-  const ResourceLogs& resource_logs() const { return resource_logs_; }
+  const ResourceLogs& resource_logs() const { return resource_; }
 
  private:
-  Decoded DecodeScopeLogs(std::string_view bytes, ScopeLogs* out);
   Decoded DecodeRecord(std::string_view bytes, LogRecord* out);
 
-  ResourceLogs resource_logs_;
+  ResourceLogs resource_;
   std::vector<ScopeLogs> scopes_;
   std::vector<LogRecord> records_;
+};
+
+// The same for one ResourceSpans.
+class TracesDecoder : public Decoder {
+ public:
+  Decoded Decode(std::string_view bytes, int index);
+  const ResourceSpans& resource_spans() const { return resource_; }
+
+ private:
+  Decoded DecodeSpan(std::string_view bytes, Span* out);
+  Decoded DecodeEvent(std::string_view bytes, SpanEvent* out);
+  Decoded DecodeLink(std::string_view bytes, SpanLink* out);
+  Decoded DecodeStatus(std::string_view bytes, SpanStatus* out);
+
+  ResourceSpans resource_;
+  std::vector<ScopeSpans> scopes_;
+  std::vector<Span> records_;
+  std::vector<SpanEvent> events_;
+  std::vector<SpanLink> links_;
 };
 
 }  // namespace openwit::ingest::wire

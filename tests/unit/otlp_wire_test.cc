@@ -7,6 +7,7 @@
 
 #include <random>
 #include <string>
+#include <type_traits>
 
 #include "arrow_convert_test_util.h"
 #include "ingest/otlp_records.h"
@@ -38,33 +39,51 @@ std::string KeyValue(const std::string& key, const std::string& value_bytes) {
 // A ResourceLogs of one scope of the given records.
 std::string OneScope(const std::string& records) { return Len(2, Len(1, Len(1, "scope")) + records); }
 
+template <class Message>
+constexpr Signal kSignalOf = std::is_same_v<Message, logs::ResourceLogs> ? Signal::kLogs : Signal::kTraces;
+
 // What AppendSerialized gives for `bytes`: a batch, or the error.
+template <class Message = logs::ResourceLogs>
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> FromWire(const std::string& bytes) {
-  ArrowConverter converter(Signal::kLogs);
+  ArrowConverter converter(kSignalOf<Message>);
   ARROW_RETURN_NOT_OK(converter.AppendSerialized(bytes));
   return converter.Finish();
 }
 
 // What protobuf's parse and Append give for `bytes`; parse_ok says whether protobuf parsed them.
+template <class Message = logs::ResourceLogs>
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> FromProtobuf(const std::string& bytes, bool* parse_ok) {
-  logs::ResourceLogs parsed;
+  Message parsed;
   *parse_ok = parsed.ParseFromString(bytes);
   if (!*parse_ok) return arrow::Status::Invalid("protobuf refused");
-  ArrowConverter converter(Signal::kLogs);
+  ArrowConverter converter(kSignalOf<Message>);
   ARROW_RETURN_NOT_OK(converter.Append(parsed));
   return converter.Finish();
 }
 
 // Protobuf parses `bytes`, and the wire reader gives the very same batch.
+template <class Message = logs::ResourceLogs>
 void ExpectSameAsProtobuf(const std::string& bytes, int64_t rows) {
   bool parse_ok = false;
-  auto expected = FromProtobuf(bytes, &parse_ok);
+  auto expected = FromProtobuf<Message>(bytes, &parse_ok);
   ASSERT_TRUE(parse_ok);
   ASSERT_TRUE(expected.ok()) << expected.status();
-  auto got = FromWire(bytes);
+  auto got = FromWire<Message>(bytes);
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ((*got)->num_rows(), rows);
   EXPECT_TRUE((*got)->Equals(**expected)) << (*got)->ToString() << "\nprotobuf:\n" << (*expected)->ToString();
+}
+
+// Protobuf refuses `bytes`, and so does the wire reader, with `message`.
+template <class Message = logs::ResourceLogs>
+void ExpectRefused(const std::string& bytes, const std::string& message) {
+  bool parse_ok = true;
+  (void)FromProtobuf<Message>(bytes, &parse_ok);
+  EXPECT_FALSE(parse_ok) << "protobuf refuses it too: " << message;
+  auto got = FromWire<Message>(bytes);
+  ASSERT_FALSE(got.ok()) << message;
+  EXPECT_TRUE(got.status().IsInvalid());
+  EXPECT_EQ(got.status().message(), message);
 }
 
 TEST(OtlpWire, RepeatedMessageFieldsMergeAsInProtobuf) {
@@ -120,17 +139,30 @@ TEST(OtlpWire, InvalidUtf8IsRefusedNamingItsPath) {
        "resource_logs[0].scope_logs[1].scope.name: not valid UTF-8"},
       {OneScope(Len(2, Len(3, bad))), "resource_logs[0].scope_logs[0].log_records[0].severity_text: not valid UTF-8"},
   };
-  for (const auto& [bytes, message] : cases) {
-    bool parse_ok = true;
-    (void)FromProtobuf(bytes, &parse_ok);
-    EXPECT_FALSE(parse_ok) << "protobuf refuses it too: " << message;
-    auto got = FromWire(bytes);
-    ASSERT_FALSE(got.ok()) << message;
-    EXPECT_TRUE(got.status().IsInvalid());
-    EXPECT_EQ(got.status().message(), message);
-  }
+  for (const auto& [bytes, message] : cases) ExpectRefused(bytes, message);
   // Bytes are bytes: a trace id or a bytes value may hold anything.
   ExpectSameAsProtobuf(OneScope(Len(2, Len(9, std::string(15, 'a') + "\xff") + Len(5, Len(7, bad)))), 1);
+}
+
+TEST(OtlpWire, SpansMatchProtobufAndNameTheirPaths) {
+  const std::string event = Len(11, Fixed64(1, kT0) + Len(2, "retry") + Len(3, KeyValue("n", VarintField(3, 2))));
+  const std::string link = Len(13, Len(1, Id(16, 1)) + Len(2, Id(8, 2)) + Len(3, "ts=1") + Len(4, KeyValue("l", "")));
+  const std::string status = Len(15, Len(2, "boom") + VarintField(3, 2));
+  const std::string attribute = Len(9, KeyValue("http.route", StringValue("/pay")));
+  auto span = [](const std::string& fields) { return Len(2, Fixed64(7, kT0) + Fixed64(8, kT0 + 5) + fields); };
+  // Fields in order; then attributes interleaved with events (left to protobuf) and a status given
+  // twice (merged).
+  ExpectSameAsProtobuf<trace::ResourceSpans>(
+      OneScope(span(Len(5, "GET") + VarintField(6, 2) + attribute + event + event + link + status)), 1);
+  ExpectSameAsProtobuf<trace::ResourceSpans>(
+      OneScope(span(attribute + event + attribute + status + Len(15, Len(2, "again")))), 1);
+  ExpectRefused<trace::ResourceSpans>(OneScope(span("") + span(event + Len(11, Len(2, "bad\xff")))),
+                                      "resource_spans[0].scope_spans[0].spans[1].events[1].name: not valid UTF-8");
+  ExpectRefused<trace::ResourceSpans>(
+      OneScope(span(link + Len(13, Len(4, KeyValue("k", StringValue("\xc3")))))),
+      "resource_spans[0].scope_spans[0].spans[0].links[1].attributes[0].value.string_value: not valid UTF-8");
+  ExpectRefused<trace::ResourceSpans>(OneScope(span(Len(15, Len(2, "\xe2\x82")))),
+                                      "resource_spans[0].scope_spans[0].spans[0].status.message: not valid UTF-8");
 }
 
 TEST(OtlpWire, MalformedBytesAreRefusedWithTheResourceIndex) {
@@ -199,15 +231,18 @@ logs::ResourceLogs MutationBase() {
   return r;
 }
 
-TEST(OtlpWire, RandomMutationsAgreeWithProtobuf) {
-  const std::string base = MutationBase().SerializeAsString();
-  std::mt19937 rng(20261123);
+// Wherever protobuf parses a mutation, the wire reader gives the same batch or the same error;
+// wherever it does not, the wire reader refuses the bytes too.
+template <class Message>
+void ExpectMutationsAgree(const Message& base_message, uint32_t seed) {
+  const std::string base = base_message.SerializeAsString();
+  std::mt19937 rng(seed);
   int parsed = 0, refused = 0;
   for (int i = 0; i < 20000; ++i) {
     const std::string bytes = Mutate(base, rng);
     bool parse_ok = false;
-    auto expected = FromProtobuf(bytes, &parse_ok);
-    auto got = FromWire(bytes);
+    auto expected = FromProtobuf<Message>(bytes, &parse_ok);
+    auto got = FromWire<Message>(bytes);
     if (!parse_ok) {
       ++refused;
       ASSERT_FALSE(got.ok()) << "protobuf refuses mutation " << i << " but the wire reader took it";
@@ -224,6 +259,11 @@ TEST(OtlpWire, RandomMutationsAgreeWithProtobuf) {
   // Both outcomes were exercised many times.
   EXPECT_GT(parsed, 1000);
   EXPECT_GT(refused, 1000);
+}
+
+TEST(OtlpWire, RandomMutationsAgreeWithProtobuf) {
+  ExpectMutationsAgree(MutationBase(), 20261123);
+  ExpectMutationsAgree(SampleSpans(), 20261124);
 }
 
 TEST(OtlpWire, BulkHeaderAndKeysAgreeWithProtobufUnderMutation) {
