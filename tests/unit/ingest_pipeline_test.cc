@@ -158,6 +158,25 @@ TEST_F(IngestPipelineTest, UnsentBatchesAreReplayedAfterARestart) {
   EXPECT_EQ(LakeBodies().size(), 50u);
 }
 
+TEST_F(IngestPipelineTest, AnEntryThatNoLongerConvertsDoesNotKeepTheNodeFromStarting) {
+  {
+    wal::WalOptions short_wal;
+    short_wal.dir = (dir_ / "wal" / "short").string();
+    auto wal = wal::Wal::Open(short_wal).ValueOrDie();
+    auto bad = LogBatch("old", "old", 2);
+    bad.mutable_resource_logs(0)->mutable_scope_logs(0)->mutable_log_records(1)->set_trace_id("short");
+    ASSERT_TRUE(wal->Append(bad.SerializeAsString()).result().ok());
+    ASSERT_TRUE(wal->Append(LogBatch("good", "good", 3).SerializeAsString()).result().ok());
+  }
+  StartStorage();
+  auto pipeline = Open(StorageEndpoint());
+  ASSERT_NE(pipeline, nullptr);
+  EXPECT_EQ(pipeline->stats().replayed_batches, 1);  // the good one
+  EXPECT_TRUE(SubmitAndWait(*pipeline, LogBatch("new", "new", 1)).status.ok());
+  WaitDrained(*pipeline);
+  EXPECT_EQ(pipeline->stats().wal_live_entries, 1u) << "the bad entry stays for a later version";
+}
+
 TEST_F(IngestPipelineTest, RecordsStoredBeforeARestartAreStillDuplicatesAfterIt) {
   StartStorage();
   {
