@@ -482,7 +482,9 @@ struct AuthConfig {
     v.Field("enabled", enabled,
             {.doc = "Require an API key (Authorization: Bearer KEY or x-api-key: KEY); else 401/UNAUTHENTICATED."});
     v.Field("api_keys", api_keys, {.doc = "\"tenant=key\" entries (use ${ENV} for the keys).", .secret = true});
-    v.Field("keys_file", keys_file, {.doc = "File of \"tenant=key\" lines, reloaded when it changes."});
+    v.Field("keys_file", keys_file,
+            {.doc = "File of \"tenant=key\" lines, reloaded when it changes. A tenant is 1-128 letters, digits, "
+                    "'-', '_' or '.' (it names a folder of the lake); other lines are ignored with a warning."});
     v.Field("default_tenant", default_tenant, {.doc = "Tenant of every request while auth is off."});
   }
 };
