@@ -35,6 +35,22 @@ arrow::Status WriteDurably(int fd, const std::string& data, const std::string& p
   return arrow::Status::OK();
 }
 
+using Ranges = std::map<std::string, std::map<uint64_t, uint64_t>>;
+
+// The file's text for these ids: a line per range ("<prefix>:<first>-<last>"), a line per other id.
+std::string Render(const Ranges& ranges, const std::set<std::string>& other) {
+  std::string text;
+  for (const auto& [prefix, r] : ranges) {
+    for (const auto& [first, last] : r) text += fmt::format("{}:{}-{}\n", prefix, first, last);
+  }
+  for (const auto& id : other) text += id + "\n";
+  return text;
+}
+
+// The file is rewritten compacted once appends have made it this many times its compacted size
+// (and at least min_compact_bytes): its size stays proportional to the ranges, not to the batches.
+constexpr uint64_t kCompactGrowth = 4;
+
 }  // namespace
 
 void BatchRegistry::AddRangeLocked(const std::string& prefix, uint64_t first, uint64_t last) {
@@ -109,36 +125,47 @@ arrow::Status BatchRegistry::Open(const std::string& path) {
       }
     }
   }
-  // Compact: one line per range, written beside and renamed over.
-  std::string text;
-  for (const auto& [prefix, r] : ranges_) {
-    for (const auto& [first, last] : r) text += fmt::format("{}:{}-{}\n", prefix, first, last);
-  }
-  for (const auto& id : other_) text += id + "\n";
-  const std::string tmp = path + ".tmp";
+  return CompactLocked();
+}
+
+// One line per range, written beside and renamed over.
+arrow::Status BatchRegistry::CompactLocked() {
+  const std::string text = Render(ranges_, other_);
+  const std::string tmp = path_ + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return arrow::Status::IOError("cannot create ", tmp, ": ", std::strerror(errno));
   auto status = WriteDurably(fd, text, tmp);
   ::close(fd);
   ARROW_RETURN_NOT_OK(status);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (::rename(tmp.c_str(), path_.c_str()) != 0) {
     return arrow::Status::IOError("rename ", tmp, ": ", std::strerror(errno));
   }
+  compacted_bytes_ = file_bytes_ = text.size();
   return arrow::Status::OK();
 }
 
 arrow::Status BatchRegistry::Persist(const std::vector<std::string>& ids) {
   std::lock_guard lock(mu_);
-  std::string text;
+  // The ids of one active file are nearly contiguous per ingest WAL: appended as ranges too.
+  BatchRegistry added;
   for (const auto& id : ids) {
     AddLocked(id);
-    text += id + "\n";
+    added.AddLocked(id);
   }
+  const std::string text = Render(added.ranges_, added.other_);
   int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return arrow::Status::IOError("cannot open ", path_, ": ", std::strerror(errno));
   auto status = WriteDurably(fd, text, path_);
   ::close(fd);
-  return status;
+  ARROW_RETURN_NOT_OK(status);
+  file_bytes_ += text.size();
+  if (file_bytes_ > std::max(min_compact_bytes_, kCompactGrowth * compacted_bytes_)) return CompactLocked();
+  return arrow::Status::OK();
+}
+
+uint64_t BatchRegistry::file_bytes() const {
+  std::lock_guard lock(mu_);
+  return file_bytes_;
 }
 
 }  // namespace openwit::storage

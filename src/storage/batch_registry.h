@@ -3,7 +3,8 @@
 // replaying its WAL after a crash lost the release of a batch storage had) is confirmed without
 // being stored twice. Ids are "<prefix>:<sequence>" with sequences nearly contiguous per prefix
 // (one prefix per ingest WAL), kept as ranges: memory grows with the gaps, not with the batches.
-// Persisted in one append-only file, compacted to ranges at open.
+// Persisted in one append-only file of ranges, compacted at open and whenever appends have made it
+// several times its compacted size.
 
 #include <cstdint>
 #include <map>
@@ -18,6 +19,9 @@ namespace openwit::storage {
 
 class BatchRegistry {
  public:
+  // `min_compact_bytes`: the file is never compacted below this size (tests make it small).
+  explicit BatchRegistry(uint64_t min_compact_bytes = 1 << 20) : min_compact_bytes_(min_compact_bytes) {}
+
   // Loads (and compacts) `path`; a missing file is an empty registry.
   arrow::Status Open(const std::string& path);
   bool Contains(const std::string& id) const;
@@ -26,14 +30,19 @@ class BatchRegistry {
   // Adds and appends to the file, fsync'd: for ids whose active file is about to be deleted.
   arrow::Status Persist(const std::vector<std::string>& ids);
   size_t ranges() const;
+  uint64_t file_bytes() const;  // the file's size as this registry wrote it
 
  private:
   void AddLocked(const std::string& id);
+  arrow::Status CompactLocked();
   void AddRangeLocked(const std::string& prefix, uint64_t first, uint64_t last);
   std::string path_;
   mutable std::mutex mu_;
   std::map<std::string, std::map<uint64_t, uint64_t>> ranges_;  // prefix -> first -> last (inclusive)
   std::set<std::string> other_;                                 // ids not of the <prefix>:<n> form
+  const uint64_t min_compact_bytes_;
+  uint64_t file_bytes_ = 0;
+  uint64_t compacted_bytes_ = 0;  // the file's size after the last compaction
 };
 
 }  // namespace openwit::storage

@@ -121,6 +121,38 @@ TEST(BatchRegistryTest, RangesMergeAndSurviveReopen) {
   fs::remove(path);
 }
 
+TEST(BatchRegistryTest, TheFileGrowsWithRangesNotWithBatches) {
+  auto path = fs::temp_directory_path() / ("openwit-registry-size-" + std::to_string(::getpid()));
+  fs::remove(path);
+  {
+    // 100 rotations of 500 contiguous batch ids each: a line per rotation, not per id.
+    BatchRegistry registry;
+    ASSERT_TRUE(registry.Open(path.string()).ok());
+    for (int rotation = 0; rotation < 100; ++rotation) {
+      std::vector<std::string> ids;
+      for (int i = 0; i < 500; ++i) ids.push_back("node-1:w:" + std::to_string(rotation * 500 + i));
+      ASSERT_TRUE(registry.Persist(ids).ok());
+    }
+    EXPECT_LT(fs::file_size(path), 100u * 32);
+  }
+  {
+    // Ids persisted one at a time: the file is compacted as it grows, to the one range they make.
+    BatchRegistry registry(/*min_compact_bytes=*/1024);
+    ASSERT_TRUE(registry.Open(path.string()).ok());
+    for (int i = 50000; i < 50300; ++i) {
+      ASSERT_TRUE(registry.Persist({"node-1:w:" + std::to_string(i)}).ok());
+      ASSERT_LE(fs::file_size(path), 1024u + 64) << i;
+      ASSERT_EQ(fs::file_size(path), registry.file_bytes());
+    }
+  }
+  BatchRegistry reopened;
+  ASSERT_TRUE(reopened.Open(path.string()).ok());
+  EXPECT_EQ(reopened.ranges(), 1u);
+  for (int i : {0, 499, 31234, 49999, 50299}) EXPECT_TRUE(reopened.Contains("node-1:w:" + std::to_string(i))) << i;
+  EXPECT_FALSE(reopened.Contains("node-1:w:50300"));
+  fs::remove(path);
+}
+
 TEST_F(StorageTest, ConfirmsDurableBatchesAndStoresAReplayOnce) {
   auto server = StartServer();
   ingest::FlightSender sender({.endpoints = {"127.0.0.1:" + std::to_string(server->port())}});
