@@ -532,14 +532,15 @@ arrow::Result<Message> Parse(std::string_view bytes, const char* list, int index
 arrow::Status ArrowConverter::AppendSerialized(std::string_view resource) {
   ARROW_RETURN_NOT_OK(BeginAppend(signal_));
   const int index = resources_;
-  if (signal_ != Signal::kMetrics) {
-    auto* read = signal_ == Signal::kLogs ? internal::AppendWireLogs : internal::AppendWireSpans;
-    if (auto done = read(columns_.get(), resource, index, &rows_, &failed_)) {
-      ++resources_;
-      return *done;
-    }
+  auto* read = signal_ == Signal::kLogs     ? internal::AppendWireLogs
+               : signal_ == Signal::kTraces ? internal::AppendWireSpans
+                                            : internal::AppendWireMetrics;
+  if (auto done = read(columns_.get(), resource, index, &rows_, &failed_)) {
+    ++resources_;
+    return *done;
   }
-  // Append counts the resource itself; a refused parse counts it here.
+  // What the wire reader leaves to protobuf. Append counts the resource itself; a refused parse
+  // counts it here.
   auto append = [&](const auto& parsed) -> arrow::Status {
     if (!parsed.ok()) {
       ++resources_;

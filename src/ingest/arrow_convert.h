@@ -88,8 +88,8 @@ class ArrowConverter {
   arrow::Status Append(const opentelemetry::proto::trace::v1::ResourceSpans& r);
   arrow::Status Append(const opentelemetry::proto::metrics::v1::ResourceMetrics& r);
   // The same for the serialized bytes of one ResourceLogs, ResourceSpans or ResourceMetrics (of
-  // this converter's signal), as they sit in a bulk batch. Logs and traces are read from the wire
-  // format directly (otlp_wire.h: no protobuf objects made and freed), metrics parsed first. Invalid
+  // this converter's signal), as they sit in a bulk batch, read from the wire format directly
+  // (otlp_wire.h: no protobuf objects made and freed; protobuf parses what it leaves). Invalid
   // when the bytes are not such a message, or a string in it is not UTF-8 (naming its path).
   arrow::Status AppendSerialized(std::string_view resource);
 

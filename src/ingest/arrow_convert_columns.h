@@ -335,13 +335,15 @@ class SignalColumns {
   std::vector<SizeHint> size_hints_;
 };
 
-// Appends the ResourceLogs (ResourceSpans) of `bytes` read from the wire format to columns made by
-// MakeLogColumns (MakeSpanColumns): its status, or nullopt (nothing appended) when protobuf must
-// parse the message (otlp_wire.h says when).
+// Appends the ResourceLogs (ResourceSpans, ResourceMetrics) of `bytes` read from the wire format to
+// columns made by MakeLogColumns (MakeSpanColumns, MakeMetricColumns): its status, or nullopt (nothing appended) when
+// protobuf must parse the message (otlp_wire.h says when).
 std::optional<arrow::Status> AppendWireLogs(SignalColumns* columns, std::string_view bytes, int index, int64_t* rows,
                                             arrow::Status* failed);
 std::optional<arrow::Status> AppendWireSpans(SignalColumns* columns, std::string_view bytes, int index, int64_t* rows,
                                              arrow::Status* failed);
+std::optional<arrow::Status> AppendWireMetrics(SignalColumns* columns, std::string_view bytes, int index, int64_t* rows,
+                                               arrow::Status* failed);
 
 std::unique_ptr<SignalColumns> MakeLogColumns(arrow::MemoryPool* pool);
 std::unique_ptr<SignalColumns> MakeSpanColumns(arrow::MemoryPool* pool);

@@ -80,7 +80,8 @@ std::optional<T> If(bool has, T value) {
   return has ? std::optional<T>(value) : std::nullopt;
 }
 
-std::optional<double> NumberValue(const metrics::NumberDataPoint& p) {
+template <class Point>
+std::optional<double> NumberValue(const Point& p) {
   switch (p.value_case()) {
     case metrics::NumberDataPoint::kAsDouble:
       return p.as_double();
@@ -90,10 +91,6 @@ std::optional<double> NumberValue(const metrics::NumberDataPoint& p) {
       return std::nullopt;
   }
 }
-
-using Exemplar = metrics::Exemplar;
-using Quantile = metrics::SummaryDataPoint::ValueAtQuantile;
-using Buckets = metrics::ExponentialHistogramDataPoint::Buckets;
 
 class MetricColumns final : public SignalColumns {
  public:
@@ -142,20 +139,21 @@ class MetricColumns final : public SignalColumns {
     }
   }
 
-  static arrow::Result<int64_t> Check(const metrics::ResourceMetrics& r, int index) {
+  // `R` is metrics::ResourceMetrics or wire::ResourceMetrics, as in every template here.
+  template <class R>
+  static arrow::Result<int64_t> Check(const R& r, int index) {
     int64_t rows = 0;
     for (int s = 0; s < r.scope_metrics_size(); ++s) {
       const auto& metric_list = r.scope_metrics(s).metrics();
-      for (int m = 0; m < metric_list.size(); ++m) {
-        const metrics::Metric& metric = metric_list[m];
+      for (int m = 0; m < static_cast<int>(metric_list.size()); ++m) {
+        const auto& metric = metric_list[m];
         // Rows of the metric, and the ids of each data point's exemplars.
         const auto check_points = [&](const auto& points, const char* kind) -> arrow::Status {
           rows += points.size();
-          for (int p = 0; p < points.size(); ++p) {
-            using Point = std::decay_t<decltype(points[p])>;
-            if constexpr (!std::is_same_v<Point, metrics::SummaryDataPoint>) {  // no exemplars
+          for (int p = 0; p < static_cast<int>(points.size()); ++p) {
+            if constexpr (requires { points[p].exemplars(); }) {  // summaries have none
               const auto& exemplars = points[p].exemplars();
-              for (int e = 0; e < exemplars.size(); ++e) {
+              for (int e = 0; e < static_cast<int>(exemplars.size()); ++e) {
                 const auto path = [&] {
                   return fmt::format(
                       "resource_metrics[{}].scope_metrics[{}].metrics[{}].{}.data_points[{}]."
@@ -193,43 +191,47 @@ class MetricColumns final : public SignalColumns {
     return rows;
   }
 
-  arrow::Status Append(const metrics::ResourceMetrics& r) {
+  template <class R>
+  arrow::Status Append(const R& r) {
     resource_scope_.BeginResource(r.resource(), r.schema_url());
     for (MapColumn* c : {&attributes_, &exemplar_attributes_}) c->ForgetChecked();
     for (const auto& scope_metrics : r.scope_metrics()) {
       int64_t rows = 0;
-      for (const metrics::Metric& metric : scope_metrics.metrics()) rows += MetricDataPoints(metric);
+      for (const auto& metric : scope_metrics.metrics()) rows += MetricDataPoints(metric);
       ARROW_RETURN_NOT_OK(resource_scope_.Append(scope_metrics.scope(), scope_metrics.schema_url(), rows, &scratch_));
-      for (const metrics::Metric& metric : scope_metrics.metrics()) ARROW_RETURN_NOT_OK(AppendMetric(metric));
+      for (const auto& metric : scope_metrics.metrics()) ARROW_RETURN_NOT_OK(AppendMetric(metric));
     }
     return arrow::Status::OK();
   }
 
+  wire::MetricsDecoder& decoder() { return decoder_; }
+
  private:
   // The columns of each kind; what a kind lacks is made null by PadKindColumns().
-  arrow::Status AppendMetric(const metrics::Metric& metric) {
+  template <class Metric>
+  arrow::Status AppendMetric(const Metric& metric) {
     switch (metric.data_case()) {
       case metrics::Metric::kGauge: {
         const auto& points = metric.gauge().data_points();
         ARROW_RETURN_NOT_OK(AppendPoints(metric, "Gauge", points));
-        ARROW_RETURN_NOT_OK(AppendEach(value_, points, NumberValue));
+        ARROW_RETURN_NOT_OK(AppendEach(value_, points, [](const auto& p) { return NumberValue(p); }));
         ARROW_RETURN_NOT_OK(AppendExemplars(points));
         break;
       }
       case metrics::Metric::kSum: {
-        const metrics::Sum& sum = metric.sum();
+        const auto& sum = metric.sum();
         const auto& points = sum.data_points();
         ARROW_RETURN_NOT_OK(AppendPoints(metric, "Sum", points));
-        ARROW_RETURN_NOT_OK(AppendEach(value_, points, NumberValue));
+        ARROW_RETURN_NOT_OK(AppendEach(value_, points, [](const auto& p) { return NumberValue(p); }));
         ARROW_RETURN_NOT_OK(AppendExemplars(points));
         ARROW_RETURN_NOT_OK(AppendTemporality(sum.aggregation_temporality(), points));
         ARROW_RETURN_NOT_OK(AppendEach(monotonic_, points, [&sum](const auto&) { return sum.is_monotonic(); }));
         break;
       }
       case metrics::Metric::kHistogram: {
-        using Point = metrics::HistogramDataPoint;
-        const metrics::Histogram& histogram = metric.histogram();
+        const auto& histogram = metric.histogram();
         const auto& points = histogram.data_points();
+        using Point = std::remove_cvref_t<decltype(points[0])>;
         ARROW_RETURN_NOT_OK(AppendPoints(metric, "Histogram", points));
         ARROW_RETURN_NOT_OK(AppendCountSumMinMax(points));
         ARROW_RETURN_NOT_OK(AppendNumberLists<arrow::UInt64Builder>(
@@ -241,9 +243,9 @@ class MetricColumns final : public SignalColumns {
         break;
       }
       case metrics::Metric::kExponentialHistogram: {
-        using Point = metrics::ExponentialHistogramDataPoint;
-        const metrics::ExponentialHistogram& histogram = metric.exponential_histogram();
+        const auto& histogram = metric.exponential_histogram();
         const auto& points = histogram.data_points();
+        using Point = std::remove_cvref_t<decltype(points[0])>;
         ARROW_RETURN_NOT_OK(AppendPoints(metric, "ExponentialHistogram", points));
         ARROW_RETURN_NOT_OK(AppendCountSumMinMax(points));
         ARROW_RETURN_NOT_OK(AppendEach(scale_, points, [](const Point& p) { return p.scale(); }));
@@ -258,8 +260,8 @@ class MetricColumns final : public SignalColumns {
         break;
       }
       case metrics::Metric::kSummary: {
-        using Point = metrics::SummaryDataPoint;
         const auto& points = metric.summary().data_points();
+        using Point = std::remove_cvref_t<decltype(points[0])>;
         ARROW_RETURN_NOT_OK(AppendPoints(metric, "Summary", points));
         ARROW_RETURN_NOT_OK(AppendEach(count_, points, [](const Point& p) { return p.count(); }));
         ARROW_RETURN_NOT_OK(AppendEach(sum_, points, [](const Point& p) { return p.sum(); }));
@@ -273,9 +275,9 @@ class MetricColumns final : public SignalColumns {
   }
 
   // The columns of every kind: the metric's and the point's own.
-  template <class Points>
-  arrow::Status AppendPoints(const metrics::Metric& metric, std::string_view type, const Points& points) {
-    using Point = typename Points::value_type;
+  template <class Metric, class Points>
+  arrow::Status AppendPoints(const Metric& metric, std::string_view type, const Points& points) {
+    using Point = std::remove_cvref_t<decltype(points[0])>;
     const int64_t n = points.size();
     ARROW_RETURN_NOT_OK(AppendRepeated(metric_name_, metric.name(), n));
     ARROW_RETURN_NOT_OK(AppendRepeated(metric_description_, metric.description(), n));
@@ -293,7 +295,7 @@ class MetricColumns final : public SignalColumns {
   // Histograms: sum, min and max are optional in OTLP.
   template <class Points>
   arrow::Status AppendCountSumMinMax(const Points& points) {
-    using Point = typename Points::value_type;
+    using Point = std::remove_cvref_t<decltype(points[0])>;
     ARROW_RETURN_NOT_OK(AppendEach(count_, points, [](const Point& p) { return p.count(); }));
     ARROW_RETURN_NOT_OK(AppendEach(sum_, points, [](const Point& p) { return If(p.has_sum(), p.sum()); }));
     ARROW_RETURN_NOT_OK(AppendEach(min_, points, [](const Point& p) { return If(p.has_min(), p.min()); }));
@@ -330,7 +332,8 @@ class MetricColumns final : public SignalColumns {
 
   template <class Points>
   arrow::Status AppendExemplars(const Points& points) {
-    using Exemplars = google::protobuf::RepeatedPtrField<Exemplar>;
+    using Exemplars = std::remove_cvref_t<decltype(points[0].exemplars())>;
+    using Exemplar = std::remove_cvref_t<decltype(points[0].exemplars()[0])>;
     return AppendStructLists(
         exemplars_, points, [](const auto& p) -> auto& { return p.exemplars(); },
         [this](const Exemplars& exemplars) {
@@ -340,9 +343,9 @@ class MetricColumns final : public SignalColumns {
               AppendEach(exemplar_time_, exemplars, [](const Exemplar& e) { return Nanos(e.time_unix_nano()); }));
           ARROW_RETURN_NOT_OK(AppendEach(exemplar_value_, exemplars, [](const Exemplar& e) -> std::optional<double> {
             switch (e.value_case()) {
-              case Exemplar::kAsDouble:
+              case metrics::Exemplar::kAsDouble:
                 return e.as_double();
-              case Exemplar::kAsInt:
+              case metrics::Exemplar::kAsInt:
                 return static_cast<double>(e.as_int());
               default:
                 return std::nullopt;
@@ -356,8 +359,10 @@ class MetricColumns final : public SignalColumns {
         &scratch_.offsets);
   }
 
-  arrow::Status AppendQuantiles(const google::protobuf::RepeatedPtrField<metrics::SummaryDataPoint>& points) {
-    using Quantiles = google::protobuf::RepeatedPtrField<Quantile>;
+  template <class Points>
+  arrow::Status AppendQuantiles(const Points& points) {
+    using Quantiles = std::remove_cvref_t<decltype(points[0].quantile_values())>;
+    using Quantile = std::remove_cvref_t<decltype(points[0].quantile_values()[0])>;
     return AppendStructLists(
         quantiles_, points, [](const auto& p) -> auto& { return p.quantile_values(); },
         [this](const Quantiles& quantiles) {
@@ -414,12 +419,20 @@ class MetricColumns final : public SignalColumns {
   arrow::Int32Builder* temporality_;
   arrow::BooleanBuilder* monotonic_;
   std::vector<arrow::ArrayBuilder*> kind_columns_;
+  wire::MetricsDecoder decoder_;
 };
 
 }  // namespace
 
 std::unique_ptr<SignalColumns> MakeMetricColumns(arrow::MemoryPool* pool) {
   return std::make_unique<MetricColumns>(pool);
+}
+
+std::optional<arrow::Status> AppendWireMetrics(SignalColumns* columns, std::string_view bytes, int index, int64_t* rows,
+                                               arrow::Status* failed) {
+  wire::MetricsDecoder& decoder = static_cast<MetricColumns*>(columns)->decoder();
+  return AppendDecoded<MetricColumns>(decoder, decoder.Decode(bytes, index), columns, decoder.resource_metrics(), index,
+                                      rows, failed);
 }
 
 }  // namespace internal

@@ -57,19 +57,21 @@ void ForEachRecord(const v1::BulkBatch& batch, F&& f) {
 }
 
 // The data points of a metric (each a row of the metrics table); none for a metric without data.
-inline int64_t MetricDataPoints(const opentelemetry::proto::metrics::v1::Metric& m) {
+// `M` is the generated Metric or its wire view (otlp_wire.h).
+template <class M>
+int64_t MetricDataPoints(const M& m) {
   using Metric = opentelemetry::proto::metrics::v1::Metric;
   switch (m.data_case()) {
     case Metric::kGauge:
-      return m.gauge().data_points_size();
+      return static_cast<int64_t>(m.gauge().data_points().size());
     case Metric::kSum:
-      return m.sum().data_points_size();
+      return static_cast<int64_t>(m.sum().data_points().size());
     case Metric::kHistogram:
-      return m.histogram().data_points_size();
+      return static_cast<int64_t>(m.histogram().data_points().size());
     case Metric::kExponentialHistogram:
-      return m.exponential_histogram().data_points_size();
+      return static_cast<int64_t>(m.exponential_histogram().data_points().size());
     case Metric::kSummary:
-      return m.summary().data_points_size();
+      return static_cast<int64_t>(m.summary().data_points().size());
     default:
       return 0;
   }

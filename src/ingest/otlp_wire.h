@@ -8,9 +8,12 @@
 // The decoder gives protobuf's result or leaves the message to protobuf: what it reads itself is
 // read with protobuf's rules (last value of a scalar wins, a field of the wrong wire type is an
 // unknown field, unknown fields are skipped, strings must be UTF-8), and a message it would have to
-// merge (a singular message field given twice), a group, or malformed bytes make it answer
-// kUseProtobuf, after which the caller parses the message with protobuf (the exact semantics, or
-// protobuf's refusal). Arrays and kvlists inside values are parsed by protobuf: rare in logs.
+// merge (a singular message field given twice, a metric's data given twice), a list not written
+// in one run, a group, or malformed bytes make it answer kUseProtobuf, after which the caller
+// parses the message with protobuf (the exact semantics, or protobuf's refusal). Arrays and
+// kvlists inside values are parsed by protobuf: rare in telemetry. Decoders: LogsDecoder,
+// TracesDecoder, MetricsDecoder, one per signal's resource message. otlp_wire_test.cc holds them
+// to protobuf's reading over tens of thousands of mutated messages.
 
 #include <cstdint>
 #include <deque>
@@ -22,10 +25,12 @@
 #include <arrow/status.h>
 
 #include "opentelemetry/proto/common/v1/common.pb.h"
+#include "opentelemetry/proto/metrics/v1/metrics.pb.h"
 
 namespace openwit::ingest::wire {
 
 namespace pb = opentelemetry::proto::common::v1;
+namespace pm = opentelemetry::proto::metrics::v1;
 
 // Whether a string field's bytes are UTF-8, as protobuf requires of proto3 strings.
 bool IsUtf8(std::string_view text);
@@ -218,6 +223,150 @@ class Span {
   SpanStatus status_;
 };
 
+// Repeated numbers (histogram buckets and bounds), copied out of the bytes: packed or not, as
+// protobuf reads them.
+template <class T>
+class Numbers {
+ public:
+  const T* data() const { return values_.data(); }
+  size_t size() const { return values_.size(); }
+  bool empty() const { return values_.empty(); }
+
+ private:
+  friend class MetricsDecoder;
+  std::span<const T> values_;
+  Slice slice_;
+};
+
+class Exemplar {
+ public:
+  using ValueCase = pm::Exemplar::ValueCase;
+  const Attributes& filtered_attributes() const { return attributes_; }
+  uint64_t time_unix_nano() const { return time_unix_nano_; }
+  ValueCase value_case() const { return value_case_; }
+  double as_double() const { return as_double_; }
+  int64_t as_int() const { return as_int_; }
+  const std::string_view& span_id() const { return span_id_; }
+  const std::string_view& trace_id() const { return trace_id_; }
+
+ private:
+  friend class MetricsDecoder;
+  Attributes attributes_;
+  Slice attribute_slice_;
+  uint64_t time_unix_nano_ = 0;
+  ValueCase value_case_ = pm::Exemplar::VALUE_NOT_SET;
+  double as_double_ = 0;
+  int64_t as_int_ = 0;
+  std::string_view span_id_, trace_id_;
+};
+
+// The fields of the five kinds of data points, each kind reading those it has.
+class DataPoint {
+ public:
+  using ValueCase = pm::NumberDataPoint::ValueCase;
+  const Attributes& attributes() const { return attributes_; }
+  uint64_t start_time_unix_nano() const { return start_time_unix_nano_; }
+  uint64_t time_unix_nano() const { return time_unix_nano_; }
+  uint32_t flags() const { return flags_; }
+  const std::span<const Exemplar>& exemplars() const { return exemplars_; }
+  // Gauge and sum.
+  ValueCase value_case() const { return value_case_; }
+  double as_double() const { return as_double_; }
+  int64_t as_int() const { return as_int_; }
+  // Histograms and summaries.
+  uint64_t count() const { return count_; }
+  bool has_sum() const { return has_sum_; }
+  double sum() const { return sum_; }
+  bool has_min() const { return has_min_; }
+  double min() const { return min_; }
+  bool has_max() const { return has_max_; }
+  double max() const { return max_; }
+  const Numbers<uint64_t>& bucket_counts() const { return bucket_counts_; }
+  const Numbers<double>& explicit_bounds() const { return explicit_bounds_; }
+  // Exponential histograms.
+  class Buckets {
+   public:
+    int32_t offset() const { return offset_; }
+    const Numbers<uint64_t>& bucket_counts() const { return bucket_counts_; }
+
+   private:
+    friend class MetricsDecoder;
+    int32_t offset_ = 0;
+    Numbers<uint64_t> bucket_counts_;
+  };
+  int32_t scale() const { return scale_; }
+  uint64_t zero_count() const { return zero_count_; }
+  double zero_threshold() const { return zero_threshold_; }
+  const Buckets& positive() const { return positive_; }
+  const Buckets& negative() const { return negative_; }
+  // Summaries.
+  struct ValueAtQuantile {
+    double quantile_ = 0, value_ = 0;
+    double quantile() const { return quantile_; }
+    double value() const { return value_; }
+  };
+  const std::span<const ValueAtQuantile>& quantile_values() const { return quantiles_; }
+
+ private:
+  friend class MetricsDecoder;
+  Attributes attributes_;
+  Slice attribute_slice_;
+  uint64_t start_time_unix_nano_ = 0, time_unix_nano_ = 0;
+  uint32_t flags_ = 0;
+  std::span<const Exemplar> exemplars_;
+  Slice exemplar_slice_;
+  ValueCase value_case_ = pm::NumberDataPoint::VALUE_NOT_SET;
+  double as_double_ = 0;
+  int64_t as_int_ = 0;
+  uint64_t count_ = 0;
+  bool has_sum_ = false, has_min_ = false, has_max_ = false;
+  double sum_ = 0, min_ = 0, max_ = 0;
+  Numbers<uint64_t> bucket_counts_;
+  Numbers<double> explicit_bounds_;
+  int32_t scale_ = 0;
+  uint64_t zero_count_ = 0;
+  double zero_threshold_ = 0;
+  Buckets positive_, negative_;
+  std::span<const ValueAtQuantile> quantiles_;
+  Slice quantile_slice_;
+};
+
+// gauge(), sum(), histogram(), exponential_histogram() and summary() are the same view: the data
+// of the kind data_case() says.
+class MetricData {
+ public:
+  const std::span<const DataPoint>& data_points() const { return points_; }
+  pm::AggregationTemporality aggregation_temporality() const { return temporality_; }
+  bool is_monotonic() const { return is_monotonic_; }
+
+ private:
+  friend class MetricsDecoder;
+  std::span<const DataPoint> points_;
+  Slice point_slice_;
+  pm::AggregationTemporality temporality_ = pm::AGGREGATION_TEMPORALITY_UNSPECIFIED;
+  bool is_monotonic_ = false;
+};
+
+class Metric {
+ public:
+  using DataCase = pm::Metric::DataCase;
+  const std::string_view& name() const { return name_; }
+  const std::string_view& description() const { return description_; }
+  const std::string_view& unit() const { return unit_; }
+  DataCase data_case() const { return data_case_; }
+  const MetricData& gauge() const { return data_; }
+  const MetricData& sum() const { return data_; }
+  const MetricData& histogram() const { return data_; }
+  const MetricData& exponential_histogram() const { return data_; }
+  const MetricData& summary() const { return data_; }
+
+ private:
+  friend class MetricsDecoder;
+  std::string_view name_, description_, unit_;
+  DataCase data_case_ = pm::Metric::DATA_NOT_SET;
+  MetricData data_;
+};
+
 // A scope and its records, and a resource and its scopes: the same shape in every signal, with
 // the generated classes' names for each (scope_logs / log_records, scope_spans / spans).
 template <class Record>
@@ -262,6 +411,18 @@ class ResourceLogs : public ResourceOf<ScopeLogs> {
   const std::span<const ScopeLogs>& scope_logs() const { return scopes_; }
   int scope_logs_size() const { return static_cast<int>(scopes_.size()); }
   const ScopeLogs& scope_logs(int i) const { return scopes_[static_cast<size_t>(i)]; }
+};
+
+class ScopeMetrics : public ScopeOf<Metric> {
+ public:
+  const std::span<const Metric>& metrics() const { return records_; }
+};
+
+class ResourceMetrics : public ResourceOf<ScopeMetrics> {
+ public:
+  const std::span<const ScopeMetrics>& scope_metrics() const { return scopes_; }
+  int scope_metrics_size() const { return static_cast<int>(scopes_.size()); }
+  const ScopeMetrics& scope_metrics(int i) const { return scopes_[static_cast<size_t>(i)]; }
 };
 
 class ResourceSpans : public ResourceOf<ScopeSpans> {
@@ -366,6 +527,32 @@ class TracesDecoder : public Decoder {
   std::vector<Span> records_;
   std::vector<SpanEvent> events_;
   std::vector<SpanLink> links_;
+};
+
+// The same for one ResourceMetrics.
+class MetricsDecoder : public Decoder {
+ public:
+  Decoded Decode(std::string_view bytes, int index);
+  const ResourceMetrics& resource_metrics() const { return resource_; }
+
+ private:
+  Decoded DecodeMetric(std::string_view bytes, Metric* out);
+  Decoded DecodeData(std::string_view bytes, pm::Metric::DataCase kind, MetricData* out);
+  Decoded DecodePoint(std::string_view bytes, pm::Metric::DataCase kind, DataPoint* out);
+  Decoded DecodeBuckets(std::string_view bytes, DataPoint::Buckets* out);
+  Decoded DecodeExemplar(std::string_view bytes, Exemplar* out);
+  // One field of a repeated fixed64 / double / varint list, packed or not.
+  template <class T>
+  Decoded AddNumbers(const Reader::Field& f, bool fixed, std::vector<T>* all, Numbers<T>* out);
+
+  ResourceMetrics resource_;
+  std::vector<ScopeMetrics> scopes_;
+  std::vector<Metric> records_;
+  std::vector<DataPoint> points_;
+  std::vector<Exemplar> exemplars_;
+  std::vector<DataPoint::ValueAtQuantile> quantiles_;
+  std::vector<uint64_t> u64_;
+  std::vector<double> f64_;
 };
 
 }  // namespace openwit::ingest::wire

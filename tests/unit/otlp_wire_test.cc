@@ -40,7 +40,9 @@ std::string KeyValue(const std::string& key, const std::string& value_bytes) {
 std::string OneScope(const std::string& records) { return Len(2, Len(1, Len(1, "scope")) + records); }
 
 template <class Message>
-constexpr Signal kSignalOf = std::is_same_v<Message, logs::ResourceLogs> ? Signal::kLogs : Signal::kTraces;
+constexpr Signal kSignalOf = std::is_same_v<Message, logs::ResourceLogs>     ? Signal::kLogs
+                             : std::is_same_v<Message, trace::ResourceSpans> ? Signal::kTraces
+                                                                             : Signal::kMetrics;
 
 // What AppendSerialized gives for `bytes`: a batch, or the error.
 template <class Message = logs::ResourceLogs>
@@ -165,6 +167,33 @@ TEST(OtlpWire, SpansMatchProtobufAndNameTheirPaths) {
                                       "resource_spans[0].scope_spans[0].spans[0].status.message: not valid UTF-8");
 }
 
+TEST(OtlpWire, MetricsMatchProtobufAndNameTheirPaths) {
+  using M = metrics::ResourceMetrics;
+  auto metric = [](const std::string& fields) { return Len(2, Len(1, "m") + fields); };
+  auto point = [](const std::string& fields) { return Len(1, Fixed64(3, kT0) + fields); };
+  // A histogram's bucket counts packed, unpacked and both; bounds packed.
+  std::string packed_counts = Tag(6, 2) + Varint(16) +
+                              std::string(reinterpret_cast<const char*>("\1\0\0\0\0\0\0\0"), 8) +
+                              std::string("\2\0\0\0\0\0\0\0", 8);
+  const std::string histogram =
+      Len(9, point(packed_counts + Fixed64(6, 3) + Len(7, std::string(8, '\0')) + Fixed64(5, 0)) + VarintField(2, 2));
+  // An exponential histogram with a negative scale and offsets (zigzag), buckets packed and not.
+  const std::string buckets = Len(8, VarintField(1, 3) + Len(2, Varint(5) + Varint(300)) + VarintField(2, 7));
+  const std::string exponential = Len(10, point(VarintField(6, 5) + buckets + Len(9, VarintField(1, 4))));
+  const std::string summary = Len(11, point(Fixed64(4, 9) + Len(6, Fixed64(1, 0) + Fixed64(2, 0))));
+  const std::string gauge = Len(5, point(Tag(6, 1) + std::string(8, '\xff') +
+                                         Len(5, Len(4, Id(8, 1)) + Fixed64(3, 0) + Tag(6, 1) + std::string(8, '\1'))));
+  ExpectSameAsProtobuf<M>(OneScope(metric(histogram) + metric(exponential) + metric(summary) + metric(gauge)), 4);
+  // A kind given twice (merged) or replaced by another: protobuf's reading.
+  ExpectSameAsProtobuf<M>(OneScope(metric(histogram + histogram) + metric(gauge + histogram)), 3);
+  ExpectRefused<M>(OneScope(metric(gauge) + metric(Len(12, KeyValue("k\xff", "")))),
+                   "resource_metrics[0].scope_metrics[0].metrics[1].metadata.attributes[0].key: not valid UTF-8");
+  ExpectRefused<M>(
+      OneScope(metric(Len(7, point("") + point(Len(5, Len(7, KeyValue("a", StringValue("\xc0\x80")))))))),
+      "resource_metrics[0].scope_metrics[0].metrics[0].sum.data_points[1].exemplars[0].attributes[0].value."
+      "string_value: not valid UTF-8");
+}
+
 TEST(OtlpWire, MalformedBytesAreRefusedWithTheResourceIndex) {
   std::string bytes = SampleLogs().SerializeAsString();
   bytes.resize(bytes.size() - 5);
@@ -264,6 +293,7 @@ void ExpectMutationsAgree(const Message& base_message, uint32_t seed) {
 TEST(OtlpWire, RandomMutationsAgreeWithProtobuf) {
   ExpectMutationsAgree(MutationBase(), 20261123);
   ExpectMutationsAgree(SampleSpans(), 20261124);
+  ExpectMutationsAgree(SampleMetrics(), 20261125);
 }
 
 TEST(OtlpWire, BulkHeaderAndKeysAgreeWithProtobufUnderMutation) {
