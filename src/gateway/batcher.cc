@@ -117,6 +117,9 @@ void Batcher::Add(ingest::v1::BulkBatch part, int64_t records, int64_t bytes, in
       ready.push_back(std::move(p));
       pending_.erase(it);
     }
+    // Counted in flight here, under the lock that decided: concurrent requests must not all see
+    // a free lane before any of them is sent.
+    in_flight_[key] += static_cast<int>(ready.size());
     total_in_flight_ += static_cast<int>(ready.size());
   }
   for (auto& p : ready) Send(std::move(p));
@@ -133,7 +136,6 @@ void Batcher::Send(Pending pending) {
   {
     std::lock_guard lock(mu_);
     pending.batch.set_batch_id(fmt::format("{}-batch-{}", options_.node_id, next_id_++));
-    ++in_flight_[key];
   }
   auto waiters = std::make_shared<std::vector<ingest::SubmitCallback>>(std::move(pending.waiters));
   submit_(std::move(pending.batch), [this, key, waiters](ingest::SubmitOutcome outcome) {
@@ -167,6 +169,7 @@ void Batcher::TimerLoop() {
       }
     }
     if (!due.empty()) {
+      for (const Pending& p : due) ++in_flight_[Key{p.batch.tenant(), p.batch.signal()}];
       total_in_flight_ += static_cast<int>(due.size());
       lock.unlock();
       // Sent from the CPU pool, not from here: with an ingest node in this process, sending is

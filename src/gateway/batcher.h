@@ -50,7 +50,7 @@ class Batcher {
   };
   using Key = std::pair<std::string, int>;  // tenant, signal
   void Add(ingest::v1::BulkBatch part, int64_t records, int64_t bytes, ingest::SubmitCallback done);
-  // Sends a batch counted in total_in_flight_ by the caller (under mu_).
+  // Sends a batch counted in in_flight_ and total_in_flight_ by the caller (under mu_).
   void Send(Pending pending);
   void TimerLoop();
 

@@ -1,13 +1,15 @@
 """OTLP/HTTP into the gateway, as curl or an SDK sends it, through ingest and storage to Parquet."""
 import gzip
 import json
+import signal
+import time
 import urllib.request
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from conftest import free_port, http_get, metric_value
+from conftest import free_port, http_get, metric_value, wait_for
 
 LOG_JSON = {
     "resourceLogs": [{
@@ -236,7 +238,17 @@ def test_api_keys_map_to_tenants_and_quotas_apply(openwit, tmp_path):
 def test_concurrent_requests_share_bulk_batches(openwit, tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    node = openwit("all", extra_yaml="ingestion:\n  batching: {batch_size: 1000, batch_timeout_ms: 300}\n")
+    # A gateway with one batch in flight at a time, in front of an ingest node that is stopped
+    # (SIGSTOP) while the requests come: the first request's batch is out, unanswered, and the 19
+    # others must wait merged behind it, whatever the speed of the machine.
+    storage_ingest = openwit("ingest,storage")
+    node = openwit("gateway", wait=False, extra_yaml="ingestion:\n  batching: {batch_size: 100000, "
+                                                     "batch_timeout_ms: 60000, max_in_flight: 1}\n")
+    node.stop()
+    node.config.write_text(node.config.read_text().replace(
+        f'endpoints: ["127.0.0.1:{node.ports["ingest"]}"]',
+        f'endpoints: ["127.0.0.1:{storage_ingest.ports["ingest"]}"]'))
+    node.start()
     url = f"http://127.0.0.1:{node.ports['http']}/v1/logs"
 
     def send(i):
@@ -244,11 +256,24 @@ def test_concurrent_requests_share_bulk_batches(openwit, tmp_path):
         doc["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["body"]["stringValue"] = f"concurrent {i}"
         return post(url, json.dumps(doc).encode())[0]
 
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        codes = list(pool.map(send, range(20)))
+    storage_ingest.proc.send_signal(signal.SIGSTOP)
+    try:
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            first = pool.submit(send, 0)
+            wait_for(lambda: metric_value(node.admin, "batch_created") == 1, what="the first batch to go out")
+            rest = [pool.submit(send, i) for i in range(1, 20)]
+            wait_for(lambda: metric_value(node.admin, "event_ingest_validated") == 20,
+                     what="every request to reach the batcher")
+            time.sleep(0.2)  # from the validation counter to the batcher
+            storage_ingest.proc.send_signal(signal.SIGCONT)
+            codes = [first.result()] + [f.result() for f in rest]
+    finally:
+        storage_ingest.proc.send_signal(signal.SIGCONT)
     assert codes == [200] * 20
-    assert metric_value(node.admin, "batch_created") < 20  # merged, each request answered after the ack
+    # The first alone, the 19 merged behind it (a third if one came late to the batcher).
+    assert metric_value(node.admin, "batch_created") <= 3
     assert metric_value(node.admin, "batch_size_bytes_count") == metric_value(node.admin, "batch_created")
     assert node.stop() == 0
+    assert storage_ingest.stop() == 0
     bodies = sorted(r["Body"] for r in lake_rows(tmp_path / "data" / "lake", "logs"))
     assert bodies == sorted(f"concurrent {i}" for i in range(20))

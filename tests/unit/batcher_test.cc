@@ -1,5 +1,6 @@
 #include "gateway/batcher.h"
 
+#include <atomic>
 #include <future>
 #include <thread>
 
@@ -118,6 +119,42 @@ TEST(BatcherTest, UpToMaxInFlightBatchesGoAtOnceThenRequestsMerge) {
   EXPECT_EQ(ingest::CountRecords(sink.batches[4]), 7);
   sink.Release();
   merged.get_future().get();
+}
+
+TEST(BatcherTest, ConcurrentRequestsNeverPutMoreThanMaxInFlightBatchesOut) {
+  for (int round = 0; round < 20; ++round) {
+    HeldSink sink;
+    std::atomic<bool> done{false};
+    std::thread releaser;  // answers everything once the checks are made, so the batcher can close
+    {
+      Batcher batcher({.batch_size = 100000, .batch_timeout = std::chrono::hours(1), .max_in_flight = 2},
+                      sink.Submit());
+      std::vector<std::thread> senders;
+      std::atomic<int> ready{0};
+      for (int t = 0; t < 8; ++t) {
+        senders.emplace_back([&] {
+          ready.fetch_add(1);
+          while (ready.load() < 8) {
+          }
+          for (int i = 0; i < 10; ++i) batcher.Submit(Logs("acme", 1), [](ingest::SubmitOutcome) {});
+        });
+      }
+      for (auto& t : senders) t.join();
+      // EXPECT, not ASSERT: the batcher must still be answered and closed after a failure.
+      EXPECT_EQ(sink.sent(), 2u) << "round " << round << ": the rest waits, merged, behind two batches";
+      releaser = std::thread([&] {
+        while (!done.load()) {
+          sink.Release();
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+      });
+    }
+    done = true;
+    releaser.join();
+    int64_t records = 0;
+    for (const auto& b : sink.batches) records += ingest::CountRecords(b);
+    EXPECT_EQ(records, 80);
+  }
 }
 
 TEST(BatcherTest, TimeoutSendsAPartialBatchAndTenantsStayApart) {
