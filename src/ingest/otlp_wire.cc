@@ -87,8 +87,11 @@ void Decoder::Clear() {
   path_.clear();
 }
 
-Decoded Decoder::Utf8(std::string_view text, const char* field) {
-  if (ARROW_PREDICT_TRUE(IsUtf8(text))) return Decoded::kOk;
+Decoded Decoder::Text(std::string_view bytes, const char* field, std::string_view* out) {
+  if (ARROW_PREDICT_TRUE(IsUtf8(bytes))) {
+    *out = bytes;
+    return Decoded::kOk;
+  }
   std::string path;
   for (const PathPart& part : path_) {
     if (!path.empty()) path.push_back('.');
@@ -106,9 +109,8 @@ Decoded Decoder::DecodeValue(std::string_view bytes, AnyValue* out) {
     // A oneof: the last member given wins; a field of another wire type is an unknown field.
     switch (f.number * 8 + f.type) {
       case 1 * 8 + kLen:
-        OPENWIT_WIRE_RETURN(Utf8(f.bytes, "string_value"));
+        OPENWIT_WIRE_RETURN(Text(f.bytes, "string_value", &out->text_));
         out->case_ = pb::AnyValue::kStringValue;
-        out->text_ = f.bytes;
         break;
       case 2 * 8 + kVarint:
         out->case_ = pb::AnyValue::kBoolValue;
@@ -186,8 +188,7 @@ Decoded Decoder::AddAttribute(std::string_view bytes, Slice* slice) {
   for (Reader::Field f; r.Next(&f);) {
     if (f.type != kLen) continue;  // key_strindex, unknown fields
     if (f.number == 1) {
-      OPENWIT_WIRE_RETURN(Utf8(f.bytes, "key"));
-      kv.key_ = f.bytes;
+      OPENWIT_WIRE_RETURN(Text(f.bytes, "key", &kv.key_));
     } else if (f.number == 2) {
       if (has_value) return Decoded::kUseProtobuf;  // protobuf merges the two
       has_value = true;
@@ -218,12 +219,10 @@ Decoded Decoder::DecodeScope(std::string_view bytes, InstrumentationScope* out) 
   for (Reader::Field f; r.Next(&f);) {
     switch (f.number * 8 + f.type) {
       case 1 * 8 + kLen:
-        OPENWIT_WIRE_RETURN(Utf8(f.bytes, "name"));
-        out->name_ = f.bytes;
+        OPENWIT_WIRE_RETURN(Text(f.bytes, "name", &out->name_));
         break;
       case 2 * 8 + kLen:
-        OPENWIT_WIRE_RETURN(Utf8(f.bytes, "version"));
-        out->version_ = f.bytes;
+        OPENWIT_WIRE_RETURN(Text(f.bytes, "version", &out->version_));
         break;
       case 3 * 8 + kLen:
         OPENWIT_WIRE_RETURN(AddAttribute(f.bytes, &out->attribute_slice_));

@@ -448,9 +448,9 @@ class Decoder {
   Decoded AddAttribute(std::string_view bytes, Slice* slice);
   Decoded DecodeResource(std::string_view bytes, Resource* out);
   Decoded DecodeScope(std::string_view bytes, InstrumentationScope* out);
-  // A string field must be UTF-8 (protobuf's rule for proto3 strings); else an Invalid naming
-  // the field's path.
-  Decoded Utf8(std::string_view text, const char* field);
+  // A string field: *out = bytes if they are UTF-8 (protobuf's rule for proto3 strings), else an
+  // Invalid naming the field's path.
+  Decoded Text(std::string_view bytes, const char* field, std::string_view* out);
   Attributes View(const Slice& slice) const { return {kvs_.data() + slice.first, slice.size}; }
   template <class T>
   static std::span<const T> View(const std::vector<T>& all, const Slice& slice) {

@@ -43,8 +43,7 @@ Decoded Decoder::DecodeResourceOf(std::string_view bytes, int index, const ListN
       has_resource = true;
       OPENWIT_WIRE_RETURN(DecodeResource(f.bytes, &resource->resource_));
     } else if (f.number == 3) {
-      OPENWIT_WIRE_RETURN(Utf8(f.bytes, "schema_url"));
-      resource->schema_url_ = f.bytes;
+      OPENWIT_WIRE_RETURN(Text(f.bytes, "schema_url", &resource->schema_url_));
     } else if (f.number == 2) {
       At scope_at(this, names.scopes, static_cast<int>(scopes->size()));
       ScopeT& scope = scopes->emplace_back();
@@ -62,8 +61,7 @@ Decoded Decoder::DecodeResourceOf(std::string_view bytes, int index, const ListN
           ++scope.record_slice_.size;
           OPENWIT_WIRE_RETURN(decode_record(g.bytes, &records->emplace_back()));
         } else if (g.number == 3) {
-          OPENWIT_WIRE_RETURN(Utf8(g.bytes, "schema_url"));
-          scope.schema_url_ = g.bytes;
+          OPENWIT_WIRE_RETURN(Text(g.bytes, "schema_url", &scope.schema_url_));
         }
       }
       OPENWIT_WIRE_RETURN(Ended(s));

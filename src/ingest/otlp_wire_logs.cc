@@ -25,8 +25,7 @@ Decoded LogsDecoder::DecodeRecord(std::string_view bytes, LogRecord* out) {
         out->severity_number_ = static_cast<int32_t>(f.scalar);  // an open enum: any int32
         break;
       case 3 * 8 + kLen:
-        OPENWIT_WIRE_RETURN(Utf8(f.bytes, "severity_text"));
-        out->severity_text_ = f.bytes;
+        OPENWIT_WIRE_RETURN(Text(f.bytes, "severity_text", &out->severity_text_));
         break;
       case 5 * 8 + kLen: {
         if (has_body) return Decoded::kUseProtobuf;  // protobuf merges the two
@@ -51,8 +50,7 @@ Decoded LogsDecoder::DecodeRecord(std::string_view bytes, LogRecord* out) {
         out->observed_time_unix_nano_ = f.scalar;
         break;
       case 12 * 8 + kLen:
-        OPENWIT_WIRE_RETURN(Utf8(f.bytes, "event_name"));
-        out->event_name_ = f.bytes;
+        OPENWIT_WIRE_RETURN(Text(f.bytes, "event_name", &out->event_name_));
         break;
       default:  // dropped_attributes_count (not in the table), unknown fields
         break;

@@ -69,16 +69,13 @@ Decoded MetricsDecoder::DecodeMetric(std::string_view bytes, Metric* out) {
     if (f.type != kLen) continue;
     switch (f.number) {
       case 1:
-        OPENWIT_WIRE_RETURN(Utf8(f.bytes, "name"));
-        out->name_ = f.bytes;
+        OPENWIT_WIRE_RETURN(Text(f.bytes, "name", &out->name_));
         break;
       case 2:
-        OPENWIT_WIRE_RETURN(Utf8(f.bytes, "description"));
-        out->description_ = f.bytes;
+        OPENWIT_WIRE_RETURN(Text(f.bytes, "description", &out->description_));
         break;
       case 3:
-        OPENWIT_WIRE_RETURN(Utf8(f.bytes, "unit"));
-        out->unit_ = f.bytes;
+        OPENWIT_WIRE_RETURN(Text(f.bytes, "unit", &out->unit_));
         break;
       case pm::Metric::kGauge:
       case pm::Metric::kSum:

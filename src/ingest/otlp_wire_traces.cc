@@ -35,15 +35,13 @@ Decoded TracesDecoder::DecodeSpan(std::string_view bytes, Span* out) {
         out->span_id_ = f.bytes;
         break;
       case 3 * 8 + kLen:
-        OPENWIT_WIRE_RETURN(Utf8(f.bytes, "trace_state"));
-        out->trace_state_ = f.bytes;
+        OPENWIT_WIRE_RETURN(Text(f.bytes, "trace_state", &out->trace_state_));
         break;
       case 4 * 8 + kLen:
         out->parent_span_id_ = f.bytes;
         break;
       case 5 * 8 + kLen:
-        OPENWIT_WIRE_RETURN(Utf8(f.bytes, "name"));
-        out->name_ = f.bytes;
+        OPENWIT_WIRE_RETURN(Text(f.bytes, "name", &out->name_));
         break;
       case 6 * 8 + kVarint:
         out->kind_ = static_cast<int32_t>(f.scalar);
@@ -93,8 +91,7 @@ Decoded TracesDecoder::DecodeEvent(std::string_view bytes, SpanEvent* out) {
         out->time_unix_nano_ = f.scalar;
         break;
       case 2 * 8 + kLen:
-        OPENWIT_WIRE_RETURN(Utf8(f.bytes, "name"));
-        out->name_ = f.bytes;
+        OPENWIT_WIRE_RETURN(Text(f.bytes, "name", &out->name_));
         break;
       case 3 * 8 + kLen:
         OPENWIT_WIRE_RETURN(AddAttribute(f.bytes, &out->attribute_slice_));
@@ -117,8 +114,7 @@ Decoded TracesDecoder::DecodeLink(std::string_view bytes, SpanLink* out) {
         out->span_id_ = f.bytes;
         break;
       case 3 * 8 + kLen:
-        OPENWIT_WIRE_RETURN(Utf8(f.bytes, "trace_state"));
-        out->trace_state_ = f.bytes;
+        OPENWIT_WIRE_RETURN(Text(f.bytes, "trace_state", &out->trace_state_));
         break;
       case 4 * 8 + kLen:
         OPENWIT_WIRE_RETURN(AddAttribute(f.bytes, &out->attribute_slice_));
@@ -134,8 +130,7 @@ Decoded TracesDecoder::DecodeStatus(std::string_view bytes, SpanStatus* out) {
   Reader r(bytes);
   for (Reader::Field f; r.Next(&f);) {
     if (f.number == 2 && f.type == kLen) {
-      OPENWIT_WIRE_RETURN(Utf8(f.bytes, "message"));
-      out->message_ = f.bytes;
+      OPENWIT_WIRE_RETURN(Text(f.bytes, "message", &out->message_));
     } else if (f.number == 3 && f.type == kVarint) {
       out->code_ = static_cast<int32_t>(f.scalar);
     }
