@@ -17,10 +17,10 @@ namespace {
 
 bool IsUtf8(std::string_view text) { return arrow::util::ValidateUTF8(text); }
 
-bool Reader::Varint(uint64_t* out) {
+bool Reader::ReadVarint(std::string_view data, size_t* pos, uint64_t* out) {
   uint64_t v = 0;
-  for (int shift = 0; shift < 64 && pos_ < data_.size(); shift += 7) {
-    const auto byte = static_cast<uint8_t>(data_[pos_++]);
+  for (int shift = 0; shift < 64 && *pos < data.size(); shift += 7) {
+    const auto byte = static_cast<uint8_t>(data[(*pos)++]);
     v |= static_cast<uint64_t>(byte & 0x7f) << shift;
     if (!(byte & 0x80)) {
       *out = v;

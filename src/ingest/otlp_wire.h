@@ -50,9 +50,11 @@ class Reader {
   // False at the end of the message or at an error (error() says which).
   bool Next(Field* f);
   Error error() const { return error_; }
+  // A varint at data[*pos], moving *pos past it; false if it runs past the end or 10 bytes.
+  static bool ReadVarint(std::string_view data, size_t* pos, uint64_t* out);
 
  private:
-  bool Varint(uint64_t* out);
+  bool Varint(uint64_t* out) { return ReadVarint(data_, &pos_, out); }
   std::string_view data_;
   size_t pos_ = 0;
   Error error_ = Error::kNone;

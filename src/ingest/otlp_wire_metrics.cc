@@ -146,15 +146,10 @@ Decoded MetricsDecoder::AddNumbers(const Reader::Field& f, bool fixed, std::vect
       std::memcpy(&bits, f.bytes.data() + i, 8);
       add(bits);
     }
-  } else {  // packed varints: a message of field-less varints, read with the varint field reader
+  } else {  // packed varints, one after another
     for (size_t pos = 0; pos < f.bytes.size();) {
-      uint64_t v = 0;
-      for (int shift = 0;; shift += 7) {
-        if (shift >= 64 || pos >= f.bytes.size()) return Decoded::kUseProtobuf;
-        const auto byte = static_cast<uint8_t>(f.bytes[pos++]);
-        v |= static_cast<uint64_t>(byte & 0x7f) << shift;
-        if (!(byte & 0x80)) break;
-      }
+      uint64_t v;
+      if (!Reader::ReadVarint(f.bytes, &pos, &v)) return Decoded::kUseProtobuf;
       add(v);
     }
   }
