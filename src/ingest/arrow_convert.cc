@@ -532,10 +532,7 @@ arrow::Result<Message> Parse(std::string_view bytes, const char* list, int index
 arrow::Status ArrowConverter::AppendSerialized(std::string_view resource) {
   ARROW_RETURN_NOT_OK(BeginAppend(signal_));
   const int index = resources_;
-  auto* read = signal_ == Signal::kLogs     ? internal::AppendWireLogs
-               : signal_ == Signal::kTraces ? internal::AppendWireSpans
-                                            : internal::AppendWireMetrics;
-  if (auto done = read(columns_.get(), resource, index, &rows_, &failed_)) {
+  if (auto done = columns_->AppendWire(resource, index, &rows_, &failed_)) {
     ++resources_;
     return *done;
   }

@@ -288,6 +288,11 @@ class SignalColumns {
   arrow::Status Reserve(int64_t rows);
   void Reset();
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> Finish(int64_t rows);
+  // Appends the resource (of this signal) serialized in `bytes`, read from the wire format by the
+  // signal's decoder (otlp_wire.h): its status, or nullopt, nothing appended, when protobuf must
+  // parse the message. `index`, rows and failed as AppendResource has them.
+  virtual std::optional<arrow::Status> AppendWire(std::string_view bytes, int index, int64_t* rows,
+                                                  arrow::Status* failed) = 0;
 
  protected:
   // The builder of a top-level column.
@@ -335,16 +340,6 @@ class SignalColumns {
   std::vector<SizeHint> size_hints_;
 };
 
-// Appends the ResourceLogs (ResourceSpans, ResourceMetrics) of `bytes` read from the wire format to
-// columns made by MakeLogColumns (MakeSpanColumns, MakeMetricColumns): its status, or nullopt (nothing appended) when
-// protobuf must parse the message (otlp_wire.h says when).
-std::optional<arrow::Status> AppendWireLogs(SignalColumns* columns, std::string_view bytes, int index, int64_t* rows,
-                                            arrow::Status* failed);
-std::optional<arrow::Status> AppendWireSpans(SignalColumns* columns, std::string_view bytes, int index, int64_t* rows,
-                                             arrow::Status* failed);
-std::optional<arrow::Status> AppendWireMetrics(SignalColumns* columns, std::string_view bytes, int index, int64_t* rows,
-                                               arrow::Status* failed);
-
 std::unique_ptr<SignalColumns> MakeLogColumns(arrow::MemoryPool* pool);
 std::unique_ptr<SignalColumns> MakeSpanColumns(arrow::MemoryPool* pool);
 std::unique_ptr<SignalColumns> MakeMetricColumns(arrow::MemoryPool* pool);
@@ -367,15 +362,16 @@ arrow::Status AppendResource(SignalColumns* base, const Resource& r, int index, 
   return arrow::Status::OK();
 }
 
-// What AppendWireLogs and AppendWireSpans do with their decoder's answer.
-template <class Columns, class Resource>
-std::optional<arrow::Status> AppendDecoded(const wire::Decoder& decoder, wire::Decoded decoded, SignalColumns* base,
-                                           const Resource& r, int index, int64_t* rows, arrow::Status* failed) {
-  switch (decoded) {
+// The body of every SignalColumns::AppendWire: the decoder's reading of `bytes`, appended as
+// AppendResource appends a parsed resource.
+template <class Columns, class Decoder>
+std::optional<arrow::Status> AppendWireWith(Columns* columns, Decoder* decoder, std::string_view bytes, int index,
+                                            int64_t* rows, arrow::Status* failed) {
+  switch (decoder->Decode(bytes, index)) {
     case wire::Decoded::kOk:
-      return AppendResource<Columns>(base, r, index, rows, failed);
+      return AppendResource<Columns>(columns, decoder->resource(), index, rows, failed);
     case wire::Decoded::kInvalid:
-      return decoder.status();
+      return decoder->status();
     case wire::Decoded::kUseProtobuf:
       break;
   }

@@ -83,7 +83,10 @@ class LogColumns final : public SignalColumns {
     return arrow::Status::OK();
   }
 
-  wire::LogsDecoder& decoder() { return decoder_; }
+  std::optional<arrow::Status> AppendWire(std::string_view bytes, int index, int64_t* rows,
+                                          arrow::Status* failed) override {
+    return AppendWireWith(this, &decoder_, bytes, index, rows, failed);
+  }
 
  private:
   template <class Records>
@@ -130,13 +133,6 @@ class LogColumns final : public SignalColumns {
 }  // namespace
 
 std::unique_ptr<SignalColumns> MakeLogColumns(arrow::MemoryPool* pool) { return std::make_unique<LogColumns>(pool); }
-
-std::optional<arrow::Status> AppendWireLogs(SignalColumns* columns, std::string_view bytes, int index, int64_t* rows,
-                                            arrow::Status* failed) {
-  wire::LogsDecoder& decoder = static_cast<LogColumns*>(columns)->decoder();
-  return AppendDecoded<LogColumns>(decoder, decoder.Decode(bytes, index), columns, decoder.resource_logs(), index, rows,
-                                   failed);
-}
 
 }  // namespace internal
 

@@ -204,7 +204,10 @@ class MetricColumns final : public SignalColumns {
     return arrow::Status::OK();
   }
 
-  wire::MetricsDecoder& decoder() { return decoder_; }
+  std::optional<arrow::Status> AppendWire(std::string_view bytes, int index, int64_t* rows,
+                                          arrow::Status* failed) override {
+    return AppendWireWith(this, &decoder_, bytes, index, rows, failed);
+  }
 
  private:
   // The columns of each kind; what a kind lacks is made null by PadKindColumns().
@@ -426,13 +429,6 @@ class MetricColumns final : public SignalColumns {
 
 std::unique_ptr<SignalColumns> MakeMetricColumns(arrow::MemoryPool* pool) {
   return std::make_unique<MetricColumns>(pool);
-}
-
-std::optional<arrow::Status> AppendWireMetrics(SignalColumns* columns, std::string_view bytes, int index, int64_t* rows,
-                                               arrow::Status* failed) {
-  wire::MetricsDecoder& decoder = static_cast<MetricColumns*>(columns)->decoder();
-  return AppendDecoded<MetricColumns>(decoder, decoder.Decode(bytes, index), columns, decoder.resource_metrics(), index,
-                                      rows, failed);
 }
 
 }  // namespace internal

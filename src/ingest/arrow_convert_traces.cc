@@ -157,7 +157,10 @@ class SpanColumns final : public SignalColumns {
     return arrow::Status::OK();
   }
 
-  wire::TracesDecoder& decoder() { return decoder_; }
+  std::optional<arrow::Status> AppendWire(std::string_view bytes, int index, int64_t* rows,
+                                          arrow::Status* failed) override {
+    return AppendWireWith(this, &decoder_, bytes, index, rows, failed);
+  }
 
  private:
   template <class Spans>
@@ -254,13 +257,6 @@ class SpanColumns final : public SignalColumns {
 }  // namespace
 
 std::unique_ptr<SignalColumns> MakeSpanColumns(arrow::MemoryPool* pool) { return std::make_unique<SpanColumns>(pool); }
-
-std::optional<arrow::Status> AppendWireSpans(SignalColumns* columns, std::string_view bytes, int index, int64_t* rows,
-                                             arrow::Status* failed) {
-  wire::TracesDecoder& decoder = static_cast<SpanColumns*>(columns)->decoder();
-  return AppendDecoded<SpanColumns>(decoder, decoder.Decode(bytes, index), columns, decoder.resource_spans(), index,
-                                    rows, failed);
-}
 
 }  // namespace internal
 

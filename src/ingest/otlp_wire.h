@@ -502,7 +502,7 @@ class LogsDecoder : public Decoder {
  public:
   // `index` is the resource's position in its batch, for error paths ("resource_logs[index]...").
   Decoded Decode(std::string_view bytes, int index);
-  const ResourceLogs& resource_logs() const { return resource_; }
+  const ResourceLogs& resource() const { return resource_; }
 
  private:
   Decoded DecodeRecord(std::string_view bytes, LogRecord* out);
@@ -516,7 +516,7 @@ class LogsDecoder : public Decoder {
 class TracesDecoder : public Decoder {
  public:
   Decoded Decode(std::string_view bytes, int index);
-  const ResourceSpans& resource_spans() const { return resource_; }
+  const ResourceSpans& resource() const { return resource_; }
 
  private:
   Decoded DecodeSpan(std::string_view bytes, Span* out);
@@ -535,7 +535,7 @@ class TracesDecoder : public Decoder {
 class MetricsDecoder : public Decoder {
  public:
   Decoded Decode(std::string_view bytes, int index);
-  const ResourceMetrics& resource_metrics() const { return resource_; }
+  const ResourceMetrics& resource() const { return resource_; }
 
  private:
   Decoded DecodeMetric(std::string_view bytes, Metric* out);

@@ -210,7 +210,7 @@ TEST(OtlpWire, DecoderViewsHaveTheGeneratedAccessors) {
   wire::LogsDecoder decoder;
   const std::string bytes = SampleLogs().SerializeAsString();
   ASSERT_EQ(decoder.Decode(bytes, 0), wire::Decoded::kOk);
-  const wire::ResourceLogs& r = decoder.resource_logs();
+  const wire::ResourceLogs& r = decoder.resource();
   ASSERT_EQ(r.scope_logs_size(), 2);
   EXPECT_EQ(r.schema_url(), "https://opentelemetry.io/schemas/1.26.0");
   EXPECT_EQ(r.resource().attributes()[1].value().int_value(), 8);
