@@ -135,16 +135,16 @@ arrow::Status IngestPipeline::RememberRecentKeys(Clock::time_point now) {
   if (!options_.processing.dedup_enabled) return arrow::Status::OK();
   const auto start = Clock::now();
   int64_t keys_added = 0;
-  ARROW_ASSIGN_OR_RAISE(
-      auto entries, short_wal_->ForEachRecentEntry(std::chrono::seconds(options_.processing.dedup_window_seconds),
-                                                   [&](std::string_view payload) {
-                                                     auto header = ReadBulkHeader(payload);
-                                                     if (!header.ok()) return;
-                                                     auto keys = RecordKeys(payload, header->tenant, header->signal);
-                                                     if (!keys.ok()) return;
-                                                     for (uint64_t key : *keys) dedup_.Insert(key, now);
-                                                     keys_added += static_cast<int64_t>(keys->size());
-                                                   }));
+  ARROW_ASSIGN_OR_RAISE(auto entries,
+                        short_wal_->ForEachRecentEntry(std::chrono::seconds(options_.processing.dedup_window_seconds),
+                                                       [&](std::string_view payload) {
+                                                         auto header = ReadBulkHeader(payload);
+                                                         if (!header.ok()) return;
+                                                         auto keys = RecordKeys(*header);
+                                                         if (!keys.ok()) return;
+                                                         for (uint64_t key : *keys) dedup_.Insert(key, now);
+                                                         keys_added += static_cast<int64_t>(keys->size());
+                                                       }));
   if (entries > 0) {
     spdlog::info("dedup window rebuilt from the WAL: {} keys from {} batches of the last {} s in {:.2f} s", keys_added,
                  entries, options_.processing.dedup_window_seconds,
@@ -167,7 +167,7 @@ arrow::Status IngestPipeline::Recover() {
       continue;
     }
     auto converted = Convert(*batch);
-    auto keys = RecordKeys(entry.payload, batch->tenant, batch->signal);
+    auto keys = RecordKeys(*batch);
     if (!converted.ok() || !keys.ok()) {
       // Every entry was converted before it was written; one that no longer converts (a stricter
       // reader after an upgrade) must not keep the node from starting. Kept for a later version.
@@ -229,7 +229,7 @@ void IngestPipeline::SubmitSerialized(std::string payload, SubmitCallback done) 
   if (auto status = Validate(batch); !status.ok()) return refuse(status);
 
   // The dedup keys are hashed from the bytes that go to the WAL: a restart hashes the same bytes.
-  auto computed_keys = RecordKeys(payload, batch.tenant, batch.signal);
+  auto computed_keys = RecordKeys(batch);
   if (!computed_keys.ok()) return refuse(computed_keys.status());
   std::vector<uint64_t> keys = std::move(*computed_keys);
   std::vector<bool> duplicate(keys.size(), false);

@@ -38,10 +38,8 @@ void RemoveFrom(Resources* resources, ScopesOf scopes_of, RecordsOf records_of, 
 
 }  // namespace
 
-arrow::Result<std::vector<uint64_t>> RecordKeys(std::string_view serialized_batch, const std::string& tenant,
-                                                v1::Signal signal) {
-  const uint32_t list_field = signal == v1::SIGNAL_LOGS ? 4 : signal == v1::SIGNAL_TRACES ? 5 : 6;
-  const uint64_t seed = Combine(HashBytes(tenant), static_cast<uint64_t>(signal));
+arrow::Result<std::vector<uint64_t>> RecordKeys(const BulkHeader& batch) {
+  const uint64_t seed = Combine(HashBytes(batch.tenant), static_cast<uint64_t>(batch.signal));
   std::vector<uint64_t> keys;
   bool ok = true;
   // Calls f(bytes) for each length-delimited field `number` of a message (a field of another wire
@@ -53,7 +51,7 @@ arrow::Result<std::vector<uint64_t>> RecordKeys(std::string_view serialized_batc
     }
     ok = ok && r.error() == wire::Reader::Error::kNone;
   };
-  each(serialized_batch, list_field, [&](std::string_view resource_entry) {
+  for (std::string_view resource_entry : batch.resources) {
     // The resource comes before its scopes in our serialization; hash it first either way.
     uint64_t resource_hash = Combine(seed, HashBytes({}));
     each(resource_entry, 1, [&](std::string_view resource) { resource_hash = Combine(seed, HashBytes(resource)); });
@@ -62,8 +60,8 @@ arrow::Result<std::vector<uint64_t>> RecordKeys(std::string_view serialized_batc
       each(scope_entry, 1, [&](std::string_view scope) { scope_hash = Combine(resource_hash, HashBytes(scope)); });
       each(scope_entry, 2, [&](std::string_view record) { keys.push_back(Combine(scope_hash, HashBytes(record))); });
     });
-  });
-  if (!ok) return arrow::Status::Invalid("malformed bulk batch: protobuf wire format error");
+  }
+  if (!ok) return arrow::Status::Invalid("malformed bulk batch: protobuf wire format error in a resource");
   return keys;
 }
 

@@ -83,15 +83,6 @@ inline int64_t CountRecords(const v1::BulkBatch& batch) {
   return n;
 }
 
-// The dedup key of every record, in ForEachRecord order, from the batch's serialized bytes (a
-// walk of the protobuf wire format: no parsing, no re-serializing). A key hashes the record's
-// bytes with its resource's and scope's, seeded by tenant and signal: the same record gets the
-// same key in any batch, on any retry, after any restart. Logs, spans and metrics share the
-// layout: resource list (field 4, 5 or 6) -> {1: resource, 2: scope list} -> {1: scope, 2: record}.
-// Invalid when the bytes are not a well-formed bulk batch.
-arrow::Result<std::vector<uint64_t>> RecordKeys(std::string_view serialized_batch, const std::string& tenant,
-                                                v1::Signal signal);
-
 // A serialized bulk batch read without parsing its records: its own fields, and where the
 // resources of its signal's list are in the bytes (views: valid while the bytes are).
 struct BulkHeader {
@@ -107,6 +98,14 @@ struct BulkHeader {
 // Invalid when the bytes are not a serialized bulk batch (protobuf wire format, UTF-8 of tenant,
 // batch_id and positions); the records are read later, by the converter.
 arrow::Result<BulkHeader> ReadBulkHeader(std::string_view serialized_batch);
+
+// The dedup key of every record of the batch, in ForEachRecord order, from its resources' bytes
+// (a walk of the protobuf wire format: no parsing). A key hashes the record's bytes with its
+// resource's and scope's, seeded by tenant and signal: the same record gets the same key in any
+// batch, on any retry, after any restart. Logs, spans and metrics share the layout: resource ->
+// {1: resource, 2: scope list} -> {1: scope, 2: record}. Invalid when a resource's bytes are not
+// well formed.
+arrow::Result<std::vector<uint64_t>> RecordKeys(const BulkHeader& batch);
 
 // Removes the records whose flag is set (flags in ForEachRecord order), then any scope or
 // resource left empty.

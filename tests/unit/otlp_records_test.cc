@@ -20,7 +20,7 @@ v1::BulkBatch Batch(const std::string& service, std::vector<std::string> bodies,
 }
 
 std::vector<uint64_t> Keys(const v1::BulkBatch& b) {
-  return RecordKeys(b.SerializeAsString(), b.tenant(), b.signal()).ValueOrDie();
+  return RecordKeys(ReadBulkHeader(b.SerializeAsString()).ValueOrDie()).ValueOrDie();
 }
 
 TEST(OtlpRecordsTest, KeysDependOnRecordResourceAndTenantOnly) {
@@ -48,9 +48,14 @@ TEST(OtlpRecordsTest, KeysCoverEverySignal) {
 }
 
 TEST(OtlpRecordsTest, MalformedBytesAreInvalid) {
-  std::string bytes = Batch("checkout", {"one"}).SerializeAsString();
-  bytes.resize(bytes.size() - 3);
-  auto keys = RecordKeys(bytes, "t", v1::SIGNAL_LOGS);
+  // A resource whose scope list claims more bytes than it has (the batch around it is well formed).
+  v1::BulkBatch batch = Batch("checkout", {"one"});
+  batch.clear_resource_logs();
+  std::string bytes = batch.SerializeAsString() + std::string("\x22\x03\x12\x7f\x00", 5);
+  auto header = ReadBulkHeader(bytes);
+  ASSERT_TRUE(header.ok()) << header.status();
+  ASSERT_EQ(header->resources.size(), 1u);
+  auto keys = RecordKeys(*header);
   ASSERT_FALSE(keys.ok());
   EXPECT_TRUE(keys.status().IsInvalid());
 }

@@ -327,7 +327,7 @@ TEST(OtlpWire, BulkHeaderAndKeysAgreeWithProtobufUnderMutation) {
     EXPECT_EQ(header->list_sizes[0], expected.resource_logs_size());
     EXPECT_EQ(header->list_sizes[1], expected.resource_spans_size());
     EXPECT_EQ(header->list_sizes[2], expected.resource_metrics_size());
-    auto keys = RecordKeys(bytes, header->tenant, header->signal);
+    auto keys = RecordKeys(*header);
     ASSERT_TRUE(keys.ok()) << "mutation " << i << ": " << keys.status();
     ASSERT_EQ(static_cast<int64_t>(keys->size()), CountRecords(expected)) << "mutation " << i;
   }
