@@ -3,13 +3,19 @@
 SHELL := /bin/bash
 BUILD_DIR  ?= build/release
 ASAN_DIR   ?= build/asan
+FUZZ_DIR   ?= build/fuzz
+# Seconds each fuzz target runs: in `make test` (after replaying its committed inputs), and in
+# `make fuzz` (which keeps the corpus it grows in build/fuzz-corpus). FUZZ_TARGETS picks targets.
+FUZZ_TEST_SECONDS ?= 15
+FUZZ_SECONDS      ?= 600
 CONFIG     ?= config/openwit.yaml
 JOBS       ?= $(shell nproc)
 # CI builds treat warnings as errors.
 WERROR     := $(if $(CI),ON,OFF)
 CMAKE_ARGS := -G Ninja -DOPENWIT_WERROR=$(WERROR)
 
-.PHONY: all setup build build-asan run test unit unit-asan e2e bench bench-setup format clean readme-reference
+.PHONY: all setup build build-asan build-fuzz run test unit unit-asan e2e fuzz fuzz-seeds \
+        bench bench-setup format clean readme-reference
 
 all: build
 
@@ -28,12 +34,21 @@ $(ASAN_DIR)/build.ninja:
 build-asan: setup $(ASAN_DIR)/build.ninja
 	cmake --build $(ASAN_DIR) -j $(JOBS) --target openwit_unit_tests
 
+# libFuzzer targets (tests/fuzz/README.md): clang, ASan+UBSan, only the fuzz targets are built.
+$(FUZZ_DIR)/build.ninja:
+	cmake -S . -B $(FUZZ_DIR) $(CMAKE_ARGS) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOPENWIT_FUZZ=ON -DOPENWIT_BUILD_BINARY=OFF
+
+build-fuzz: setup $(FUZZ_DIR)/build.ninja
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target openwit_fuzz
+
 run: build
 	$(BUILD_DIR)/openwit all --config $(CONFIG)
 
-# Unit tests twice (plain, then ASan+UBSan), then the end-to-end suite against the real binary.
-test: build build-asan
-	@bash scripts/test.sh $(BUILD_DIR) $(ASAN_DIR)
+# Unit tests twice (plain, then ASan+UBSan), the end-to-end suite against the real binary, then
+# every fuzz target: its committed inputs replayed and FUZZ_TEST_SECONDS of fuzzing.
+test: build build-asan build-fuzz
+	@FUZZ_TEST_SECONDS=$(FUZZ_TEST_SECONDS) bash scripts/test.sh $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)
 
 unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
@@ -43,6 +58,14 @@ unit-asan: build-asan
 
 e2e: build
 	OPENWIT_BIN=$(CURDIR)/$(BUILD_DIR)/openwit .venv/bin/python -m pytest -q tests/e2e
+
+# Each fuzz target for FUZZ_SECONDS (default 10 minutes each), growing build/fuzz-corpus.
+fuzz: build-fuzz
+	@bash scripts/fuzz.sh run $(FUZZ_DIR) $(FUZZ_SECONDS)
+
+# Rewrites the seed corpora of tests/fuzz/corpus from our own writers (then commit them).
+fuzz-seeds: build-fuzz
+	$(FUZZ_DIR)/openwit_fuzz_seeds $(CURDIR)
 
 # The benchmarks of bench/RESULTS.md with short defaults (~5 minutes, plus ~7 minutes once for
 # bench-setup); see there for the full runs.
@@ -67,7 +90,7 @@ format:
 	clang-format -i $$(git ls-files 'src/*.cc' 'src/*.h' 'src/*.cpp' 'tests/*.cc' 'tests/*.h' 'bench/*.cc' 'bench/*.h')
 
 clean:
-	rm -rf build/release build/asan
+	rm -rf build/release build/asan build/fuzz
 
 # Regenerates README.md's configuration reference from the schema (a unit test checks they agree).
 readme-reference: build

@@ -20,6 +20,7 @@ DEB_PACKAGES=(
   libspdlog-dev libfmt-dev libzstd-dev zlib1g-dev libssl-dev
   libsqlite3-dev libpq-dev postgresql libjemalloc-dev
   libgtest-dev libgmock-dev libboost-dev prometheus-cpp-dev
+  clang libclang-rt-14-dev  # the fuzz targets (libFuzzer) and their ASan+UBSan: tests/fuzz
 )
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do

@@ -4,6 +4,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${1:-build/release}
 ASAN_DIR=${2:-build/asan}
+FUZZ_DIR=${3:-build/fuzz}
+FUZZ_TEST_SECONDS=${FUZZ_TEST_SECONDS:-15}
 JOBS=$(nproc)
 rc=0
 
@@ -17,7 +19,13 @@ echo "=== unit tests under ASan+UBSan ($ASAN_DIR) ==="
 echo "=== end-to-end tests ==="
 OPENWIT_BIN="$PWD/$BUILD_DIR/openwit" .venv/bin/python -m pytest -q tests/e2e > >(tee build/e2e.log) 2>&1 || rc=1
 
+echo "=== fuzz targets: committed inputs replayed, then ${FUZZ_TEST_SECONDS} s of fuzzing each ($FUZZ_DIR) ==="
+bash scripts/fuzz.sh ci "$FUZZ_DIR" "$FUZZ_TEST_SECONDS" || rc=1
+
 echo "=== summary ==="
-grep -h -E 'tests passed|tests failed out of' build/unit.log build/unit-asan.log || true
-tail -n 1 build/e2e.log
+for log in unit unit-asan; do
+  echo "$log: $(grep -h -E 'tests passed|tests failed out of' "build/$log.log" || echo 'no result')"
+done
+echo "e2e: $(tail -n 1 build/e2e.log)"
+cat build/fuzz.log
 exit $rc

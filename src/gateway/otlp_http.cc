@@ -171,7 +171,8 @@ void OtlpHttpReceiver::Register(HttpServer* server) {
   for (auto [path, signal] :
        {std::pair{"/v1/logs", ingest::v1::SIGNAL_LOGS}, std::pair{"/v1/traces", ingest::v1::SIGNAL_TRACES},
         std::pair{"/v1/metrics", ingest::v1::SIGNAL_METRICS}}) {
-    server->Route("POST", path, [this, signal](const HttpRequest& request, HttpResponder respond) {
+    // `signal = signal`: clang 14 (the fuzz build) cannot capture a structured binding by name.
+    server->Route("POST", path, [this, signal = signal](const HttpRequest& request, HttpResponder respond) {
       Handle(signal, request, std::move(respond));
     });
   }

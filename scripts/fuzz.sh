@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Runs the libFuzzer targets of tests/fuzz (README.md there) built in FUZZ_DIR.
+#   scripts/fuzz.sh ci  FUZZ_DIR SECONDS   (make test) replays every committed seed and regression
+#       input, then fuzzes each target for SECONDS from the seeds, in a fresh temp corpus.
+#   scripts/fuzz.sh run FUZZ_DIR SECONDS   (make fuzz) the same, SECONDS per target, keeping the
+#       corpus each run grows in build/fuzz-corpus/<target> for the next run.
+# FUZZ_TARGETS="a b" picks targets. A crash leaves its input in build/fuzz-artifacts/<target>/:
+# fix the code, then keep the input as tests/fuzz/regressions/<target>/<name> (replayed forever).
+# Each target's line ("fuzz <target>: ...") goes to build/fuzz.log; the exit status is non-zero if
+# any target crashed, leaked, timed out or went over its memory limits.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+MODE=${1:?ci or run}
+FUZZ_DIR=${2:-build/fuzz}
+SECONDS_PER_TARGET=${3:-15}
+ALL_TARGETS="otlp_wire bulk_header otlp_json wal_recovery active_file config"
+TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}
+LOG=build/fuzz.log
+: > "$LOG"
+
+# Largest input per target: above the seeds' sizes, small enough that a run explores rather than
+# grinds through large inputs (and an amplification bug shows as a big allocation from a small
+# input: -malloc_limit_mb).
+max_len() {
+  case $1 in
+    active_file) echo 65536 ;;
+    *) echo 16384 ;;
+  esac
+}
+
+# Runs the target binary (output appended to $out) and removes what a crashed run left behind in
+# its temp directories (wal_recovery, active_file: named after the process id).
+run() {
+  "$bin" "$@" >> "$out" 2>&1 &
+  local pid=$!
+  wait $pid
+  local status=$?
+  rm -rf /dev/shm/openwit-fuzz-*-"$pid" "${TMPDIR:-/tmp}"/openwit-fuzz-*-"$pid"
+  return $status
+}
+
+rc=0
+for t in $TARGETS; do
+  bin=$FUZZ_DIR/fuzz_$t
+  seeds=tests/fuzz/corpus/$t
+  regressions=tests/fuzz/regressions/$t
+  artifacts=build/fuzz-artifacts/$t
+  mkdir -p "$artifacts" "$regressions"
+  if [ "$MODE" = run ]; then
+    corpus=build/fuzz-corpus/$t
+    mkdir -p "$corpus"
+  else
+    corpus=$(mktemp -d "${TMPDIR:-/tmp}/openwit-fuzz-$t.XXXXXX")
+  fi
+  dict=()
+  [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
+  options=(-max_len="$(max_len "$t")" -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10
+           -artifact_prefix="$artifacts/" -print_final_stats=1 "${dict[@]}")
+  out=build/fuzz-$t.out
+  status=ok
+  # 1. Every committed input once, whole (not cut to -max_len): the seeds must run clean, and every
+  # crash ever fixed stays fixed.
+  mapfile -t committed < <(find "$seeds" "$regressions" -type f | sort)
+  replayed=${#committed[@]}
+  : > "$out"
+  if ! run "${options[@]}" "${committed[@]}"; then
+    status="FAILED replaying the committed inputs (see $out)"
+  fi
+  # 2. Fuzzing from the seeds (new inputs go to the first directory).
+  execs=0
+  start=$(date +%s)
+  if [ "$status" = ok ]; then
+    if ! run "${options[@]}" -max_total_time="$SECONDS_PER_TARGET" "$corpus" "$seeds" "$regressions"; then
+      status="CRASH (input in $artifacts/, log in $out)"
+    fi
+    execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$out" | tail -1 | grep -o '[0-9]*$')
+  fi
+  elapsed=$(($(date +%s) - start))
+  size=$(find "$corpus" -type f | wc -l)
+  [ "$MODE" = run ] || rm -rf "$corpus"
+  [ "$status" = ok ] || rc=1
+  line="fuzz $t: ${execs:-0} executions in ${elapsed} s, $replayed committed inputs replayed, corpus $size, $status"
+  echo "$line" | tee -a "$LOG"
+done
+exit $rc

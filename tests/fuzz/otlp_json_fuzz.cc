@@ -1,0 +1,65 @@
+// The gateway's path for an OTLP/HTTP JSON body (gateway/otlp_http.h, gateway/intake.h), then the
+// ingest node's reading of the batch it makes (ingest/otlp_records.h, ingest/arrow_convert.h).
+// Whatever the body: an error, never a crash (the JSON nesting depth included); and what the
+// gateway admits the ingest node takes: the batch's header and keys read back, and its records
+// convert to Arrow, since a record the converter refused would make the ingest node refuse the
+// whole batch, good records included (DESIGN.md, "Rules of the road").
+//
+// Input: a JSON body, decoded as an export request of each of the three signals in turn.
+
+#include <cstddef>
+#include <cstdint>
+
+#include "fuzz_support.h"
+#include "gateway/intake.h"
+#include "gateway/otlp_http.h"
+#include "ingest/arrow_convert.h"
+#include "ingest/otlp_records.h"
+
+namespace openwit::fuzz {
+namespace {
+
+using ingest::v1::BulkBatch;
+
+void GatewayThenIngest(ingest::v1::Signal signal, ingest::Signal converter_signal, std::string_view body) {
+  BulkBatch batch;
+  if (!gateway::DecodeOtlp(signal, "application/json", body, &batch).ok()) return;
+  batch.set_tenant("fuzz");
+  batch.set_batch_id("fuzz-1");
+  const gateway::Validation validation = gateway::Admit(&batch);
+  (void)gateway::ExportResponseBody(signal, validation, /*json=*/true);
+
+  const std::string serialized = batch.SerializeAsString();
+  auto header = ingest::ReadBulkHeader(serialized);
+  FUZZ_EXPECT(header.ok(), "the ingest node refuses the gateway's batch: {}", header.status().ToString());
+  auto keys = ingest::RecordKeys(*header);
+  FUZZ_EXPECT(keys.ok(), "RecordKeys refuses the gateway's batch: {}", keys.status().ToString());
+  FUZZ_EXPECT(static_cast<int64_t>(keys->size()) == ingest::CountRecords(batch), "{} keys for {} records", keys->size(),
+              ingest::CountRecords(batch));
+  ingest::ArrowConverter& converter = ReusedConverter(converter_signal);
+  for (std::string_view resource : header->resources) {
+    auto status = converter.AppendSerialized(resource);
+    FUZZ_EXPECT(status.ok(), "the converter refuses a record the gateway admitted: {}", status.ToString());
+  }
+  auto converted = converter.Finish();
+  FUZZ_EXPECT(converted.ok(), "Finish: {}", converted.status().ToString());
+}
+
+}  // namespace
+}  // namespace openwit::fuzz
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  openwit::fuzz::InitializeTarget();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace openwit::fuzz;
+  using openwit::ingest::Signal;
+  namespace v1 = openwit::ingest::v1;
+  const std::string_view body = AsText(data, size);
+  GatewayThenIngest(v1::SIGNAL_LOGS, Signal::kLogs, body);
+  GatewayThenIngest(v1::SIGNAL_TRACES, Signal::kTraces, body);
+  GatewayThenIngest(v1::SIGNAL_METRICS, Signal::kMetrics, body);
+  return 0;
+}
