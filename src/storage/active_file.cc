@@ -84,6 +84,12 @@ arrow::Result<ActiveFile::Contents> ActiveFile::Read(const std::string& path) {
       break;
     }
     if (!next->batch) break;
+    // The IPC reader checks the framing, not the buffers: a batch is only as good as ValidateFull
+    // says (found by tests/fuzz/active_file_fuzz.cc).
+    if (auto valid = next->batch->ValidateFull(); !valid.ok()) {
+      if (contents.malformed++ == 0) contents.first_malformed = valid.ToString();
+      continue;
+    }
     std::string id;
     if (next->custom_metadata) {
       auto found = next->custom_metadata->Get(kBatchIdKey);

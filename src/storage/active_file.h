@@ -40,8 +40,12 @@ class ActiveFile {
     std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
     std::vector<std::string> batch_ids;
     bool torn = false;  // a message cut short at the end (a crash while appending) was left out
+    // Batches whose message was whole but whose buffers do not hold together (offsets, lengths:
+    // a damaged disk or a stray write), left out: the Parquet writer would read out of bounds.
+    int64_t malformed = 0;
+    std::string first_malformed;  // what was wrong with the first of them
   };
-  // Reads every complete batch of an active file, even one cut short by a crash.
+  // Reads every complete, well-formed batch of an active file, even one cut short by a crash.
   static arrow::Result<Contents> Read(const std::string& path);
 
  private:

@@ -189,6 +189,10 @@ arrow::Status StorageServer::Finalize(const std::string& tenant, const std::stri
     ARROW_ASSIGN_OR_RAISE(auto contents, ActiveFile::Read(active_path));
     if (contents.torn)
       spdlog::warn("storage: {}: a batch cut short by a crash was left out (never confirmed)", active_path);
+    if (contents.malformed > 0) {
+      spdlog::error("storage: {}: {} malformed batches left out (the file was damaged on disk): {}", active_path,
+                    contents.malformed, contents.first_malformed);
+    }
     if (!contents.batches.empty()) {
       // The name comes from the active file, so finalizing twice writes one file.
       key = LakeKey(tenant, signal, hour, fs::path(active_path).stem().string());

@@ -183,6 +183,34 @@ TEST_F(StorageTest, ConfirmsDurableBatchesAndStoresAReplayOnce) {
   EXPECT_TRUE(partitioned);
 }
 
+TEST_F(StorageTest, ActiveFileReadLeavesOutABatchWhoseBuffersDoNotHoldTogether) {
+  // A string column whose offsets point past its data: whole as an IPC message, so the stream
+  // reader returns it, but the Parquet writer would read out of bounds (tests/fuzz/active_file).
+  auto schema = arrow::schema({arrow::field("s", arrow::utf8())});
+  arrow::StringBuilder strings;
+  ASSERT_TRUE(strings.Append("ok").ok());
+  auto good = arrow::RecordBatch::Make(schema, 1, {strings.Finish().ValueOrDie()});
+  const int32_t offsets[] = {0, 592};
+  auto bad_strings =
+      std::make_shared<arrow::StringArray>(1, arrow::Buffer::Wrap(offsets, 2), arrow::Buffer::FromString("abc"));
+  auto bad = arrow::RecordBatch::Make(schema, 1, {bad_strings});
+  const std::string path = (dir_ / "damaged.arrows").string();
+  fs::create_directories(dir_);
+  {
+    auto file = ActiveFile::Create(path, schema).ValueOrDie();
+    ASSERT_TRUE(file->Append(*good, "b:1").ok());
+    ASSERT_TRUE(file->Append(*bad, "b:2").ok());
+    ASSERT_TRUE(file->Append(*good, "b:3").ok());
+    ASSERT_TRUE(file->Close().ok());
+  }
+  auto contents = ActiveFile::Read(path);
+  ASSERT_TRUE(contents.ok()) << contents.status();
+  EXPECT_EQ(contents->batch_ids, (std::vector<std::string>{"b:1", "b:3"}));
+  EXPECT_EQ(contents->malformed, 1);
+  EXPECT_THAT(contents->first_malformed, HasSubstr("offset"));
+  EXPECT_FALSE(contents->torn);
+}
+
 TEST_F(StorageTest, ActiveFileLeftByACrashIsRecoveredUpToTheTornTail) {
   const std::string dir = options_.local_dir + "/active/acme/logs";
   fs::create_directories(dir);
