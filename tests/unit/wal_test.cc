@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -233,6 +234,38 @@ TEST_F(WalTest, FlippedByteLosesOnlyThatEntry) {
   EXPECT_EQ(wal->recovery().corrupt_bytes_skipped, 71u);
   ASSERT_EQ(wal->recovery().problems.size(), 1u);
   EXPECT_THAT(wal->recovery().problems[0], HasSubstr("offset 92: 71 corrupt bytes skipped"));
+}
+
+// An entry in FORMAT.md's layout with a valid CRC, whatever its fields say.
+std::string EntryBytes(uint8_t type, uint64_t sequence, const std::string& payload) {
+  std::string e(21, '\0');
+  const uint32_t magic = 0x4c41574f, length = static_cast<uint32_t>(payload.size());
+  std::memcpy(e.data(), &magic, 4);
+  std::memcpy(e.data() + 8, &length, 4);
+  e[12] = static_cast<char>(type);
+  std::memcpy(e.data() + 13, &sequence, 8);
+  const uint32_t crc = crc32c::Mask(crc32c::Extend(crc32c::Value(e.data() + 8, 13), payload.data(), payload.size()));
+  std::memcpy(e.data() + 4, &crc, 4);
+  return e + payload;
+}
+
+TEST_F(WalTest, SequenceNumbersOutOfRangeAreCorruptionAndNeverWrapTheNumbering) {
+  // Found by tests/fuzz/wal_recovery: a SEQUENCE entry of 0 made next_sequence 2^64 - 1 + 1 = 0,
+  // and a DATA entry of 2^64 - 1 did the same, so new batches reused the numbers of live ones.
+  fs::create_directories(dir_);
+  {
+    std::ofstream out(dir_ / "wal-00000000000000000001.log", std::ios::binary);
+    out << EntryBytes(3, 1, "") << EntryBytes(1, 1, "one") << EntryBytes(3, 0, "")
+        << EntryBytes(1, ~uint64_t{0}, "wraps") << EntryBytes(1, 2, "two");
+  }
+  auto wal = OpenWal(Options());
+  auto live = wal->TakeLiveEntries();
+  ASSERT_EQ(live.size(), 2u);
+  EXPECT_EQ(live[0].payload, "one");
+  EXPECT_EQ(live[1].payload, "two");
+  EXPECT_EQ(wal->recovery().corrupt_bytes_skipped, 21u + 26u);
+  EXPECT_EQ(wal->next_sequence(), 3u);
+  EXPECT_EQ(AppendOk(*wal, "three"), 3u);
 }
 
 TEST_F(WalTest, FailedWriteIsNotAckedAndNothingAckedIsLost) {

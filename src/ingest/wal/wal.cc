@@ -28,6 +28,9 @@ namespace fs = std::filesystem;
 constexpr uint32_t kMagic = 0x4c41574f;  // "OWAL" little-endian
 constexpr size_t kHeaderSize = 21;
 constexpr uint32_t kMaxPayload = 1u << 30;
+// Sequence numbers are 1 .. kMaxSequence (FORMAT.md): never reached (146,000 years at a million
+// batches a second), so next_sequence_ never wraps, whatever a segment holds.
+constexpr uint64_t kMaxSequence = uint64_t{1} << 62;
 
 uint32_t GetU32(const char* p) {
   uint32_t v;
@@ -102,7 +105,12 @@ std::optional<Decoded> DecodeAt(std::string_view data, size_t pos) {
     return std::nullopt;
   }
   if (crc32c::Unmask(GetU32(p + 4)) != crc32c::Value(p + 8, kHeaderSize - 8 + length)) return std::nullopt;
-  return Decoded{static_cast<EntryType>(type), GetU64(p + 13), std::string_view(p + kHeaderSize, length),
+  // A sequence number out of range is corruption that the CRC happens not to catch (or a bug that
+  // wrote it): taken, a SEQUENCE entry of 0 or a DATA entry near 2^64 would wrap next_sequence_
+  // and make new batches reuse the numbers of live ones (found by tests/fuzz/wal_recovery).
+  const uint64_t sequence = GetU64(p + 13);
+  if (sequence == 0 || sequence > kMaxSequence) return std::nullopt;
+  return Decoded{static_cast<EntryType>(type), sequence, std::string_view(p + kHeaderSize, length),
                  kHeaderSize + length};
 }
 
