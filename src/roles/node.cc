@@ -303,8 +303,6 @@ struct Node::Impl {
                            "OTLP/gRPC: Logs, Trace and Metrics Export services"});
     }
     if (!config.ingestion.sources.http.enabled) return arrow::Status::OK();
-    otlp_http = std::make_unique<gateway::OtlpHttpReceiver>(config.node.id, std::move(submit), authenticator.get(),
-                                                            quotas.get());
     HttpServerOptions options;
     options.name = "otlp-http";
     options.bind = config.http.bind;
@@ -314,6 +312,8 @@ struct Node::Impl {
     options.max_body_bytes =
         static_cast<size_t>(std::min(config.http.max_payload_size_mb, config.proxy.http.max_payload_size_mb)) << 20;
     options.request_timeout = std::chrono::milliseconds(config.http.request_timeout_ms);
+    otlp_http = std::make_unique<gateway::OtlpHttpReceiver>(config.node.id, std::move(submit), authenticator.get(),
+                                                            quotas.get(), options.max_body_bytes);
     otlp_http_server = std::make_unique<HttpServer>(options);
     otlp_http->Register(otlp_http_server.get());
     ARROW_RETURN_NOT_OK(otlp_http_server->Start());
@@ -408,6 +408,7 @@ void Node::Stop() {
   // Upstream first: no new batches, then what ingest holds goes to storage, then storage closes.
   if (m.otlp_grpc) m.otlp_grpc->Stop();
   if (m.otlp_http_server) m.otlp_http_server->Stop();
+  if (m.otlp_http) m.otlp_http->Drain();       // requests still decoding reach the batcher before it goes
   if (m.kafka_source) m.kafka_source->Stop();  // waits for in-flight acks, commits them, leaves the group
   m.kafka_source.reset();
   m.kafka_ingest_clients.clear();  // after the source: they wait for their calls in flight
