@@ -290,6 +290,7 @@ struct Node::Impl {
     batching.max_batch_bytes = config.grpc.MaxReceiveBytes() * 8 / 10;  // headroom, as the guardrail says
     batching.node_id = config.node.id;
     batching.max_in_flight = static_cast<int>(config.ingestion.batching.max_in_flight);
+    batching.max_request_cost = config.processing.buffer.max_size_bytes;
     batcher = std::make_unique<gateway::Batcher>(batching, std::move(submit));
     submit = [b = batcher.get()](ingest::v1::BulkBatch batch, ingest::SubmitCallback done) {
       b->Submit(std::move(batch), std::move(done));
