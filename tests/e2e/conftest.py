@@ -30,16 +30,21 @@ class OpenWit:
         self.ports.update(ports or {})
         storage_endpoint = storage_endpoint or f"127.0.0.1:{self.ports['flight']}"
         self.config = workdir / f"openwit-{role.replace(',', '-')}.yaml"
+
+        def own(key, line):
+            """The block for `key`, unless extra_yaml brings its own (with HTTP_PORT / GRPC_PORT)."""
+            return "" if any(l.startswith(key + ":") for l in extra_yaml.splitlines()) else line
+
         self.config.write_text(
             f"""
 node: {{id: "{role}-{self.ports['admin']}", data_dir: ./data}}
 admin: {{bind: 127.0.0.1, port: {self.ports['admin']}}}
-grpc: {{bind: 127.0.0.1, port: {self.ports['grpc']}}}
-http: {{bind: 127.0.0.1, port: {self.ports['http']}}}
+{own('grpc', f"grpc: {{bind: 127.0.0.1, port: {self.ports['grpc']}}}")}
+{own('http', f"http: {{bind: 127.0.0.1, port: {self.ports['http']}}}")}
 ingest: {{listen: {{bind: 127.0.0.1, port: {self.ports['ingest']}}}, endpoints: ["127.0.0.1:{self.ports['ingest']}"]}}
 storage: {{flight: {{bind: 127.0.0.1, port: {self.ports['flight']}}}, endpoints: ["{storage_endpoint}"]{', ' + storage_yaml if storage_yaml else ''}}}
 search: {{bind: 127.0.0.1, port: {self.ports['search']}}}
-{extra_yaml.replace('CONTROL_PORT', str(self.ports['control']))}
+{extra_yaml.replace('CONTROL_PORT', str(self.ports['control'])).replace('HTTP_PORT', str(self.ports['http'])).replace('GRPC_PORT', str(self.ports['grpc']))}
 """
             + ("" if "control:" in extra_yaml else f"control: {{listen: {{bind: 127.0.0.1, port: {self.ports['control']}}}}}\n")
             # Test records carry fixed 2023 times: a default 30-day retention would let the janitor
