@@ -72,7 +72,8 @@ class IngestPipelineTest : public ::testing::Test {
     auto p = IngestPipeline::Open(
         options_, std::make_unique<FlightSender>(FlightSenderOptions{.endpoints = {endpoint},
                                                                      .timeout = std::chrono::seconds(5),
-                                                                     .unhealthy_for = std::chrono::milliseconds(50)}));
+                                                                     .unhealthy_for = std::chrono::milliseconds(50),
+                                                                     .cluster_token = storage::kTestClusterToken}));
     EXPECT_TRUE(p.ok()) << p.status();
     return std::move(*p);
   }
