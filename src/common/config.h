@@ -381,6 +381,26 @@ struct ListenConfig {
   }
 };
 
+// Who may call the internal ports (ingest.listen, storage.flight, control.listen): the cluster's
+// own nodes, proven by one shared token (common/cluster_token.h).
+inline constexpr size_t kMinClusterTokenLength = 16;
+struct ClusterConfig {
+  std::string token;
+  std::string token_file;
+  template <class V>
+  void Visit(V& v) {
+    v.Field("token", token,
+            {.doc = "Shared secret of the cluster (at least 16 characters, the same in every process): every "
+                    "internal call carries it and every internal port (bulk ingest, Flight, control) refuses a call "
+                    "without it (UNAUTHENTICATED). Unset, with token_file unset: a random token per process, so "
+                    "its internal ports take calls from itself only (enough for `openwit all`).",
+             .secret = true});
+    v.Field("token_file", token_file,
+            {.doc = "File whose first line is the cluster token, read at start: keeps the secret out of the YAML. "
+                    "Set token or token_file, not both."});
+  }
+};
+
 struct NodeConfig {
   std::string id = "openwit-1";
   std::string data_dir = "./data";
@@ -522,6 +542,7 @@ struct JanitorConfig {
 struct Config {
   std::string environment = "development";
   NodeConfig node;
+  ClusterConfig cluster;
   ListenConfig admin{"127.0.0.1", 7290};
   GrpcReceiverConfig grpc;
   HttpReceiverConfig http;
@@ -544,6 +565,7 @@ struct Config {
             {.doc = "Deployment kind; production turns risky settings into loud warnings.",
              .one_of = {"development", "staging", "production"}});
     v.Section("node", node, "This process.");
+    v.Section("cluster", cluster, "Who may call the internal ports: the cluster's own nodes.");
     v.Section("admin", admin, "/metrics and /health of this process.");
     v.Section("grpc", grpc, "OTLP/gRPC receiver (gateway).");
     v.Section("http", http, "OTLP/HTTP receiver (gateway).");
@@ -577,6 +599,13 @@ struct LoadedConfig {
 arrow::Result<LoadedConfig> LoadConfigString(std::string_view yaml, std::string_view source_name,
                                              const EnvLookup& env = ProcessEnv);
 arrow::Result<LoadedConfig> LoadConfigFile(const std::string& path, const EnvLookup& env = ProcessEnv);
+
+// 127.0.0.0/8, ::1 or localhost: an address other machines cannot reach.
+bool IsLoopbackAddress(std::string_view address);
+
+// The cluster token on the first line of `path` (blanks around it dropped), at least
+// kMinClusterTokenLength characters.
+arrow::Result<std::string> ClusterTokenFromFile(const std::string& path);
 
 // The effective configuration as YAML (secrets masked).
 std::string EffectiveConfigYaml(const Config& config);

@@ -131,7 +131,7 @@ class Session : public std::enable_shared_from_this<Session> {
         self->Write(std::move(response), self->version_);
       });
     };
-    method_it->second(request, std::move(responder));
+    method_it->second(std::move(request), std::move(responder));
   }
 
   void Write(HttpResponse r, unsigned version) {

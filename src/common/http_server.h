@@ -41,7 +41,8 @@ struct HttpResponse {
 // Call exactly once; later calls are ignored. Safe from any thread, but only while the server runs:
 // whoever holds a responder must answer or drop it before HttpServer::Stop().
 using HttpResponder = std::function<void(HttpResponse)>;
-using HttpHandler = std::function<void(const HttpRequest&, HttpResponder)>;
+// Runs on an I/O thread: a handler with CPU work to do moves the request elsewhere (it is its own).
+using HttpHandler = std::function<void(HttpRequest, HttpResponder)>;
 
 struct HttpServerOptions {
   std::string name = "http";  // for logs and errors: "admin", "otlp-http", ...

@@ -1,11 +1,11 @@
 #include "gateway/otlp_http.h"
 
-#include <zlib.h>
-
+#include <arrow/util/thread_pool.h>
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
 #include <nlohmann/json.hpp>
 
+#include "common/decompress.h"
 #include "common/metrics.h"
 #include "gateway/intake.h"
 #include "ingest/otlp_records.h"
@@ -19,38 +19,6 @@ namespace {
 using ingest::v1::BulkBatch;
 using ingest::v1::Signal;
 namespace collector = opentelemetry::proto::collector;
-
-constexpr size_t kMaxDecompressed = 256u << 20;
-
-arrow::Result<std::string> Gunzip(const std::string& in) {
-  z_stream z{};
-  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return arrow::Status::UnknownError("zlib init");
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  std::string out;
-  char buf[64 * 1024];
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    z.next_out = reinterpret_cast<Bytef*>(buf);
-    z.avail_out = sizeof(buf);
-    rc = inflate(&z, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      inflateEnd(&z);
-      return arrow::Status::Invalid("body: Content-Encoding is gzip but the body does not decompress");
-    }
-    out.append(buf, sizeof(buf) - z.avail_out);
-    if (out.size() > kMaxDecompressed) {
-      inflateEnd(&z);
-      return arrow::Status::CapacityError("body: more than ", kMaxDecompressed, " bytes once decompressed");
-    }
-    if (rc != Z_STREAM_END && z.avail_in == 0 && z.avail_out != 0) {
-      inflateEnd(&z);
-      return arrow::Status::Invalid("body: truncated gzip stream");
-    }
-  }
-  inflateEnd(&z);
-  return out;
-}
 
 std::string Base64(const std::string& bytes) {
   static const char* kTable = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -100,6 +68,30 @@ arrow::Status HexIdsToBase64(nlohmann::json& j, const std::string& path) {
   return arrow::Status::OK();
 }
 
+// Where a JSON text nests deeper than `max_depth` objects and arrays, the byte offset of the bracket
+// that does; -1 when it does not. One pass, no recursion: it runs before anything that recurses.
+int64_t JsonTooDeepAt(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_depth) return static_cast<int64_t>(i);
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return -1;
+}
+
 template <class Request>
 arrow::Status Parse(const std::string& content_type, std::string_view body, Request* request) {
   if (content_type == "application/x-protobuf" || content_type == "application/protobuf") {
@@ -110,6 +102,10 @@ arrow::Status Parse(const std::string& content_type, std::string_view body, Requ
     return arrow::Status::OK();
   }
   if (content_type == "application/json") {
+    // Our own walk below and the JSON library's dump recurse: bound them before they run.
+    if (int64_t at = JsonTooDeepAt(body, kMaxOtlpJsonDepth); at >= 0) {
+      return arrow::Status::Invalid("body: JSON nested deeper than ", kMaxOtlpJsonDepth, " levels (at byte ", at, ")");
+    }
     nlohmann::json j = nlohmann::json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return arrow::Status::Invalid("body: not valid JSON");
     ARROW_RETURN_NOT_OK(HexIdsToBase64(j, ""));
@@ -164,32 +160,77 @@ arrow::Status DecodeOtlp(Signal signal, const std::string& content_type, std::st
   }
 }
 
-OtlpHttpReceiver::OtlpHttpReceiver(std::string node_id, IngestSubmit submit, Authenticator* auth, QuotaLimiter* quotas)
-    : node_id_(std::move(node_id)), submit_(std::move(submit)), auth_(auth), quotas_(quotas) {}
+OtlpHttpReceiver::OtlpHttpReceiver(std::string node_id, IngestSubmit submit, Authenticator* auth, QuotaLimiter* quotas,
+                                   size_t max_body_bytes)
+    : node_id_(std::move(node_id)),
+      submit_(std::move(submit)),
+      auth_(auth),
+      quotas_(quotas),
+      max_body_bytes_(max_body_bytes) {}
 
 void OtlpHttpReceiver::Register(HttpServer* server) {
   for (auto [path, signal] :
        {std::pair{"/v1/logs", ingest::v1::SIGNAL_LOGS}, std::pair{"/v1/traces", ingest::v1::SIGNAL_TRACES},
         std::pair{"/v1/metrics", ingest::v1::SIGNAL_METRICS}}) {
     // `signal = signal`: clang 14 (the fuzz build) cannot capture a structured binding by name.
-    server->Route("POST", path, [this, signal = signal](const HttpRequest& request, HttpResponder respond) {
-      Handle(signal, request, std::move(respond));
+    server->Route("POST", path, [this, signal = signal](HttpRequest request, HttpResponder respond) {
+      // Decompressing and decoding take CPU in proportion to what a client sent: never on the
+      // HTTP I/O threads, where they would stall every other connection.
+      {
+        std::lock_guard lock(tasks_mu_);
+        ++tasks_;
+      }
+      auto spawned =
+          arrow::internal::GetCpuThreadPool()->Spawn([this, signal, request = std::move(request), respond]() mutable {
+            Handle(signal, request, respond);
+            TaskDone();
+          });
+      if (!spawned.ok()) {
+        respond(HttpResponse::Text(503, "shutting down\n"));
+        TaskDone();
+      }
     });
   }
 }
 
+OtlpHttpReceiver::~OtlpHttpReceiver() { Drain(); }
+
+void OtlpHttpReceiver::TaskDone() {
+  std::lock_guard lock(tasks_mu_);
+  if (--tasks_ == 0) tasks_cv_.notify_all();
+}
+
+void OtlpHttpReceiver::Drain() {
+  std::unique_lock lock(tasks_mu_);
+  tasks_cv_.wait(lock, [this] { return tasks_ == 0; });
+}
+
+namespace {
+
+// OTLP/HTTP requests refused, by reason; a bounded label set.
+prometheus::Counter& Rejected(const char* reason) {
+  return MetricsRegistry::Default().Counter("otlp.http.rejected", "OTLP/HTTP requests refused", {{"reason", reason}});
+}
+
+}  // namespace
+
 void OtlpHttpReceiver::Handle(Signal signal, const HttpRequest& request, HttpResponder respond) {
-  static auto& rejected = MetricsRegistry::Default().Counter("otlp.http.rejected", "OTLP/HTTP requests refused");
+  static auto& unauthenticated = Rejected("unauthenticated");
+  static auto& too_large = Rejected("too_large");
+  static auto& bad_encoding = Rejected("bad_encoding");
+  static auto& bad_body = Rejected("bad_body");
+  static auto& over_quota = Rejected("quota");
+  static auto& refused_by_ingest = Rejected("ingest");
   const std::string content_type = MediaType(request.Header("content-type"));
   const bool json = content_type == "application/json";
-  auto fail = [&](int status, const std::string& message) {
-    rejected.Increment();
+  auto fail = [&](prometheus::Counter& counter, int status, const std::string& message) {
+    counter.Increment();
     respond(Error(status, message, json));
   };
   std::string why;
   auto tenant = auth_->Authenticate(request.Header("authorization"), request.Header("x-api-key"), &why);
   if (!tenant) {
-    rejected.Increment();
+    unauthenticated.Increment();
     HttpResponse r = Error(401, why, json);
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
     return respond(std::move(r));
@@ -197,17 +238,20 @@ void OtlpHttpReceiver::Handle(Signal signal, const HttpRequest& request, HttpRes
   const std::string& encoding = request.Header("content-encoding");
   std::string inflated;
   const std::string* body = &request.body;
-  if (encoding == "gzip") {
-    auto out = Gunzip(request.body);
-    if (!out.ok()) return fail(out.status().IsCapacityError() ? 413 : 400, out.status().message());
+  if (!encoding.empty() && encoding != "identity") {
+    // The size limit holds for what the body inflates to: inflating stops as soon as it passes it.
+    auto out = DecompressBody(encoding, request.body, max_body_bytes_);
+    if (!out.ok()) {
+      const auto& s = out.status();
+      if (s.IsCapacityError()) return fail(too_large, 413, s.message());
+      return fail(bad_encoding, s.IsNotImplemented() ? 415 : 400, s.message());
+    }
     inflated = std::move(*out);
     body = &inflated;
-  } else if (!encoding.empty() && encoding != "identity") {
-    return fail(415, "Content-Encoding \"" + encoding + "\" is not supported: use gzip or none");
   }
   BulkBatch batch;
   if (auto status = DecodeOtlp(signal, content_type, *body, &batch); !status.ok()) {
-    return fail(status.IsTypeError() ? 415 : 400, status.message());
+    return fail(bad_body, status.IsTypeError() ? 415 : 400, status.message());
   }
   batch.set_tenant(*tenant);
   batch.set_batch_id(fmt::format("{}-http-{}", node_id_, next_batch_++));
@@ -217,7 +261,7 @@ void OtlpHttpReceiver::Handle(Signal signal, const HttpRequest& request, HttpRes
   if (auto s =
           quotas_->Admit(*tenant, ingest::CountRecords(batch), static_cast<int64_t>(body->size()), &retry_after_ms);
       !s.ok()) {
-    rejected.Increment();
+    over_quota.Increment();
     HttpResponse r = Error(429, s.message(), json);
     r.headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, (retry_after_ms + 999) / 1000)));
     return respond(std::move(r));
@@ -232,6 +276,7 @@ void OtlpHttpReceiver::Handle(Signal signal, const HttpRequest& request, HttpRes
   submit_(std::move(batch), [respond, json, answer](ingest::SubmitOutcome outcome) {
     const auto& s = outcome.status;
     if (s.ok()) return answer();
+    refused_by_ingest.Increment();
     int status = s.IsInvalid() ? 400 : s.IsCapacityError() ? 429 : s.IsCancelled() || s.IsIOError() ? 503 : 500;
     HttpResponse r = Error(status, s.message(), json);
     if (status == 429 || status == 503) {

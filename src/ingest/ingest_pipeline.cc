@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <random>
 
+#include <arrow/util/byte_size.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/allocation_cap.h"
 #include "common/config_overrides.h"
 #include "common/metrics.h"
 #include "ingest/arrow_convert.h"
@@ -37,20 +39,37 @@ ArrowConverter& ConverterFor(v1::Signal signal) {
   thread_local std::unique_ptr<ArrowConverter> converters[3];
   const Signal s = ToConverterSignal(signal);
   auto& c = converters[static_cast<int>(s)];
-  if (!c) c = std::make_unique<ArrowConverter>(s);
+  if (!c) c = std::make_unique<ArrowConverter>(s, CappedMemoryPool());
   return *c;
 }
 
-// The resources of a batch, read from its serialized bytes, as one RecordBatch.
-arrow::Result<std::shared_ptr<arrow::RecordBatch>> Convert(const BulkHeader& batch) {
+// The resources of a batch, read from its serialized bytes, as one RecordBatch of at most
+// `max_bytes`: its Arrow form repeats each resource's and scope's attributes on every record, so a
+// batch of tiny records under huge attributes is refused before it exhausts memory.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> Convert(const BulkHeader& batch, int64_t max_bytes) {
   ArrowConverter& converter = ConverterFor(batch.signal);
+  AllocationCap cap(max_bytes);
+  auto too_large = [&] {
+    return arrow::Status::Invalid("batch too large: its records would take more than ", max_bytes,
+                                  " bytes of memory once converted, the whole ingest buffer "
+                                  "(processing.buffer.max_size_bytes); send fewer records per request or smaller "
+                                  "resource and scope attributes");
+  };
   for (std::string_view resource : batch.resources) {
     if (auto status = converter.AppendSerialized(resource); !status.ok()) {
       (void)converter.Finish();  // drop the rows of earlier resources: the batch is refused whole
-      return status;
+      return cap.exceeded() ? too_large() : status;
     }
   }
-  return converter.Finish();
+  auto finished = converter.Finish();
+  if (!finished.ok() && cap.exceeded()) return too_large();
+  return finished;
+}
+
+// What a converted batch holds in memory until storage has it: its Arrow buffers, or its bytes as
+// received when they are more.
+int64_t MemoryCost(const arrow::RecordBatch& batch, int64_t wire_bytes) {
+  return std::max(wire_bytes, arrow::util::TotalBufferSize(batch));
 }
 
 arrow::Status Validate(const BulkHeader& batch) {
@@ -166,7 +185,7 @@ arrow::Status IngestPipeline::Recover() {
                     batch.status().message());
       continue;
     }
-    auto converted = Convert(*batch);
+    auto converted = Convert(*batch, options_.processing.buffer.max_size_bytes);
     auto keys = RecordKeys(*batch);
     if (!converted.ok() || !keys.ok()) {
       // Every entry was converted before it was written; one that no longer converts (a stricter
@@ -183,7 +202,7 @@ arrow::Status IngestPipeline::Recover() {
     put.tenant = batch->tenant;
     put.signal = batch->signal;
     put.records = record_batch->num_rows();
-    put.bytes = static_cast<int64_t>(entry.payload.size());
+    put.bytes = MemoryCost(*record_batch, static_cast<int64_t>(entry.payload.size()));
     put.batch = std::move(record_batch);
     put.enqueued = now;
     buffered_records_ += put.records;
@@ -273,6 +292,13 @@ void IngestPipeline::SubmitSerialized(std::string payload, SubmitCallback done) 
     if (new_records > 0) {
       new_bytes = static_cast<int64_t>(payload.size() * new_records / keys.size());
       const auto& buffer = options_.processing.buffer;
+      if (new_records > buffer.max_size_messages || new_bytes > buffer.max_size_bytes) {
+        ForgetKeys(keys, duplicate);
+        return refuse(arrow::Status::Invalid("batch too large: ", new_records, " records of ", new_bytes,
+                                             " bytes can never fit the ingest buffer of ", buffer.max_size_messages,
+                                             " records and ", buffer.max_size_bytes,
+                                             " bytes (processing.buffer); send smaller batches"));
+      }
       if (buffered_records_ + new_records > buffer.max_size_messages ||
           buffered_bytes_ + new_bytes > buffer.max_size_bytes) {
         metrics_->buffer_full.Increment();
@@ -340,7 +366,7 @@ void IngestPipeline::SubmitSerialized(std::string payload, SubmitCallback done) 
     v1::BulkBatch filtered;
     if (!filtered.ParseFromString(payload)) {
       // A record that is not valid OTLP: the converter names it.
-      const auto invalid = Convert(batch).status();
+      const auto invalid = Convert(batch, options_.processing.buffer.max_size_bytes).status();
       return fail_before_write(invalid.ok() ? arrow::Status::Invalid("not a valid openwit.ingest.v1.BulkBatch")
                                             : invalid);
     }
@@ -354,9 +380,25 @@ void IngestPipeline::SubmitSerialized(std::string payload, SubmitCallback done) 
   // Converted before the WAL write: a batch that cannot convert must never reach the WAL, where
   // a replay would meet it again at every start.
   auto convert_start = Clock::now();
-  auto converted = Convert(*to_write);
+  const auto& buffer = options_.processing.buffer;
+  auto converted = Convert(*to_write, buffer.max_size_bytes);
   metrics_->convert_latency.Observe(duration<double>(Clock::now() - convert_start).count());
   if (!converted.ok()) return fail_before_write(converted.status());
+  // The buffer counted the batch's bytes as received; it holds its Arrow form until storage has it.
+  if (const int64_t cost = MemoryCost(**converted, new_bytes); cost > new_bytes) {
+    std::unique_lock lock(mu_);
+    if (buffered_bytes_ + cost - new_bytes > buffer.max_size_bytes) {
+      metrics_->buffer_full.Increment();
+      const auto status = arrow::Status::CapacityError("buffer full: ", buffered_bytes_, " of ", buffer.max_size_bytes,
+                                                       " bytes wait for storage and this batch takes ", cost,
+                                                       " bytes in memory (processing.buffer); retry later");
+      lock.unlock();
+      return fail_before_write(status);
+    }
+    buffered_bytes_ += cost - new_bytes;
+    new_bytes = cost;
+    metrics_->buffer_bytes.Set(static_cast<double>(buffered_bytes_));
+  }
 
   auto short_write = short_wal_->Append(std::move(payload));
   short_write.AddCallback([this, keys = std::move(keys), duplicate = std::move(duplicate), durable, finish, in_flight,

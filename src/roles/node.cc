@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/build_info.h"
+#include "common/cluster_token.h"
 #include "common/http_server.h"
 #include "common/metrics.h"
 #include "control/control_service.h"
@@ -56,6 +57,7 @@ struct Node::Impl {
   std::vector<std::string> pending;
   std::vector<NodeEndpoint> endpoints;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  ClusterToken cluster_token = ClusterToken::Random();
 
   std::unique_ptr<HttpServer> admin;
   std::unique_ptr<NodeRegistry> registry;
@@ -107,6 +109,36 @@ struct Node::Impl {
     return j.dump() + "\n";
   }
 
+  // The cluster token from the config; without one, a random token that only this process knows,
+  // which is enough for a process that runs every stage it talks to (`openwit all`). A process that
+  // calls, or serves, another process's internal port cannot work that way: it refuses to start
+  // and says why, instead of meeting UNAUTHENTICATED on every call later.
+  arrow::Status ResolveClusterToken() {
+    ARROW_ASSIGN_OR_RAISE(cluster_token, ClusterToken::FromConfig(config.cluster));
+    if (cluster_token.configured()) return arrow::Status::OK();
+    std::vector<std::string> peers;
+    if (Has("gateway") && !Has("ingest")) peers.push_back("the gateway sends to ingest nodes of other processes");
+    if (Has("ingest") && !Has("gateway")) peers.push_back("the ingest node serves gateways of other processes");
+    if (Has("ingest") && !Has("storage")) peers.push_back("the ingest node sends to storage nodes of other processes");
+    if (Has("storage") && !Has("ingest")) peers.push_back("the storage node serves ingest nodes of other processes");
+    if (Has("control") && !(Has("gateway") && Has("ingest") && Has("storage"))) {
+      peers.push_back("the control node serves the registrations of other processes");
+    }
+    if (!Has("control") && !config.control.endpoint.empty()) {
+      peers.push_back("this node registers with the control node at " + config.control.endpoint);
+    }
+    if (!peers.empty()) {
+      return arrow::Status::Invalid(
+          "cluster.token is not set, but ", fmt::format("{}", fmt::join(peers, "; ")),
+          ". Internal ports take calls only with the cluster token: set cluster.token (or cluster.token_file) to the "
+          "same secret in every process of the cluster (openssl rand -hex 32)");
+    }
+    spdlog::info(
+        "cluster.token not set: a random token guards the internal ports, which take calls from this "
+        "process only");
+    return arrow::Status::OK();
+  }
+
   arrow::Status StartAdmin() {
     HttpServerOptions options;
     options.name = "admin";
@@ -155,7 +187,7 @@ struct Node::Impl {
 
   arrow::Status StartControl() {
     registry = std::make_unique<NodeRegistry>(std::chrono::milliseconds(config.control.node_timeout_ms));
-    control_service = std::make_unique<ControlService>(registry.get());
+    control_service = std::make_unique<ControlService>(registry.get(), cluster_token);
     grpc::ServerBuilder builder;
     int port = 0;
     std::string address = fmt::format("{}:{}", config.control.listen.bind, config.control.listen.port);
@@ -189,6 +221,7 @@ struct Node::Impl {
     options.delete_local_after_upload = c.delete_local_after_upload;
     options.lake = lake.get();
     options.metastore = metastore.get();
+    options.cluster_token = cluster_token.value();
     ARROW_ASSIGN_OR_RAISE(storage_server,
                           storage::StorageServer::Start(options, c.flight.bind, static_cast<int>(c.flight.port)));
     endpoints.push_back({"storage", fmt::format("{}:{}", c.flight.bind, storage_server->port()),
@@ -210,6 +243,7 @@ struct Node::Impl {
   arrow::Status StartIngest() {
     ingest::FlightSenderOptions sender;
     sender.endpoints = config.storage.endpoints;
+    sender.cluster_token = cluster_token.value();
     if (sender.endpoints.empty()) {
       if (!storage_server) {
         return arrow::Status::Invalid(
@@ -223,7 +257,7 @@ struct Node::Impl {
     options.processing = config.processing;
     ARROW_ASSIGN_OR_RAISE(
         pipeline, ingest::IngestPipeline::Open(options, std::make_unique<ingest::FlightSender>(std::move(sender))));
-    bulk_service = std::make_unique<ingest::BulkIngestService>(pipeline.get());
+    bulk_service = std::make_unique<ingest::BulkIngestService>(pipeline.get(), cluster_token);
     grpc::ServerBuilder builder;
     int port = 0;
     const auto& listen = config.ingest.listen;
@@ -252,7 +286,7 @@ struct Node::Impl {
       }
       ingest_client = std::make_unique<gateway::BulkIngestClient>(
           config.ingest.endpoints, std::chrono::milliseconds(config.http.upstream.request_timeout_ms),
-          static_cast<int>(config.grpc.MaxReceiveBytes()));
+          static_cast<int>(config.grpc.MaxReceiveBytes()), cluster_token.value());
       submit = [c = ingest_client.get()](ingest::v1::BulkBatch batch, ingest::SubmitCallback done) {
         c->Submit(std::move(batch), std::move(done));
       };
@@ -271,7 +305,7 @@ struct Node::Impl {
         for (int64_t i = 0; i < config.kafka.high_performance.num_grpc_clients; ++i) {
           kafka_ingest_clients.push_back(std::make_unique<gateway::BulkIngestClient>(
               config.ingest.endpoints, std::chrono::milliseconds(config.http.upstream.request_timeout_ms),
-              static_cast<int>(config.grpc.MaxReceiveBytes())));
+              static_cast<int>(config.grpc.MaxReceiveBytes()), cluster_token.value()));
           intakes.push_back(
               [c = kafka_ingest_clients.back().get()](ingest::v1::BulkBatch batch, ingest::SubmitCallback done) {
                 c->Submit(std::move(batch), std::move(done));
@@ -290,6 +324,7 @@ struct Node::Impl {
     batching.max_batch_bytes = config.grpc.MaxReceiveBytes() * 8 / 10;  // headroom, as the guardrail says
     batching.node_id = config.node.id;
     batching.max_in_flight = static_cast<int>(config.ingestion.batching.max_in_flight);
+    batching.max_request_cost = config.processing.buffer.max_size_bytes;
     batcher = std::make_unique<gateway::Batcher>(batching, std::move(submit));
     submit = [b = batcher.get()](ingest::v1::BulkBatch batch, ingest::SubmitCallback done) {
       b->Submit(std::move(batch), std::move(done));
@@ -303,8 +338,6 @@ struct Node::Impl {
                            "OTLP/gRPC: Logs, Trace and Metrics Export services"});
     }
     if (!config.ingestion.sources.http.enabled) return arrow::Status::OK();
-    otlp_http = std::make_unique<gateway::OtlpHttpReceiver>(config.node.id, std::move(submit), authenticator.get(),
-                                                            quotas.get());
     HttpServerOptions options;
     options.name = "otlp-http";
     options.bind = config.http.bind;
@@ -314,6 +347,8 @@ struct Node::Impl {
     options.max_body_bytes =
         static_cast<size_t>(std::min(config.http.max_payload_size_mb, config.proxy.http.max_payload_size_mb)) << 20;
     options.request_timeout = std::chrono::milliseconds(config.http.request_timeout_ms);
+    otlp_http = std::make_unique<gateway::OtlpHttpReceiver>(config.node.id, std::move(submit), authenticator.get(),
+                                                            quotas.get(), options.max_body_bytes);
     otlp_http_server = std::make_unique<HttpServer>(options);
     otlp_http->Register(otlp_http_server.get());
     ARROW_RETURN_NOT_OK(otlp_http_server->Start());
@@ -334,6 +369,7 @@ struct Node::Impl {
         lock.unlock();
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + interval);
+        ctx.AddMetadata(kClusterTokenHeader, cluster_token.value());
         grpc::Status status;
         if (!registered) {
           control::v1::RegisterRequest req;
@@ -372,6 +408,7 @@ arrow::Status Node::Start() {
   auto& build_info = MetricsRegistry::Default().Gauge("openwit.build.info", "Version of this binary",
                                                       {{"version", kVersion}, {"arrow", kArrowVersion}});
   build_info.Set(1);
+  ARROW_RETURN_NOT_OK(m.ResolveClusterToken());
   if (m.Has("control")) ARROW_RETURN_NOT_OK(m.StartControl());
   ARROW_RETURN_NOT_OK(m.StartAdmin());
   if (m.Has("storage")) ARROW_RETURN_NOT_OK(m.StartStorage());
@@ -408,6 +445,7 @@ void Node::Stop() {
   // Upstream first: no new batches, then what ingest holds goes to storage, then storage closes.
   if (m.otlp_grpc) m.otlp_grpc->Stop();
   if (m.otlp_http_server) m.otlp_http_server->Stop();
+  if (m.otlp_http) m.otlp_http->Drain();       // requests still decoding reach the batcher before it goes
   if (m.kafka_source) m.kafka_source->Stop();  // waits for in-flight acks, commits them, leaves the group
   m.kafka_source.reset();
   m.kafka_ingest_clients.clear();  // after the source: they wait for their calls in flight

@@ -13,6 +13,9 @@ from peers import minio, postgres  # noqa: F401  (real PostgreSQL and MinIO fixt
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("OPENWIT_BIN", str(ROOT / "build" / "release" / "openwit"))
+# Every process a test starts shares this cluster token (cluster.token), as the processes of one
+# cluster must; the internal ports refuse calls without it.
+CLUSTER_TOKEN = "e2e-cluster-token-5f0c2a9d41b7"
 
 
 def run_cli(*args, cwd=None, env=None):
@@ -30,18 +33,24 @@ class OpenWit:
         self.ports.update(ports or {})
         storage_endpoint = storage_endpoint or f"127.0.0.1:{self.ports['flight']}"
         self.config = workdir / f"openwit-{role.replace(',', '-')}.yaml"
+
+        def own(key, line):
+            """The block for `key`, unless extra_yaml brings its own (with HTTP_PORT / GRPC_PORT)."""
+            return "" if any(l.startswith(key + ":") for l in extra_yaml.splitlines()) else line
+
         self.config.write_text(
             f"""
 node: {{id: "{role}-{self.ports['admin']}", data_dir: ./data}}
 admin: {{bind: 127.0.0.1, port: {self.ports['admin']}}}
-grpc: {{bind: 127.0.0.1, port: {self.ports['grpc']}}}
-http: {{bind: 127.0.0.1, port: {self.ports['http']}}}
+{own('grpc', f"grpc: {{bind: 127.0.0.1, port: {self.ports['grpc']}}}")}
+{own('http', f"http: {{bind: 127.0.0.1, port: {self.ports['http']}}}")}
 ingest: {{listen: {{bind: 127.0.0.1, port: {self.ports['ingest']}}}, endpoints: ["127.0.0.1:{self.ports['ingest']}"]}}
 storage: {{flight: {{bind: 127.0.0.1, port: {self.ports['flight']}}}, endpoints: ["{storage_endpoint}"]{', ' + storage_yaml if storage_yaml else ''}}}
 search: {{bind: 127.0.0.1, port: {self.ports['search']}}}
-{extra_yaml.replace('CONTROL_PORT', str(self.ports['control']))}
+{extra_yaml.replace('CONTROL_PORT', str(self.ports['control'])).replace('HTTP_PORT', str(self.ports['http'])).replace('GRPC_PORT', str(self.ports['grpc']))}
 """
             + ("" if "control:" in extra_yaml else f"control: {{listen: {{bind: 127.0.0.1, port: {self.ports['control']}}}}}\n")
+            + ("" if "cluster:" in extra_yaml else f"cluster: {{token: {CLUSTER_TOKEN}}}\n")
             # Test records carry fixed 2023 times: a default 30-day retention would let the janitor
             # delete them at a restart.
             + ("" if "janitor:" in extra_yaml else "janitor: {retention_days: 0}\n")
@@ -135,11 +144,20 @@ def stubs():
         rc = protoc.main([
             "protoc", f"-I{ROOT / 'proto'}", f"-I{ROOT / 'build' / 'otlp-proto'}",
             f"--python_out={out}", f"--grpc_python_out={out}", str(ROOT / "proto" / "openwit" / "ingest.proto"),
+            str(ROOT / "proto" / "openwit" / "control.proto"),
         ])
-        assert rc == 0, "protoc failed on proto/openwit/ingest.proto"
+        assert rc == 0, "protoc failed on proto/openwit/ingest.proto or control.proto"
         sys.path.insert(0, str(out))
         _STUBS = (importlib.import_module("openwit.ingest_pb2"), importlib.import_module("openwit.ingest_pb2_grpc"))
     return _STUBS
+
+
+def control_stubs():
+    """(control_pb2, control_pb2_grpc) generated from proto/openwit/control.proto."""
+    import importlib
+
+    stubs()
+    return importlib.import_module("openwit.control_pb2"), importlib.import_module("openwit.control_pb2_grpc")
 
 
 def log_batch(batch_id: str, bodies, tenant: str = "acme", service: str = "checkout"):
@@ -163,11 +181,26 @@ def log_batch(batch_id: str, bodies, tenant: str = "acme", service: str = "check
     return batch
 
 
-def bulk_client(port: int):
+def with_metadata(channel, metadata):
+    """The channel with `metadata` (a list of (key, value)) added to every unary call."""
+    import grpc
+
+    class AddMetadata(grpc.UnaryUnaryClientInterceptor):
+        def intercept_unary_unary(self, continuation, details, request):
+            details = details._replace(metadata=list(details.metadata or []) + list(metadata))
+            return continuation(details, request)
+
+    return grpc.intercept_channel(channel, AddMetadata())
+
+
+def bulk_client(port: int, token: str = CLUSTER_TOKEN):
+    """A BulkIngest stub on the ingest port, sending `token` as the cluster token (None: no token)."""
     import grpc
 
     _, pb_grpc = stubs()
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    if token is not None:
+        channel = with_metadata(channel, [("x-openwit-cluster-token", token)])
     return pb_grpc.BulkIngestStub(channel)
 
 

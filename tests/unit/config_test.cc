@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@ namespace openwit {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::optional<std::string> NoEnv(const std::string&) { return std::nullopt; }
 
@@ -177,6 +179,46 @@ TEST(ConfigTest, TlsEnabledNeedsReadableFiles) {
   EXPECT_THAT(loaded.status().message(),
               HasSubstr("line 4: grpc.tls.cert_path: cannot read \"/nonexistent/cert.pem\""));
   EXPECT_THAT(loaded.status().message(), HasSubstr("grpc.tls.key_path (default): required when grpc.tls.enabled"));
+}
+
+TEST(ConfigTest, ClusterTokenRules) {
+  EXPECT_TRUE(Load("cluster: {token: 0123456789abcdef}\n").ok());
+  auto short_token = Load("cluster: {token: secret}\n");
+  ASSERT_FALSE(short_token.ok());
+  EXPECT_THAT(short_token.status().message(), HasSubstr("line 1: cluster.token: 6 characters is too short"));
+  auto both = Load("cluster:\n  token: 0123456789abcdef\n  token_file: /etc/token\n");
+  ASSERT_FALSE(both.ok());
+  EXPECT_THAT(both.status().message(), HasSubstr("set cluster.token or cluster.token_file, not both"));
+  auto missing_file = Load("cluster: {token_file: /nonexistent/token}\n");
+  ASSERT_FALSE(missing_file.ok());
+  EXPECT_THAT(missing_file.status().message(), HasSubstr("cluster.token_file: cannot read \"/nonexistent/token\""));
+  // The token is a secret: the effective configuration masks it.
+  EXPECT_THAT(EffectiveConfigYaml(Load("cluster: {token: 0123456789abcdef}\n")->config),
+              Not(HasSubstr("0123456789abcdef")));
+}
+
+// An internal port that other machines reach needs the token; with it, production still warns that
+// internal traffic is not encrypted.
+TEST(ConfigTest, InternalPortOnAPublicAddressNeedsTheToken) {
+  for (const char* key : {"ingest:\n  listen", "storage:\n  flight", "control:\n  listen"}) {
+    auto loaded = Load(std::string(key) + ": {bind: 0.0.0.0}\n");
+    ASSERT_FALSE(loaded.ok()) << key;
+    EXPECT_THAT(loaded.status().message(), HasSubstr("\"0.0.0.0\" is not a loopback address")) << key;
+    EXPECT_THAT(loaded.status().message(), HasSubstr("set cluster.token")) << key;
+  }
+  for (const char* loopback : {"127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]"}) {
+    EXPECT_TRUE(Load(fmt::format("ingest:\n  listen: {{bind: \"{}\"}}\n", loopback)).ok()) << loopback;
+  }
+  auto with_token = Load("cluster: {token: 0123456789abcdef}\ningest:\n  listen: {bind: 10.0.0.7}\n");
+  ASSERT_TRUE(with_token.ok()) << with_token.status();
+  EXPECT_TRUE(with_token->warnings.empty());
+  std::string production =
+      "environment: production\ncluster: {token: 0123456789abcdef}\ningest:\n  listen: {bind: 10.0.0.7}\n";
+  auto warned = Load(production);
+  ASSERT_TRUE(warned.ok());
+  EXPECT_THAT(warned->warnings.back(),
+              HasSubstr("WARNING: line 4: ingest.listen.bind: \"10.0.0.7\" is not a loopback address and internal "
+                        "traffic is not encrypted"));
 }
 
 TEST(ConfigTest, BindAddrMustAgreeWithBindAndPort) {
