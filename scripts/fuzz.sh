@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 MODE=${1:?ci or run}
 FUZZ_DIR=${2:-build/fuzz}
 SECONDS_PER_TARGET=${3:-15}
-ALL_TARGETS="otlp_wire bulk_header otlp_json wal_recovery active_file config"
+ALL_TARGETS="otlp_wire bulk_header otlp_json decompress wal_recovery active_file config"
 TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}
 LOG=${FUZZ_LOG:-build/fuzz.log}
 : > "$LOG"

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include <fmt/format.h>
+#include <google/protobuf/stubs/logging.h>
 #include <spdlog/spdlog.h>
 
 #include "ingest/arrow_convert.h"
@@ -18,10 +19,12 @@
 namespace openwit::fuzz {
 
 // Called from LLVMFuzzerInitialize. Logging off (WAL recovery warns about every corrupt byte it
-// skips); Arrow's buffers from the system allocator, which ASan watches, instead of the jemalloc or
-// mimalloc bundled in the wheel, which it does not (must be set before Arrow's first allocation).
+// skips, protobuf about every string that is not UTF-8); Arrow's buffers from the system allocator, which ASan watches,
+// instead of the jemalloc or mimalloc bundled in the wheel, which it does not (must be set before Arrow's first
+// allocation).
 inline void InitializeTarget() {
   spdlog::set_level(spdlog::level::off);
+  google::protobuf::SetLogHandler(nullptr);  // "String field ... contains invalid UTF-8 data": every refusal
   setenv("ARROW_DEFAULT_MEMORY_POOL", "system", /*overwrite=*/1);
 }
 

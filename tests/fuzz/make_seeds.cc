@@ -4,6 +4,9 @@
 // by ActiveFile, and the config files of config/. Run by `make fuzz-seeds`; the output is
 // committed. Usage: openwit_fuzz_seeds SOURCE_DIR
 
+#include <zlib.h>
+#include <zstd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -287,6 +290,40 @@ void OtlpSeeds(Corpus& corpus) {
   corpus.Write("otlp_json", "metrics.json", OtlpJson(metrics_request));
 }
 
+std::string Compress(std::string_view in, int window_bits) {
+  z_stream z{};
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) != Z_OK) std::abort();
+  std::string out(deflateBound(&z, in.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  if (deflate(&z, Z_FINISH) != Z_STREAM_END) std::abort();
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+// Bodies as clients compress them: byte 0 the coding (decompress_fuzz.cc), byte 1 the cap / 256.
+void DecompressSeeds(Corpus& corpus) {
+  collector::logs::v1::ExportLogsServiceRequest request;
+  *request.add_resource_logs() = Logs();
+  const std::string body = request.SerializeAsString();
+  const std::string big_cap(1, '\xff'), small_cap(1, '\x01');
+  std::string zstd(ZSTD_compressBound(body.size()), '\0');
+  zstd.resize(ZSTD_compress(zstd.data(), zstd.size(), body.data(), body.size(), 3));
+  const std::string gzip = Compress(body, 16 + MAX_WBITS);
+  corpus.Write("decompress", "gzip", std::string(1, '\0') + big_cap + gzip);
+  corpus.Write("decompress", "gzip-two-members",
+               std::string(1, '\0') + big_cap + gzip + Compress("more", 16 + MAX_WBITS));
+  corpus.Write("decompress", "gzip-over-the-cap",
+               std::string(1, '\0') + small_cap + Compress(std::string(4096, 'a'), 16 + MAX_WBITS));
+  corpus.Write("decompress", "deflate", std::string("\1") + big_cap + Compress(body, MAX_WBITS));
+  corpus.Write("decompress", "zstd", std::string("\2") + big_cap + zstd);
+  corpus.Write("decompress", "identity", std::string("\3") + big_cap + body);
+  corpus.Write("decompress", "round-trip", std::string("\7") + big_cap + "\2" + body);
+}
+
 // Segments written by the WAL itself: batches, a release, a second segment (small segments).
 void WalSeeds(Corpus& corpus, const fs::path& scratch) {
   const fs::path dir = scratch / "wal";
@@ -390,6 +427,7 @@ int main(int argc, char** argv) {
   fs::create_directories(scratch);
   Corpus corpus(source / "tests/fuzz/corpus");
   OtlpSeeds(corpus);
+  DecompressSeeds(corpus);
   WalSeeds(corpus, scratch);
   ActiveFileSeeds(corpus, scratch);
   ConfigSeeds(corpus, source);
