@@ -102,7 +102,9 @@ struct BulkHeader {
 };
 
 // Invalid when the bytes are not a serialized bulk batch (protobuf wire format, UTF-8 of tenant,
-// batch_id and positions); the records are read later, by the converter.
+// batch_id and positions); the records are read later, by the converter. Where protobuf would
+// skip a group (a proto2 encoding no OpenWit gateway writes) as an unknown field, this and
+// RecordKeys refuse the batch, saying so.
 arrow::Result<BulkHeader> ReadBulkHeader(std::string_view serialized_batch);
 
 // The dedup key of every record of the batch, in ForEachRecord order, from its resources' bytes

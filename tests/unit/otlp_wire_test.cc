@@ -346,5 +346,29 @@ TEST(OtlpWire, BulkHeaderRefusesWhatIsNotABulkBatch) {
   EXPECT_TRUE(ReadBulkHeader("\xff\xff\xff").status().IsInvalid());
 }
 
+TEST(OtlpWire, BulkBatchHoldingAGroupIsRefusedByName) {
+  // Found by tests/fuzz/bulk_header: protobuf skips a group (here field 1, empty) as an unknown
+  // field; the ingest node refuses it, saying why, instead of "not a BulkBatch".
+  v1::BulkBatch batch;
+  batch.set_batch_id("b");
+  batch.set_tenant("acme");
+  batch.set_signal(v1::SIGNAL_LOGS);
+  *batch.add_resource_logs() = SampleLogs();
+  const std::string group = Tag(1, 3) + Tag(1, 4);
+  v1::BulkBatch parsed;
+  ASSERT_TRUE(parsed.ParseFromString(batch.SerializeAsString() + group));
+  auto header = ReadBulkHeader(batch.SerializeAsString() + group);
+  ASSERT_FALSE(header.ok());
+  EXPECT_THAT(header.status().message(), ::testing::HasSubstr("holds a protobuf group"));
+  // The same inside a resource: RecordKeys refuses the batch.
+  v1::BulkBatch inner = batch;
+  inner.clear_resource_logs();
+  const std::string bytes = inner.SerializeAsString() + Len(4, SampleLogs().SerializeAsString() + group);
+  ASSERT_TRUE(parsed.ParseFromString(bytes));
+  auto keys = RecordKeys(ReadBulkHeader(bytes).ValueOrDie());
+  ASSERT_FALSE(keys.ok());
+  EXPECT_THAT(keys.status().message(), ::testing::HasSubstr("holds a protobuf group"));
+}
+
 }  // namespace
 }  // namespace openwit::ingest::arrow_test
