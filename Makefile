@@ -3,6 +3,7 @@
 SHELL := /bin/bash
 BUILD_DIR  ?= build/release
 ASAN_DIR   ?= build/asan
+TSAN_DIR   ?= build/tsan
 FUZZ_DIR   ?= build/fuzz
 # Seconds each fuzz target runs: in `make test` (after replaying its committed inputs), and in
 # `make fuzz` (which keeps the corpus it grows in build/fuzz-corpus). FUZZ_TARGETS picks targets.
@@ -14,7 +15,7 @@ JOBS       ?= $(shell nproc)
 WERROR     := $(if $(CI),ON,OFF)
 CMAKE_ARGS := -G Ninja -DOPENWIT_WERROR=$(WERROR)
 
-.PHONY: all setup build build-asan build-fuzz run test unit unit-asan e2e fuzz fuzz-seeds \
+.PHONY: all setup build build-asan build-tsan build-fuzz run test unit unit-asan unit-tsan e2e fuzz fuzz-seeds \
         bench bench-setup format clean readme-reference
 
 all: build
@@ -34,6 +35,14 @@ $(ASAN_DIR)/build.ninja:
 build-asan: setup $(ASAN_DIR)/build.ninja
 	cmake --build $(ASAN_DIR) -j $(JOBS) --target openwit_unit_tests
 
+# ThreadSanitizer: the unit tests only, -O1 with line tables (what a report needs, and a quicker build).
+$(TSAN_DIR)/build.ninja:
+	cmake -S . -B $(TSAN_DIR) $(CMAKE_ARGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" \
+	  -DOPENWIT_TSAN=ON -DOPENWIT_BUILD_BINARY=OFF
+
+build-tsan: setup $(TSAN_DIR)/build.ninja
+	cmake --build $(TSAN_DIR) -j $(JOBS) --target openwit_unit_tests
+
 # libFuzzer targets (tests/fuzz/README.md): clang, ASan+UBSan, only the fuzz targets are built.
 $(FUZZ_DIR)/build.ninja:
 	cmake -S . -B $(FUZZ_DIR) $(CMAKE_ARGS) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
@@ -45,16 +54,19 @@ build-fuzz: setup $(FUZZ_DIR)/build.ninja
 run: build
 	$(BUILD_DIR)/openwit all --config $(CONFIG)
 
-# Unit tests twice (plain, then ASan+UBSan), the end-to-end suite against the real binary, then
-# every fuzz target: its committed inputs replayed and FUZZ_TEST_SECONDS of fuzzing.
-test: build build-asan build-fuzz
-	@FUZZ_TEST_SECONDS=$(FUZZ_TEST_SECONDS) bash scripts/test.sh $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)
+# Unit tests three times (plain, ASan+UBSan, TSan), the end-to-end suite against the real binary,
+# then every fuzz target: its committed inputs replayed and FUZZ_TEST_SECONDS of fuzzing.
+test: build build-asan build-tsan build-fuzz
+	@FUZZ_TEST_SECONDS=$(FUZZ_TEST_SECONDS) bash scripts/test.sh $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(FUZZ_DIR)
 
 unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 unit-asan: build-asan
 	cd $(ASAN_DIR) && ctest --output-on-failure -j $(JOBS)
+
+unit-tsan: build-tsan
+	JOBS=$(JOBS) bash scripts/unit-tsan.sh $(TSAN_DIR)
 
 e2e: build
 	OPENWIT_BIN=$(CURDIR)/$(BUILD_DIR)/openwit .venv/bin/python -m pytest -q tests/e2e
@@ -90,7 +102,7 @@ format:
 	clang-format -i $$(git ls-files 'src/*.cc' 'src/*.h' 'src/*.cpp' 'tests/*.cc' 'tests/*.h' 'bench/*.cc' 'bench/*.h')
 
 clean:
-	rm -rf build/release build/asan build/fuzz
+	rm -rf build/release build/asan build/tsan build/fuzz
 
 # Regenerates README.md's configuration reference from the schema (a unit test checks they agree).
 readme-reference: build
