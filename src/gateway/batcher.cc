@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/metrics.h"
-#include "ingest/otlp_records.h"
+#include "otlp/otlp_records.h"
 
 namespace openwit::gateway {
 namespace {

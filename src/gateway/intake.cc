@@ -6,7 +6,7 @@
 
 #include "common/metrics.h"
 #include "gateway/normalize.h"
-#include "ingest/otlp_records.h"
+#include "otlp/otlp_records.h"
 
 namespace openwit::gateway {
 

@@ -15,7 +15,7 @@
 #include "common/metrics.h"
 #include "gateway/bounded_channel.h"
 #include "gateway/intake.h"
-#include "ingest/otlp_records.h"
+#include "otlp/otlp_records.h"
 
 namespace openwit::gateway {
 

@@ -9,10 +9,10 @@
 #include "common/grpc_status.h"
 #include "common/metrics.h"
 #include "gateway/intake.h"
-#include "ingest/otlp_records.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "otlp/otlp_records.h"
 
 namespace openwit::gateway {
 namespace {

@@ -8,10 +8,10 @@
 
 #include "common/metrics.h"
 #include "gateway/intake.h"
-#include "ingest/otlp_records.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "otlp/otlp_records.h"
 
 namespace openwit::gateway {
 namespace {

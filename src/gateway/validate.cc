@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "ingest/otlp_records.h"
+#include "otlp/otlp_records.h"
 
 namespace openwit::gateway {
 namespace {

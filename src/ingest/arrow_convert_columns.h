@@ -27,9 +27,9 @@
 #include <fmt/format.h>
 
 #include "ingest/arrow_convert.h"
-#include "ingest/otlp_wire.h"
 #include "opentelemetry/proto/common/v1/common.pb.h"
 #include "opentelemetry/proto/resource/v1/resource.pb.h"
+#include "otlp/otlp_wire.h"
 
 namespace openwit::ingest::internal {
 

@@ -7,8 +7,8 @@
 
 #include "ingest/arrow_convert.h"
 #include "ingest/arrow_convert_columns.h"
-#include "ingest/otlp_records.h"
 #include "opentelemetry/proto/metrics/v1/metrics.pb.h"
+#include "otlp/otlp_records.h"
 
 namespace openwit::ingest {
 

@@ -9,7 +9,7 @@
 #include "common/config_overrides.h"
 #include "common/metrics.h"
 #include "ingest/arrow_convert.h"
-#include "ingest/otlp_records.h"
+#include "otlp/otlp_records.h"
 
 namespace openwit::ingest {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "ingest/otlp_records.h"
+#include "otlp/otlp_records.h"
 
 namespace openwit::gateway {
 namespace {

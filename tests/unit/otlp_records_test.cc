@@ -1,4 +1,4 @@
-#include "ingest/otlp_records.h"
+#include "otlp/otlp_records.h"
 
 #include <gtest/gtest.h>
 

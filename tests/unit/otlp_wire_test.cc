@@ -1,4 +1,4 @@
-// OTLP read from the wire format (ingest/otlp_wire.h) against protobuf's own parse: the converter
+// OTLP read from the wire format (otlp/otlp_wire.h) against protobuf's own parse: the converter
 // gives the same batch from the bytes as from the parsed message, whatever the encoding (repeated
 // message fields, wrong wire types, unknown fields, groups), and refuses what protobuf refuses,
 // naming the path of a string that is not UTF-8. Then random mutations of real messages: wherever
@@ -10,8 +10,8 @@
 #include <type_traits>
 
 #include "arrow_convert_test_util.h"
-#include "ingest/otlp_records.h"
-#include "ingest/otlp_wire.h"
+#include "otlp/otlp_records.h"
+#include "otlp/otlp_wire.h"
 
 namespace openwit::ingest::arrow_test {
 namespace {

@@ -1,8 +1,8 @@
-#include "ingest/otlp_records.h"
+#include "otlp/otlp_records.h"
 
 #include <arrow/util/hashing.h>
 
-#include "ingest/otlp_wire.h"
+#include "otlp/otlp_wire.h"
 
 namespace openwit::ingest {
 namespace {

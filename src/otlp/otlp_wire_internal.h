@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "ingest/otlp_wire.h"
+#include "otlp/otlp_wire.h"
 
 namespace openwit::ingest::wire {
 

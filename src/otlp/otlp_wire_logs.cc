@@ -1,7 +1,7 @@
 // Logs read from the wire format (otlp_wire.h).
 
-#include "ingest/otlp_wire.h"
-#include "ingest/otlp_wire_internal.h"
+#include "otlp/otlp_wire.h"
+#include "otlp/otlp_wire_internal.h"
 
 namespace openwit::ingest::wire {
 

@@ -3,8 +3,8 @@
 #include <cstring>
 #include <type_traits>
 
-#include "ingest/otlp_wire.h"
-#include "ingest/otlp_wire_internal.h"
+#include "otlp/otlp_wire.h"
+#include "otlp/otlp_wire_internal.h"
 
 namespace openwit::ingest::wire {
 
