@@ -25,7 +25,7 @@ void Append(ingest::v1::BulkBatch* into, ingest::v1::BulkBatch* from) {
 
 std::vector<ingest::v1::BulkBatch> SplitBatch(const ingest::v1::BulkBatch& batch, int64_t max_bytes) {
   const auto bytes = static_cast<int64_t>(batch.ByteSizeLong());
-  const int64_t records = ingest::CountRecords(batch);
+  const int64_t records = otlp::CountRecords(batch);
   if (bytes <= max_bytes || records <= 1) return {batch};
   const int64_t parts = std::min(records, (bytes + max_bytes - 1) / max_bytes + 1);  // +1: records vary in size
   std::vector<ingest::v1::BulkBatch> out;
@@ -34,7 +34,7 @@ std::vector<ingest::v1::BulkBatch> SplitBatch(const ingest::v1::BulkBatch& batch
     std::vector<bool> drop(static_cast<size_t>(records), true);
     for (int64_t i = first; i < last; ++i) drop[static_cast<size_t>(i)] = false;
     ingest::v1::BulkBatch part = batch;
-    ingest::RemoveRecords(&part, drop);
+    otlp::RemoveRecords(&part, drop);
     if (p > 0) part.clear_positions();  // positions travel with the first part
     out.push_back(std::move(part));
   }
@@ -61,7 +61,7 @@ Batcher::~Batcher() {
 void Batcher::Submit(ingest::v1::BulkBatch request, ingest::SubmitCallback done) {
   const auto request_bytes = static_cast<int64_t>(request.ByteSizeLong());
   if (request_bytes <= options_.max_batch_bytes) {  // the usual case: the request moves on whole, no copy
-    const int64_t records = ingest::CountRecords(request);
+    const int64_t records = otlp::CountRecords(request);
     return Add(std::move(request), records, request_bytes, std::move(done));
   }
   auto parts = SplitBatch(request, options_.max_batch_bytes);
@@ -76,7 +76,7 @@ void Batcher::Submit(ingest::v1::BulkBatch request, ingest::SubmitCallback done)
   join->left = parts.size();
   join->done = std::move(done);
   for (auto& part : parts) {
-    const int64_t records = ingest::CountRecords(part);
+    const int64_t records = otlp::CountRecords(part);
     const auto bytes = static_cast<int64_t>(part.ByteSizeLong());
     Add(std::move(part), records, bytes, [join](ingest::SubmitOutcome o) {
       std::unique_lock lock(join->mu);

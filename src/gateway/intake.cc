@@ -27,7 +27,7 @@ Validation Admit(ingest::v1::BulkBatch* batch) {
   validated.Increment(static_cast<double>(total - v.rejected_records));
   if (v.rejected_records > 0) {
     rejected.Increment(static_cast<double>(v.rejected_records));
-    ingest::RemoveRecords(batch, v.rejected);
+    otlp::RemoveRecords(batch, v.rejected);
   }
   Normalize(batch, now);
   return v;

@@ -132,7 +132,7 @@ void KafkaSource::Process(MessageWork w) {
   }
   batch.set_tenant(w.tenant);
   Admit(&batch);  // bad records are dropped (counted) and the rest normalized
-  done.records = ingest::CountRecords(batch);
+  done.records = otlp::CountRecords(batch);
   if (done.records == 0) return w.events->Push(std::move(done));
   auto* position = batch.add_positions();
   position->set_topic(w.key.first);

@@ -99,7 +99,7 @@ grpc::ServerUnaryReactor* OtlpGrpcReceiver::Export(grpc::CallbackServerContext* 
   // Bad records are dropped here and named in the partial success; the good ones go on.
   *response = RawResponse(ExportResponseBody(signal, Admit(&batch), /*json=*/false));
   int64_t retry_after_ms = 0;
-  const int64_t records = ingest::CountRecords(batch);
+  const int64_t records = otlp::CountRecords(batch);
   if (auto s = quotas_->Admit(*tenant, records, static_cast<int64_t>(wire.size()), &retry_after_ms); !s.ok()) {
     ctx->AddTrailingMetadata("retry-after-ms", std::to_string(retry_after_ms));
     return finish(ToGrpcStatus(s));

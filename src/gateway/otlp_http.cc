@@ -213,8 +213,7 @@ void OtlpHttpReceiver::Handle(Signal signal, const HttpRequest& request, HttpRes
   // Bad records are dropped here and named in the answer; the good ones go on.
   auto validation = std::make_shared<Validation>(Admit(&batch));
   int64_t retry_after_ms = 0;
-  if (auto s =
-          quotas_->Admit(*tenant, ingest::CountRecords(batch), static_cast<int64_t>(body->size()), &retry_after_ms);
+  if (auto s = quotas_->Admit(*tenant, otlp::CountRecords(batch), static_cast<int64_t>(body->size()), &retry_after_ms);
       !s.ok()) {
     rejected.Increment();
     HttpResponse r = Error(429, s.message(), json);
@@ -226,7 +225,7 @@ void OtlpHttpReceiver::Handle(Signal signal, const HttpRequest& request, HttpRes
     if (!json) r.content_type = "application/x-protobuf";
     respond(std::move(r));
   };
-  if (ingest::CountRecords(batch) == 0) return answer();
+  if (otlp::CountRecords(batch) == 0) return answer();
   // The response waits for the ingest node's ack: the short WAL holds the records by then.
   submit_(std::move(batch), [respond, json, answer](ingest::SubmitOutcome outcome) {
     const auto& s = outcome.status;

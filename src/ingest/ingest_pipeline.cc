@@ -42,7 +42,7 @@ ArrowConverter& ConverterFor(v1::Signal signal) {
 }
 
 // The resources of a batch, read from its serialized bytes, as one RecordBatch.
-arrow::Result<std::shared_ptr<arrow::RecordBatch>> Convert(const BulkHeader& batch) {
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> Convert(const otlp::BulkHeader& batch) {
   ArrowConverter& converter = ConverterFor(batch.signal);
   for (std::string_view resource : batch.resources) {
     if (auto status = converter.AppendSerialized(resource); !status.ok()) {
@@ -53,7 +53,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> Convert(const BulkHeader& bat
   return converter.Finish();
 }
 
-arrow::Status Validate(const BulkHeader& batch) {
+arrow::Status Validate(const otlp::BulkHeader& batch) {
   if (batch.tenant.empty()) return arrow::Status::Invalid("tenant: required");
   // Storage would refuse it at every retry, holding up every batch behind it: refused here.
   if (!ValidTenantName(batch.tenant)) {
@@ -138,9 +138,9 @@ arrow::Status IngestPipeline::RememberRecentKeys(Clock::time_point now) {
   ARROW_ASSIGN_OR_RAISE(auto entries,
                         short_wal_->ForEachRecentEntry(std::chrono::seconds(options_.processing.dedup_window_seconds),
                                                        [&](std::string_view payload) {
-                                                         auto header = ReadBulkHeader(payload);
+                                                         auto header = otlp::ReadBulkHeader(payload);
                                                          if (!header.ok()) return;
-                                                         auto keys = RecordKeys(*header);
+                                                         auto keys = otlp::RecordKeys(*header);
                                                          if (!keys.ok()) return;
                                                          for (uint64_t key : *keys) dedup_.Insert(key, now);
                                                          keys_added += static_cast<int64_t>(keys->size());
@@ -159,7 +159,7 @@ arrow::Status IngestPipeline::Recover() {
   const auto now = Clock::now();
   ARROW_RETURN_NOT_OK(RememberRecentKeys(now));
   for (auto& entry : entries) {
-    auto batch = ReadBulkHeader(entry.payload);
+    auto batch = otlp::ReadBulkHeader(entry.payload);
     if (!batch.ok()) {
       // A checksummed entry we wrote ourselves: only a bug gets here. Keep it in the WAL.
       spdlog::error("short WAL entry {} does not read as a bulk batch ({}); left in the WAL", entry.sequence,
@@ -167,7 +167,7 @@ arrow::Status IngestPipeline::Recover() {
       continue;
     }
     auto converted = Convert(*batch);
-    auto keys = RecordKeys(*batch);
+    auto keys = otlp::RecordKeys(*batch);
     if (!converted.ok() || !keys.ok()) {
       // Every entry was converted before it was written; one that no longer converts (a stricter
       // reader after an upgrade) must not keep the node from starting. Kept for a later version.
@@ -210,14 +210,14 @@ void IngestPipeline::SubmitSerialized(std::string payload, SubmitCallback done) 
   // Only the batch's own fields are read here; its records are read from the bytes by the dedup
   // keys and the converter (a protobuf parse of every record, and the destruction of the objects
   // it made, was a fifth of the node's CPU).
-  auto header = ReadBulkHeader(payload);
+  auto header = otlp::ReadBulkHeader(payload);
   if (!header.ok()) {
     SubmitOutcome outcome;
     outcome.status = header.status();
     done(std::move(outcome));
     return;
   }
-  const BulkHeader& batch = *header;
+  const otlp::BulkHeader& batch = *header;
   const auto start = Clock::now();
   auto refuse = [&](arrow::Status status, int64_t retry_after_ms = 0) {
     SubmitOutcome outcome;
@@ -229,7 +229,7 @@ void IngestPipeline::SubmitSerialized(std::string payload, SubmitCallback done) 
   if (auto status = Validate(batch); !status.ok()) return refuse(status);
 
   // The dedup keys are hashed from the bytes that go to the WAL: a restart hashes the same bytes.
-  auto computed_keys = RecordKeys(batch);
+  auto computed_keys = otlp::RecordKeys(batch);
   if (!computed_keys.ok()) return refuse(computed_keys.status());
   std::vector<uint64_t> keys = std::move(*computed_keys);
   std::vector<bool> duplicate(keys.size(), false);
@@ -334,8 +334,8 @@ void IngestPipeline::SubmitSerialized(std::string payload, SubmitCallback done) 
   };
   // Only new records go to the WAL and on to storage: a batch with repeats is parsed, filtered and
   // serialized again (rare: retries and replays). `batch`'s views into the old bytes end here.
-  const BulkHeader* to_write = &batch;
-  BulkHeader filtered_header;
+  const otlp::BulkHeader* to_write = &batch;
+  otlp::BulkHeader filtered_header;
   if (duplicates > 0) {
     v1::BulkBatch filtered;
     if (!filtered.ParseFromString(payload)) {
@@ -344,9 +344,9 @@ void IngestPipeline::SubmitSerialized(std::string payload, SubmitCallback done) 
       return fail_before_write(invalid.ok() ? arrow::Status::Invalid("not a valid openwit.ingest.v1.BulkBatch")
                                             : invalid);
     }
-    RemoveRecords(&filtered, duplicate);
+    otlp::RemoveRecords(&filtered, duplicate);
     payload = filtered.SerializeAsString();
-    auto reread = ReadBulkHeader(payload);
+    auto reread = otlp::ReadBulkHeader(payload);
     if (!reread.ok()) return fail_before_write(reread.status());
     filtered_header = std::move(*reread);
     to_write = &filtered_header;

@@ -6,7 +6,7 @@
 #include "otlp/otlp_wire.h"
 #include "otlp/otlp_wire_internal.h"
 
-namespace openwit::ingest::wire {
+namespace openwit::otlp::wire {
 
 namespace {
 
@@ -278,4 +278,4 @@ Decoded MetricsDecoder::DecodeExemplar(std::string_view bytes, Exemplar* out) {
   return Ended(r);
 }
 
-}  // namespace openwit::ingest::wire
+}  // namespace openwit::otlp::wire

@@ -3,7 +3,7 @@
 #include "otlp/otlp_wire.h"
 #include "otlp/otlp_wire_internal.h"
 
-namespace openwit::ingest::wire {
+namespace openwit::otlp::wire {
 
 Decoded TracesDecoder::Decode(std::string_view bytes, int index) {
   events_.clear();
@@ -138,4 +138,4 @@ Decoded TracesDecoder::DecodeStatus(std::string_view bytes, SpanStatus* out) {
   return Ended(r);
 }
 
-}  // namespace openwit::ingest::wire
+}  // namespace openwit::otlp::wire

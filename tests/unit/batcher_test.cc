@@ -80,7 +80,7 @@ TEST(BatcherTest, MergesRequestsUntilBatchSizeWhileABatchIsInFlight) {
   sink.Release();
   lead_answered.get_future().get();
   for (auto& a : answers) EXPECT_TRUE(a.get().ok());  // all answered by the one batch
-  EXPECT_EQ(ingest::CountRecords(sink.batches[1]), 10);
+  EXPECT_EQ(otlp::CountRecords(sink.batches[1]), 10);
   EXPECT_EQ(sink.batches[1].tenant(), "acme");
   EXPECT_FALSE(sink.batches[1].batch_id().empty());
 }
@@ -96,7 +96,7 @@ TEST(BatcherTest, WhatWaitsBehindABatchGoesWhenItIsAnswered) {
   sink.Release();              // the ack clocks the next batch out at once
   for (int i = 0; i < 200 && sink.sent() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   ASSERT_EQ(sink.sent(), 2u);
-  EXPECT_EQ(ingest::CountRecords(sink.batches[1]), 7);
+  EXPECT_EQ(otlp::CountRecords(sink.batches[1]), 7);
   sink.Release();
   second.get_future().get();
   third.get_future().get();
@@ -116,7 +116,7 @@ TEST(BatcherTest, UpToMaxInFlightBatchesGoAtOnceThenRequestsMerge) {
   sink.Release();
   for (int i = 0; i < 200 && sink.sent() < 5; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   ASSERT_EQ(sink.sent(), 5u);
-  EXPECT_EQ(ingest::CountRecords(sink.batches[4]), 7);
+  EXPECT_EQ(otlp::CountRecords(sink.batches[4]), 7);
   sink.Release();
   merged.get_future().get();
 }
@@ -152,7 +152,7 @@ TEST(BatcherTest, ConcurrentRequestsNeverPutMoreThanMaxInFlightBatchesOut) {
     done = true;
     releaser.join();
     int64_t records = 0;
-    for (const auto& b : sink.batches) records += ingest::CountRecords(b);
+    for (const auto& b : sink.batches) records += otlp::CountRecords(b);
     EXPECT_EQ(records, 80);
   }
 }
@@ -187,7 +187,7 @@ TEST(BatcherTest, OversizeRequestIsSplitNeverRejected) {
   int64_t records = 0;
   for (const auto& p : parts) {
     EXPECT_LE(static_cast<int64_t>(p.ByteSizeLong()), 30000);
-    records += ingest::CountRecords(p);
+    records += otlp::CountRecords(p);
   }
   EXPECT_EQ(records, 100);
   Sink sink;
@@ -201,7 +201,7 @@ TEST(BatcherTest, OversizeRequestIsSplitNeverRejected) {
   int64_t sent = 0;
   for (const auto& b : sink.batches) {
     EXPECT_LE(static_cast<int64_t>(b.ByteSizeLong()), 30000 + 64);
-    sent += ingest::CountRecords(b);
+    sent += otlp::CountRecords(b);
   }
   EXPECT_EQ(sent, 100);
 }
