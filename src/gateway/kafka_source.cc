@@ -15,6 +15,7 @@
 #include "common/metrics.h"
 #include "gateway/bounded_channel.h"
 #include "gateway/intake.h"
+#include "otlp/export_request.h"
 #include "otlp/otlp_records.h"
 
 namespace openwit::gateway {
@@ -117,10 +118,11 @@ void KafkaSource::Process(MessageWork w) {
   done.offset = w.offset;
   ingest::v1::BulkBatch batch;
   const size_t bytes = w.message->len();
-  const bool decoded = w.signal != ingest::v1::SIGNAL_UNSPECIFIED &&
-                       DecodeOtlp(w.signal, "application/x-protobuf",
-                                  std::string_view(static_cast<const char*>(w.message->payload()), bytes), &batch)
-                           .ok();
+  const bool decoded =
+      w.signal != ingest::v1::SIGNAL_UNSPECIFIED &&
+      otlp::DecodeExportRequest(w.signal, "application/x-protobuf",
+                                std::string_view(static_cast<const char*>(w.message->payload()), bytes), &batch)
+          .ok();
   w.message.reset();  // librdkafka's buffer is not needed past the decode
   if (!decoded) {
     M().invalid.Increment();

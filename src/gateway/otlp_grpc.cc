@@ -12,6 +12,7 @@
 #include "opentelemetry/proto/collector/logs/v1/logs_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "otlp/export_request.h"
 #include "otlp/otlp_records.h"
 
 namespace openwit::gateway {
@@ -20,7 +21,7 @@ namespace {
 namespace collector = opentelemetry::proto::collector;
 using ingest::v1::BulkBatch;
 
-// The three Export services take their request raw: DecodeOtlp moves its records into the bulk
+// The three Export services take their request raw: DecodeExportRequest moves its records into the bulk
 // batch (the generated handler's request is const: it could only be copied, a second full
 // allocation of every record).
 template <class Service, ingest::v1::Signal kSignal>
@@ -91,7 +92,7 @@ grpc::ServerUnaryReactor* OtlpGrpcReceiver::Export(grpc::CallbackServerContext* 
   std::string wire;
   if (auto read = ReadRawRequest(request, &wire); !read.ok()) return finish(read);
   BulkBatch batch;
-  if (auto decoded = DecodeOtlp(signal, "application/x-protobuf", wire, &batch); !decoded.ok()) {
+  if (auto decoded = otlp::DecodeExportRequest(signal, "application/x-protobuf", wire, &batch); !decoded.ok()) {
     return finish(ToGrpcStatus(decoded));
   }
   batch.set_tenant(*tenant);

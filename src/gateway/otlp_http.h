@@ -1,9 +1,8 @@
 #pragma once
 // OTLP/HTTP receiver of the gateway: POST /v1/logs, /v1/traces, /v1/metrics with
-// application/x-protobuf or application/json (OTLP's JSON: hex trace and span ids, lowerCamelCase
-// names, int64 as strings, enums by name or number), optionally gzip-compressed. Each request
-// becomes one bulk batch for the ingest node; the answer goes back once the ingest node acked it
-// (its short WAL is durable). Backpressure is 429 with Retry-After.
+// application/x-protobuf or application/json (decoded by otlp/export_request.h), optionally
+// gzip-compressed. Each request becomes one bulk batch for the ingest node; the answer goes back
+// once the ingest node acked it (its short WAL is durable). Backpressure is 429 with Retry-After.
 //
 // Bad records are rejected one by one with OTLP partial success (intake.h).
 // Credentials map to tenants (auth.h; 401 without a known key); per-tenant quotas answer 429.
@@ -38,11 +37,5 @@ class OtlpHttpReceiver {
   QuotaLimiter* quotas_;
   std::atomic<uint64_t> next_batch_{1};
 };
-
-// Decodes an OTLP export request of `signal` (a body of `content_type`: application/x-protobuf
-// or application/json) into a bulk batch: the records are moved, not copied. The OTLP/gRPC
-// receiver passes its request bytes as application/x-protobuf.
-arrow::Status DecodeOtlp(ingest::v1::Signal signal, const std::string& content_type, std::string_view body,
-                         ingest::v1::BulkBatch* batch);
 
 }  // namespace openwit::gateway
