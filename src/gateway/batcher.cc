@@ -41,8 +41,7 @@ std::vector<ingest::v1::BulkBatch> SplitBatch(const ingest::v1::BulkBatch& batch
   return out;
 }
 
-Batcher::Batcher(BatcherOptions options, IngestSubmit submit)
-    : options_(std::move(options)), submit_(std::move(submit)) {
+Batcher::Batcher(BatcherOptions options, ingest::IngestSink* next) : options_(std::move(options)), next_(next) {
   timer_ = std::thread([this] { TimerLoop(); });
 }
 
@@ -138,7 +137,7 @@ void Batcher::Send(Pending pending) {
     pending.batch.set_batch_id(fmt::format("{}-batch-{}", options_.node_id, next_id_++));
   }
   auto waiters = std::make_shared<std::vector<ingest::SubmitCallback>>(std::move(pending.waiters));
-  submit_(std::move(pending.batch), [this, key, waiters](ingest::SubmitOutcome outcome) {
+  next_->Submit(std::move(pending.batch), [this, key, waiters](ingest::SubmitOutcome outcome) {
     for (auto& w : *waiters) w(outcome);
     std::lock_guard lock(mu_);
     if (--in_flight_[key] == 0) in_flight_.erase(key);

@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "gateway/otlp_http.h"
+#include "ingest/ingest_sink.h"
 
 namespace openwit::gateway {
 
@@ -30,14 +30,15 @@ struct BatcherOptions {
   int max_in_flight = 4;  // per tenant and signal
 };
 
-class Batcher {
+// An IngestSink in front of another: the ingest pipeline of this process or a BulkIngestClient.
+class Batcher final : public ingest::IngestSink {
  public:
-  Batcher(BatcherOptions options, IngestSubmit submit);
-  ~Batcher();  // sends what is pending and waits for the answers
+  // `next` must outlive the batcher.
+  Batcher(BatcherOptions options, ingest::IngestSink* next);
+  ~Batcher() override;  // sends what is pending and waits for the answers
 
-  // Same contract as IngestSubmit: `done` runs once, with the outcome of the batch(es) carrying
-  // the request's records.
-  void Submit(ingest::v1::BulkBatch request, ingest::SubmitCallback done);
+  // `done` runs once, with the outcome of the batch(es) carrying the request's records.
+  void Submit(ingest::v1::BulkBatch request, ingest::SubmitCallback done) override;
 
  private:
   struct Pending {
@@ -55,7 +56,7 @@ class Batcher {
   void TimerLoop();
 
   const BatcherOptions options_;
-  IngestSubmit submit_;
+  ingest::IngestSink* next_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<Key, Pending> pending_;

@@ -12,17 +12,18 @@
 #include <string>
 #include <vector>
 
-#include "ingest/ingest_pipeline.h"
+#include "ingest/ingest_sink.h"
 #include "openwit/ingest.grpc.pb.h"
 
 namespace openwit::gateway {
 
-class BulkIngestClient {
+// The remote implementation of the IngestSink seam (ingest/ingest_sink.h).
+class BulkIngestClient final : public ingest::IngestSink {
  public:
   BulkIngestClient(const std::vector<std::string>& endpoints, std::chrono::milliseconds timeout, int max_message_bytes,
                    std::chrono::milliseconds unhealthy_for = std::chrono::seconds(2));
-  ~BulkIngestClient();  // waits for the calls in flight (their callbacks use this object)
-  void Submit(ingest::v1::BulkBatch batch, ingest::SubmitCallback done);
+  ~BulkIngestClient() override;  // waits for the calls in flight (their callbacks use this object)
+  void Submit(ingest::v1::BulkBatch batch, ingest::SubmitCallback done) override;
 
  private:
   struct Batch;

@@ -581,7 +581,7 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
   Clock::time_point stop_deadline_{};
 };
 
-KafkaSource::KafkaSource(KafkaSourceOptions options, std::vector<IngestSubmit> intakes)
+KafkaSource::KafkaSource(KafkaSourceOptions options, std::vector<ingest::IngestSink*> intakes)
     : options_(std::move(options)), intakes_(std::move(intakes)) {}
 
 KafkaSource::~KafkaSource() { Stop(); }

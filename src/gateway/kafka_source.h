@@ -40,7 +40,7 @@
 #include "common/config.h"
 #include "gateway/batcher.h"
 #include "gateway/kafka_topics.h"
-#include "gateway/otlp_http.h"
+#include "ingest/ingest_sink.h"
 
 namespace openwit::gateway {
 
@@ -56,10 +56,10 @@ struct KafkaSourceOptions {
 
 class KafkaSource {
  public:
-  // `intakes` are the ingest node's intake (local pipeline or BulkIngest clients): the standard
-  // profile uses the first, high_performance all of them, one Batcher each; the source batches in
-  // front of them itself.
-  KafkaSource(KafkaSourceOptions options, std::vector<IngestSubmit> intakes);
+  // `intakes` are the ingest node's intake (local pipeline or BulkIngest clients), which must
+  // outlive the source: the standard profile uses the first, high_performance all of them, one
+  // Batcher each; the source batches in front of them itself.
+  KafkaSource(KafkaSourceOptions options, std::vector<ingest::IngestSink*> intakes);
   ~KafkaSource();  // Stop()
 
   // Creates the consumers (one, or high_performance.num_consumers), the processing threads
@@ -80,7 +80,7 @@ class KafkaSource {
   Batcher* BatcherFor(const std::string& topic, int32_t partition) const;
 
   const KafkaSourceOptions options_;
-  std::vector<IngestSubmit> intakes_;
+  std::vector<ingest::IngestSink*> intakes_;
   KafkaTopicTenants tenants_;
   std::vector<std::unique_ptr<Batcher>> batchers_;
   std::unique_ptr<Processors> processors_;  // null: standard profile

@@ -48,8 +48,9 @@ arrow::Result<std::string> ReadFile(const std::string& path) {
 
 }  // namespace
 
-OtlpGrpcReceiver::OtlpGrpcReceiver(const Config& config, IngestSubmit submit, Authenticator* auth, QuotaLimiter* quotas)
-    : config_(config), submit_(std::move(submit)), auth_(auth), quotas_(quotas) {}
+OtlpGrpcReceiver::OtlpGrpcReceiver(const Config& config, ingest::IngestSink* sink, Authenticator* auth,
+                                   QuotaLimiter* quotas)
+    : config_(config), sink_(sink), auth_(auth), quotas_(quotas) {}
 
 OtlpGrpcReceiver::~OtlpGrpcReceiver() { Stop(); }
 
@@ -107,7 +108,7 @@ grpc::ServerUnaryReactor* OtlpGrpcReceiver::Export(grpc::CallbackServerContext* 
   }
   if (records == 0) return finish(grpc::Status::OK);
   // The answer waits for the ingest node's ack: the short WAL holds the records by then.
-  submit_(std::move(batch), [this, ctx, reactor](ingest::SubmitOutcome outcome) {
+  sink_->Submit(std::move(batch), [this, ctx, reactor](ingest::SubmitOutcome outcome) {
     if (outcome.retry_after_ms > 0) ctx->AddTrailingMetadata("retry-after-ms", std::to_string(outcome.retry_after_ms));
     in_flight_.fetch_sub(1);
     reactor->Finish(ToGrpcStatus(outcome.status));

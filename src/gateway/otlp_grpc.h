@@ -19,14 +19,14 @@
 
 #include "common/config.h"
 #include "gateway/auth.h"
-#include "gateway/otlp_http.h"
+#include "ingest/ingest_sink.h"
 
 namespace openwit::gateway {
 
 class OtlpGrpcReceiver {
  public:
-  // `auth` and `quotas` must outlive the receiver.
-  OtlpGrpcReceiver(const Config& config, IngestSubmit submit, Authenticator* auth, QuotaLimiter* quotas);
+  // `sink` (where batches go: the Batcher), `auth` and `quotas` must outlive the receiver.
+  OtlpGrpcReceiver(const Config& config, ingest::IngestSink* sink, Authenticator* auth, QuotaLimiter* quotas);
   ~OtlpGrpcReceiver();
   arrow::Status Start();
   void Stop();
@@ -38,7 +38,7 @@ class OtlpGrpcReceiver {
 
  private:
   const Config config_;
-  IngestSubmit submit_;
+  ingest::IngestSink* sink_;
   Authenticator* auth_;
   QuotaLimiter* quotas_;
   std::vector<std::unique_ptr<grpc::Service>> services_;

@@ -63,8 +63,9 @@ HttpResponse Error(int status, const std::string& message, bool json) {
 
 }  // namespace
 
-OtlpHttpReceiver::OtlpHttpReceiver(std::string node_id, IngestSubmit submit, Authenticator* auth, QuotaLimiter* quotas)
-    : node_id_(std::move(node_id)), submit_(std::move(submit)), auth_(auth), quotas_(quotas) {}
+OtlpHttpReceiver::OtlpHttpReceiver(std::string node_id, ingest::IngestSink* sink, Authenticator* auth,
+                                   QuotaLimiter* quotas)
+    : node_id_(std::move(node_id)), sink_(sink), auth_(auth), quotas_(quotas) {}
 
 void OtlpHttpReceiver::Register(HttpServer* server) {
   for (auto [path, signal] :
@@ -126,7 +127,7 @@ void OtlpHttpReceiver::Handle(Signal signal, const HttpRequest& request, HttpRes
   };
   if (otlp::CountRecords(batch) == 0) return answer();
   // The response waits for the ingest node's ack: the short WAL holds the records by then.
-  submit_(std::move(batch), [respond, json, answer](ingest::SubmitOutcome outcome) {
+  sink_->Submit(std::move(batch), [respond, json, answer](ingest::SubmitOutcome outcome) {
     const auto& s = outcome.status;
     if (s.ok()) return answer();
     int status = s.IsInvalid() ? 400 : s.IsCapacityError() ? 429 : s.IsCancelled() || s.IsIOError() ? 503 : 500;

@@ -9,30 +9,25 @@
 // Not yet here (issue #4): batching of several requests into one bulk batch.
 
 #include <atomic>
-#include <functional>
 #include <string>
-#include <string_view>
 
 #include "common/http_server.h"
 #include "gateway/auth.h"
-#include "ingest/ingest_pipeline.h"
+#include "ingest/ingest_sink.h"
 
 namespace openwit::gateway {
 
-// Where the gateway sends a batch: the ingest pipeline in this process or a BulkIngest client.
-using IngestSubmit = std::function<void(ingest::v1::BulkBatch, ingest::SubmitCallback)>;
-
 class OtlpHttpReceiver {
  public:
-  // `auth` and `quotas` must outlive the receiver.
-  OtlpHttpReceiver(std::string node_id, IngestSubmit submit, Authenticator* auth, QuotaLimiter* quotas);
+  // `sink` (where batches go: the Batcher), `auth` and `quotas` must outlive the receiver.
+  OtlpHttpReceiver(std::string node_id, ingest::IngestSink* sink, Authenticator* auth, QuotaLimiter* quotas);
   // Adds the three routes to `server`.
   void Register(HttpServer* server);
 
  private:
   void Handle(ingest::v1::Signal signal, const HttpRequest& request, HttpResponder respond);
   const std::string node_id_;
-  IngestSubmit submit_;
+  ingest::IngestSink* sink_;
   Authenticator* auth_;
   QuotaLimiter* quotas_;
   std::atomic<uint64_t> next_batch_{1};

@@ -202,7 +202,7 @@ arrow::Status IngestPipeline::Recover() {
   return arrow::Status::OK();
 }
 
-void IngestPipeline::Submit(const v1::BulkBatch& batch, SubmitCallback done) {
+void IngestPipeline::Submit(v1::BulkBatch batch, SubmitCallback done) {
   SubmitSerialized(batch.SerializeAsString(), std::move(done));
 }
 

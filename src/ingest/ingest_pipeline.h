@@ -7,7 +7,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -19,39 +18,32 @@
 
 #include "common/config.h"
 #include "ingest/dedup_window.h"
+#include "ingest/ingest_sink.h"
 #include "ingest/storage_sink.h"
 #include "ingest/wal/wal.h"
 #include "openwit/ingest.pb.h"
 
 namespace openwit::ingest {
 
-struct SubmitOutcome {
-  // OK; CapacityError when the buffer is full or the WAL is failing (retry after retry_after_ms);
-  // Invalid for a batch that can never be accepted; Cancelled while stopping.
-  arrow::Status status;
-  v1::BulkAck ack;
-  int64_t retry_after_ms = 0;
-};
-using SubmitCallback = std::function<void(SubmitOutcome)>;
-
 struct PipelineOptions {
   std::string node_id = "openwit-1";
   ProcessingConfig processing;
 };
 
-class IngestPipeline {
+// The local implementation of the IngestSink seam (ingest_sink.h).
+class IngestPipeline final : public IngestSink {
  public:
   using Clock = std::chrono::steady_clock;
 
   // Opens both WALs (recovering them) and queues every unreleased short-WAL entry for storage.
   static arrow::Result<std::unique_ptr<IngestPipeline>> Open(PipelineOptions options,
                                                              std::unique_ptr<StorageSink> sink);
-  ~IngestPipeline();
+  ~IngestPipeline() override;
 
   // `done` runs once: after the short WAL write covering the batch returned (fsync'd when
   // processing.wal.sync_on_write), or at once when the batch is refused. It may run on a WAL or
   // caller thread and must not block.
-  void Submit(const v1::BulkBatch& batch, SubmitCallback done);
+  void Submit(v1::BulkBatch batch, SubmitCallback done) override;
   // The same for a batch as it came off the wire (the bulk gRPC service): read here, and the
   // bytes go to the WAL as they are. Submit serializes its batch and comes here.
   void SubmitSerialized(std::string wire, SubmitCallback done);

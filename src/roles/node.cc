@@ -239,12 +239,10 @@ struct Node::Impl {
   }
 
   arrow::Status StartGateway() {
-    gateway::IngestSubmit submit;
-    if (pipeline) {
-      submit = [p = pipeline.get()](ingest::v1::BulkBatch batch, ingest::SubmitCallback done) {
-        p->Submit(batch, std::move(done));
-      };
-    } else {
+    // The gateway reaches the ingest stage through the IngestSink seam only: the pipeline of this
+    // process, or gRPC clients of the ingest nodes.
+    ingest::IngestSink* sink = pipeline.get();
+    if (!sink) {
       if (config.ingest.endpoints.empty()) {
         return arrow::Status::Invalid(
             "ingest.endpoints is empty and this process runs no ingest role: "
@@ -253,9 +251,7 @@ struct Node::Impl {
       ingest_client = std::make_unique<gateway::BulkIngestClient>(
           config.ingest.endpoints, std::chrono::milliseconds(config.http.upstream.request_timeout_ms),
           static_cast<int>(config.grpc.MaxReceiveBytes()));
-      submit = [c = ingest_client.get()](ingest::v1::BulkBatch batch, ingest::SubmitCallback done) {
-        c->Submit(std::move(batch), std::move(done));
-      };
+      sink = ingest_client.get();
     }
     if (config.ingestion.sources.kafka.enabled) {
       // The Kafka source batches by the kafka block's batch_size / batch_timeout_ms itself.
@@ -264,7 +260,7 @@ struct Node::Impl {
       kafka.default_tenant = config.auth.default_tenant;
       kafka.node_id = config.node.id;
       kafka.max_batch_bytes = config.grpc.MaxReceiveBytes() * 8 / 10;
-      std::vector<gateway::IngestSubmit> intakes{submit};
+      std::vector<ingest::IngestSink*> intakes{sink};
       if (ingest_client && config.kafka.consumer_type == "high_performance") {
         // Its own gRPC clients, each with its own connections: parallel streams to the ingest nodes.
         intakes.clear();
@@ -272,10 +268,7 @@ struct Node::Impl {
           kafka_ingest_clients.push_back(std::make_unique<gateway::BulkIngestClient>(
               config.ingest.endpoints, std::chrono::milliseconds(config.http.upstream.request_timeout_ms),
               static_cast<int>(config.grpc.MaxReceiveBytes())));
-          intakes.push_back(
-              [c = kafka_ingest_clients.back().get()](ingest::v1::BulkBatch batch, ingest::SubmitCallback done) {
-                c->Submit(std::move(batch), std::move(done));
-              });
+          intakes.push_back(kafka_ingest_clients.back().get());
         }
       }
       kafka_source = std::make_unique<gateway::KafkaSource>(std::move(kafka), std::move(intakes));
@@ -290,21 +283,18 @@ struct Node::Impl {
     batching.max_batch_bytes = config.grpc.MaxReceiveBytes() * 8 / 10;  // headroom, as the guardrail says
     batching.node_id = config.node.id;
     batching.max_in_flight = static_cast<int>(config.ingestion.batching.max_in_flight);
-    batcher = std::make_unique<gateway::Batcher>(batching, std::move(submit));
-    submit = [b = batcher.get()](ingest::v1::BulkBatch batch, ingest::SubmitCallback done) {
-      b->Submit(std::move(batch), std::move(done));
-    };
+    batcher = std::make_unique<gateway::Batcher>(batching, sink);
     authenticator = std::make_unique<gateway::Authenticator>(config.auth);
     quotas = std::make_unique<gateway::QuotaLimiter>(config.quotas);
     if (config.ingestion.sources.grpc.enabled) {
-      otlp_grpc = std::make_unique<gateway::OtlpGrpcReceiver>(config, submit, authenticator.get(), quotas.get());
+      otlp_grpc = std::make_unique<gateway::OtlpGrpcReceiver>(config, batcher.get(), authenticator.get(), quotas.get());
       ARROW_RETURN_NOT_OK(otlp_grpc->Start());
       endpoints.push_back({"otlp-grpc", fmt::format("{}:{}", config.grpc.bind, otlp_grpc->port()),
                            "OTLP/gRPC: Logs, Trace and Metrics Export services"});
     }
     if (!config.ingestion.sources.http.enabled) return arrow::Status::OK();
-    otlp_http = std::make_unique<gateway::OtlpHttpReceiver>(config.node.id, std::move(submit), authenticator.get(),
-                                                            quotas.get());
+    otlp_http =
+        std::make_unique<gateway::OtlpHttpReceiver>(config.node.id, batcher.get(), authenticator.get(), quotas.get());
     HttpServerOptions options;
     options.name = "otlp-http";
     options.bind = config.http.bind;

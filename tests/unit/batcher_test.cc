@@ -21,34 +21,30 @@ ingest::v1::BulkBatch Logs(const std::string& tenant, int n, size_t body_size = 
 }
 
 // Records what reaches the ingest side; answers with `outcome`.
-struct Sink {
+struct Sink final : ingest::IngestSink {
   std::mutex mu;
   std::vector<ingest::v1::BulkBatch> batches;
   arrow::Status outcome;
-  IngestSubmit Submit() {
-    return [this](ingest::v1::BulkBatch b, ingest::SubmitCallback done) {
-      {
-        std::lock_guard lock(mu);
-        batches.push_back(std::move(b));
-      }
-      ingest::SubmitOutcome o;
-      o.status = outcome;
-      done(o);
-    };
+  void Submit(ingest::v1::BulkBatch b, ingest::SubmitCallback done) override {
+    {
+      std::lock_guard lock(mu);
+      batches.push_back(std::move(b));
+    }
+    ingest::SubmitOutcome o;
+    o.status = outcome;
+    done(o);
   }
 };
 
 // Keeps every batch unanswered until Release(), as a busy ingest node does.
-struct HeldSink {
+struct HeldSink final : ingest::IngestSink {
   std::mutex mu;
   std::vector<ingest::v1::BulkBatch> batches;
   std::vector<ingest::SubmitCallback> unanswered;
-  IngestSubmit Submit() {
-    return [this](ingest::v1::BulkBatch b, ingest::SubmitCallback done) {
-      std::lock_guard lock(mu);
-      batches.push_back(std::move(b));
-      unanswered.push_back(std::move(done));
-    };
+  void Submit(ingest::v1::BulkBatch b, ingest::SubmitCallback done) override {
+    std::lock_guard lock(mu);
+    batches.push_back(std::move(b));
+    unanswered.push_back(std::move(done));
   }
   size_t sent() {
     std::lock_guard lock(mu);
@@ -66,7 +62,7 @@ struct HeldSink {
 
 TEST(BatcherTest, MergesRequestsUntilBatchSizeWhileABatchIsInFlight) {
   HeldSink sink;
-  Batcher batcher({.batch_size = 10, .batch_timeout = std::chrono::hours(1), .max_in_flight = 1}, sink.Submit());
+  Batcher batcher({.batch_size = 10, .batch_timeout = std::chrono::hours(1), .max_in_flight = 1}, &sink);
   std::promise<void> lead_answered;
   batcher.Submit(Logs("acme", 1), [&](ingest::SubmitOutcome) { lead_answered.set_value(); });
   EXPECT_EQ(sink.sent(), 1u);  // nothing in flight: sent at once, no waiting for the timeout
@@ -87,7 +83,7 @@ TEST(BatcherTest, MergesRequestsUntilBatchSizeWhileABatchIsInFlight) {
 
 TEST(BatcherTest, WhatWaitsBehindABatchGoesWhenItIsAnswered) {
   HeldSink sink;
-  Batcher batcher({.batch_size = 1000, .batch_timeout = std::chrono::hours(1), .max_in_flight = 1}, sink.Submit());
+  Batcher batcher({.batch_size = 1000, .batch_timeout = std::chrono::hours(1), .max_in_flight = 1}, &sink);
   batcher.Submit(Logs("acme", 1), [](ingest::SubmitOutcome) {});
   std::promise<void> second, third;
   batcher.Submit(Logs("acme", 3), [&](ingest::SubmitOutcome) { second.set_value(); });
@@ -104,7 +100,7 @@ TEST(BatcherTest, WhatWaitsBehindABatchGoesWhenItIsAnswered) {
 
 TEST(BatcherTest, UpToMaxInFlightBatchesGoAtOnceThenRequestsMerge) {
   HeldSink sink;
-  Batcher batcher({.batch_size = 1000, .batch_timeout = std::chrono::hours(1), .max_in_flight = 3}, sink.Submit());
+  Batcher batcher({.batch_size = 1000, .batch_timeout = std::chrono::hours(1), .max_in_flight = 3}, &sink);
   for (int i = 0; i < 3; ++i) batcher.Submit(Logs("acme", 1), [](ingest::SubmitOutcome) {});
   EXPECT_EQ(sink.sent(), 3u);  // three lanes: none waited
   batcher.Submit(Logs("beta", 1), [](ingest::SubmitOutcome) {});
@@ -127,8 +123,7 @@ TEST(BatcherTest, ConcurrentRequestsNeverPutMoreThanMaxInFlightBatchesOut) {
     std::atomic<bool> done{false};
     std::thread releaser;  // answers everything once the checks are made, so the batcher can close
     {
-      Batcher batcher({.batch_size = 100000, .batch_timeout = std::chrono::hours(1), .max_in_flight = 2},
-                      sink.Submit());
+      Batcher batcher({.batch_size = 100000, .batch_timeout = std::chrono::hours(1), .max_in_flight = 2}, &sink);
       std::vector<std::thread> senders;
       std::atomic<int> ready{0};
       for (int t = 0; t < 8; ++t) {
@@ -159,7 +154,7 @@ TEST(BatcherTest, ConcurrentRequestsNeverPutMoreThanMaxInFlightBatchesOut) {
 
 TEST(BatcherTest, TimeoutSendsAPartialBatchAndTenantsStayApart) {
   Sink sink;
-  Batcher batcher({.batch_size = 1000, .batch_timeout = std::chrono::milliseconds(50)}, sink.Submit());
+  Batcher batcher({.batch_size = 1000, .batch_timeout = std::chrono::milliseconds(50)}, &sink);
   std::promise<void> a, b;
   batcher.Submit(Logs("acme", 3), [&](ingest::SubmitOutcome) { a.set_value(); });
   batcher.Submit(Logs("beta", 4), [&](ingest::SubmitOutcome) { b.set_value(); });
@@ -172,7 +167,7 @@ TEST(BatcherTest, TimeoutSendsAPartialBatchAndTenantsStayApart) {
 TEST(BatcherTest, FailureReachesEveryRequestOfTheBatch) {
   Sink sink;
   sink.outcome = arrow::Status::CapacityError("buffer full");
-  Batcher batcher({.batch_size = 4, .batch_timeout = std::chrono::hours(1)}, sink.Submit());
+  Batcher batcher({.batch_size = 4, .batch_timeout = std::chrono::hours(1)}, &sink);
   int failed = 0;
   for (int i = 0; i < 2; ++i) {
     batcher.Submit(Logs("acme", 2), [&](ingest::SubmitOutcome o) { failed += o.status.IsCapacityError(); });
@@ -193,7 +188,7 @@ TEST(BatcherTest, OversizeRequestIsSplitNeverRejected) {
   Sink sink;
   {
     Batcher batcher({.batch_size = 1000000, .batch_timeout = std::chrono::milliseconds(10), .max_batch_bytes = 30000},
-                    sink.Submit());
+                    &sink);
     std::promise<arrow::Status> answer;
     batcher.Submit(big, [&](ingest::SubmitOutcome o) { answer.set_value(o.status); });
     EXPECT_TRUE(answer.get_future().get().ok());
