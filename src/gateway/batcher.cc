@@ -7,7 +7,6 @@
 #include <arrow/util/thread_pool.h>
 #include <fmt/format.h>
 
-#include "common/metrics.h"
 #include "otlp/otlp_records.h"
 
 namespace openwit::gateway {
@@ -41,7 +40,13 @@ std::vector<ingest::v1::BulkBatch> SplitBatch(const ingest::v1::BulkBatch& batch
   return out;
 }
 
-Batcher::Batcher(BatcherOptions options, ingest::IngestSink* next) : options_(std::move(options)), next_(next) {
+Batcher::Batcher(BatcherOptions options, ingest::IngestSink* next)
+    : options_(std::move(options)),
+      next_(next),
+      metrics_(OwnRegistryIfNone(options_.metrics)),
+      created_(metrics_->Counter("batch.created", "Bulk batches sent to ingest nodes")),
+      size_(metrics_->Histogram("batch.size_bytes", "Bytes of the bulk batches sent to ingest nodes",
+                                {1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864})) {
   timer_ = std::thread([this] { TimerLoop(); });
 }
 
@@ -125,12 +130,8 @@ void Batcher::Add(ingest::v1::BulkBatch part, int64_t records, int64_t bytes, in
 }
 
 void Batcher::Send(Pending pending) {
-  static auto& created = MetricsRegistry::Default().Counter("batch.created", "Bulk batches sent to ingest nodes");
-  static auto& size =
-      MetricsRegistry::Default().Histogram("batch.size_bytes", "Bytes of the bulk batches sent to ingest nodes",
-                                           {1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864});
-  created.Increment();
-  size.Observe(static_cast<double>(pending.bytes));
+  created_.Increment();
+  size_.Observe(static_cast<double>(pending.bytes));
   const Key key{pending.batch.tenant(), pending.batch.signal()};
   {
     std::lock_guard lock(mu_);

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/metrics.h"
 #include "ingest/ingest_sink.h"
 
 namespace openwit::gateway {
@@ -28,6 +29,8 @@ struct BatcherOptions {
   int64_t max_batch_bytes = 48ll << 20;
   std::string node_id = "openwit-1";
   int max_in_flight = 4;  // per tenant and signal
+  // Where it reports: the node's registry; null: a registry of its own.
+  std::shared_ptr<MetricsRegistry> metrics = nullptr;
 };
 
 // An IngestSink in front of another: the ingest pipeline of this process or a BulkIngestClient.
@@ -57,6 +60,9 @@ class Batcher final : public ingest::IngestSink {
 
   const BatcherOptions options_;
   ingest::IngestSink* next_;
+  const std::shared_ptr<MetricsRegistry> metrics_;
+  prometheus::Counter& created_;
+  prometheus::Histogram& size_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<Key, Pending> pending_;

@@ -7,8 +7,6 @@
 #include <spdlog/spdlog.h>
 
 #include "common/grpc_status.h"
-#include "common/metrics.h"
-#include "gateway/intake.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
@@ -49,8 +47,13 @@ arrow::Result<std::string> ReadFile(const std::string& path) {
 }  // namespace
 
 OtlpGrpcReceiver::OtlpGrpcReceiver(const Config& config, ingest::IngestSink* sink, Authenticator* auth,
-                                   QuotaLimiter* quotas)
-    : config_(config), sink_(sink), auth_(auth), quotas_(quotas) {}
+                                   QuotaLimiter* quotas, std::shared_ptr<MetricsRegistry> metrics)
+    : config_(config),
+      sink_(sink),
+      auth_(auth),
+      quotas_(quotas),
+      metrics_(OwnRegistryIfNone(std::move(metrics))),
+      intake_(*metrics_) {}
 
 OtlpGrpcReceiver::~OtlpGrpcReceiver() { Stop(); }
 
@@ -99,7 +102,7 @@ grpc::ServerUnaryReactor* OtlpGrpcReceiver::Export(grpc::CallbackServerContext* 
   batch.set_tenant(*tenant);
   batch.set_batch_id(fmt::format("{}-grpc-{}", config_.node.id, next_batch_++));
   // Bad records are dropped here and named in the partial success; the good ones go on.
-  *response = RawResponse(ExportResponseBody(signal, Admit(&batch), /*json=*/false));
+  *response = RawResponse(ExportResponseBody(signal, intake_.Admit(&batch), /*json=*/false));
   int64_t retry_after_ms = 0;
   const int64_t records = otlp::CountRecords(batch);
   if (auto s = quotas_->Admit(*tenant, records, static_cast<int64_t>(wire.size()), &retry_after_ms); !s.ok()) {

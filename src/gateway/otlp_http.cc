@@ -5,8 +5,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "common/metrics.h"
-#include "gateway/intake.h"
 #include "otlp/export_request.h"
 #include "otlp/otlp_records.h"
 
@@ -64,8 +62,14 @@ HttpResponse Error(int status, const std::string& message, bool json) {
 }  // namespace
 
 OtlpHttpReceiver::OtlpHttpReceiver(std::string node_id, ingest::IngestSink* sink, Authenticator* auth,
-                                   QuotaLimiter* quotas)
-    : node_id_(std::move(node_id)), sink_(sink), auth_(auth), quotas_(quotas) {}
+                                   QuotaLimiter* quotas, std::shared_ptr<MetricsRegistry> metrics)
+    : node_id_(std::move(node_id)),
+      sink_(sink),
+      auth_(auth),
+      quotas_(quotas),
+      metrics_(OwnRegistryIfNone(std::move(metrics))),
+      intake_(*metrics_),
+      rejected_(metrics_->Counter("otlp.http.rejected", "OTLP/HTTP requests refused")) {}
 
 void OtlpHttpReceiver::Register(HttpServer* server) {
   for (auto [path, signal] :
@@ -78,17 +82,16 @@ void OtlpHttpReceiver::Register(HttpServer* server) {
 }
 
 void OtlpHttpReceiver::Handle(Signal signal, const HttpRequest& request, HttpResponder respond) {
-  static auto& rejected = MetricsRegistry::Default().Counter("otlp.http.rejected", "OTLP/HTTP requests refused");
   const std::string content_type = MediaType(request.Header("content-type"));
   const bool json = content_type == "application/json";
   auto fail = [&](int status, const std::string& message) {
-    rejected.Increment();
+    rejected_.Increment();
     respond(Error(status, message, json));
   };
   std::string why;
   auto tenant = auth_->Authenticate(request.Header("authorization"), request.Header("x-api-key"), &why);
   if (!tenant) {
-    rejected.Increment();
+    rejected_.Increment();
     HttpResponse r = Error(401, why, json);
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
     return respond(std::move(r));
@@ -111,11 +114,11 @@ void OtlpHttpReceiver::Handle(Signal signal, const HttpRequest& request, HttpRes
   batch.set_tenant(*tenant);
   batch.set_batch_id(fmt::format("{}-http-{}", node_id_, next_batch_++));
   // Bad records are dropped here and named in the answer; the good ones go on.
-  auto validation = std::make_shared<Validation>(Admit(&batch));
+  auto validation = std::make_shared<Validation>(intake_.Admit(&batch));
   int64_t retry_after_ms = 0;
   if (auto s = quotas_->Admit(*tenant, otlp::CountRecords(batch), static_cast<int64_t>(body->size()), &retry_after_ms);
       !s.ok()) {
-    rejected.Increment();
+    rejected_.Increment();
     HttpResponse r = Error(429, s.message(), json);
     r.headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, (retry_after_ms + 999) / 1000)));
     return respond(std::move(r));

@@ -9,18 +9,23 @@
 // Not yet here (issue #4): batching of several requests into one bulk batch.
 
 #include <atomic>
+#include <memory>
 #include <string>
 
 #include "common/http_server.h"
+#include "common/metrics.h"
 #include "gateway/auth.h"
+#include "gateway/intake.h"
 #include "ingest/ingest_sink.h"
 
 namespace openwit::gateway {
 
 class OtlpHttpReceiver {
  public:
-  // `sink` (where batches go: the Batcher), `auth` and `quotas` must outlive the receiver.
-  OtlpHttpReceiver(std::string node_id, ingest::IngestSink* sink, Authenticator* auth, QuotaLimiter* quotas);
+  // `sink` (where batches go: the Batcher), `auth` and `quotas` must outlive the receiver;
+  // `metrics` is the node's (null: a registry of its own).
+  OtlpHttpReceiver(std::string node_id, ingest::IngestSink* sink, Authenticator* auth, QuotaLimiter* quotas,
+                   std::shared_ptr<MetricsRegistry> metrics);
   // Adds the three routes to `server`.
   void Register(HttpServer* server);
 
@@ -30,6 +35,9 @@ class OtlpHttpReceiver {
   ingest::IngestSink* sink_;
   Authenticator* auth_;
   QuotaLimiter* quotas_;
+  const std::shared_ptr<MetricsRegistry> metrics_;
+  const Intake intake_;
+  prometheus::Counter& rejected_;
   std::atomic<uint64_t> next_batch_{1};
 };
 

@@ -7,7 +7,6 @@
 #include <spdlog/spdlog.h>
 
 #include "common/config_overrides.h"
-#include "common/metrics.h"
 #include "ingest/arrow_convert.h"
 #include "otlp/otlp_records.h"
 
@@ -79,7 +78,8 @@ arrow::Status Validate(const otlp::BulkHeader& batch) {
 }  // namespace
 
 struct IngestPipeline::Metrics {
-  MetricsRegistry& r = MetricsRegistry::Default();
+  explicit Metrics(MetricsRegistry& registry) : r(registry) {}
+  MetricsRegistry& r;
   prometheus::Gauge& buffer_size = r.Gauge("buffer.size", "Records accepted and not yet durable in storage");
   prometheus::Gauge& buffer_bytes = r.Gauge("buffer.size_bytes", "Bytes accepted and not yet durable in storage");
   prometheus::Counter& buffer_full = r.Counter("buffer_full", "Batches refused because the buffer was full");
@@ -98,12 +98,13 @@ struct IngestPipeline::Metrics {
 IngestPipeline::IngestPipeline(PipelineOptions options, std::unique_ptr<StorageSink> sink)
     : options_(std::move(options)),
       sink_(std::move(sink)),
-      metrics_(std::make_unique<Metrics>()),
+      metrics_(std::make_unique<Metrics>(*options_.metrics)),
       dedup_(std::chrono::seconds(options_.processing.dedup_window_seconds),
              static_cast<size_t>(options_.processing.dedup_max_entries)) {}
 
 arrow::Result<std::unique_ptr<IngestPipeline>> IngestPipeline::Open(PipelineOptions options,
                                                                     std::unique_ptr<StorageSink> sink) {
+  options.metrics = OwnRegistryIfNone(std::move(options.metrics));
   std::unique_ptr<IngestPipeline> p(new IngestPipeline(std::move(options), std::move(sink)));
   const auto& wal = p->options_.processing.wal;
   wal::WalOptions short_options;
@@ -114,6 +115,7 @@ arrow::Result<std::unique_ptr<IngestPipeline>> IngestPipeline::Open(PipelineOpti
   // The long WAL is the short WAL's segments once storage has all of their batches: the same
   // bytes, written and fsync'd once, holding exactly the batches that were acked or replayed.
   short_options.archive_dir = wal.dir + "/long";
+  short_options.metrics = p->options_.metrics;
   ARROW_ASSIGN_OR_RAISE(p->short_wal_, wal::Wal::Open(short_options));
   ARROW_RETURN_NOT_OK(p->Recover());
   p->sender_ = std::thread([raw = p.get()] { raw->SenderLoop(); });

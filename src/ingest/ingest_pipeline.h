@@ -17,6 +17,7 @@
 #include <arrow/util/future.h>
 
 #include "common/config.h"
+#include "common/metrics.h"
 #include "ingest/dedup_window.h"
 #include "ingest/ingest_sink.h"
 #include "ingest/storage_sink.h"
@@ -28,6 +29,8 @@ namespace openwit::ingest {
 struct PipelineOptions {
   std::string node_id = "openwit-1";
   ProcessingConfig processing;
+  // Where the pipeline and its WAL report (the node's registry); null: a registry of its own.
+  std::shared_ptr<MetricsRegistry> metrics = nullptr;
 };
 
 // The local implementation of the IngestSink seam (ingest_sink.h).

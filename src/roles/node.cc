@@ -56,6 +56,8 @@ struct Node::Impl {
   std::vector<std::string> pending;
   std::vector<NodeEndpoint> endpoints;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  // This node's metrics, served at /metrics: every object the node builds reports here.
+  const std::shared_ptr<MetricsRegistry> metrics = std::make_shared<MetricsRegistry>();
 
   std::unique_ptr<HttpServer> admin;
   std::unique_ptr<NodeRegistry> registry;
@@ -124,8 +126,8 @@ struct Node::Impl {
       }
       respond(HttpResponse::Json(200, HealthJson()));
     });
-    admin->Route("GET", "/metrics", [](const HttpRequest&, HttpResponder respond) {
-      HttpResponse r = HttpResponse::Text(200, MetricsRegistry::Default().Serialize());
+    admin->Route("GET", "/metrics", [this](const HttpRequest&, HttpResponder respond) {
+      HttpResponse r = HttpResponse::Text(200, metrics->Serialize());
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
       respond(std::move(r));
     });
@@ -189,6 +191,7 @@ struct Node::Impl {
     options.delete_local_after_upload = c.delete_local_after_upload;
     options.lake = lake.get();
     options.metastore = metastore.get();
+    options.metrics = metrics;
     ARROW_ASSIGN_OR_RAISE(storage_server,
                           storage::StorageServer::Start(options, c.flight.bind, static_cast<int>(c.flight.port)));
     endpoints.push_back({"storage", fmt::format("{}:{}", c.flight.bind, storage_server->port()),
@@ -202,6 +205,7 @@ struct Node::Impl {
     options.interval = std::chrono::seconds(config.janitor.interval_seconds);
     options.retention_days = config.janitor.retention_days;
     ARROW_ASSIGN_OR_RAISE(options.tenant_retention_days, ParseRetentionOverrides(config.janitor.retention_overrides));
+    options.metrics = metrics;
     janitor = std::make_unique<storage::Janitor>(std::move(options), lake.get(), metastore.get());
     janitor->Start();
     return arrow::Status::OK();
@@ -210,6 +214,7 @@ struct Node::Impl {
   arrow::Status StartIngest() {
     ingest::FlightSenderOptions sender;
     sender.endpoints = config.storage.endpoints;
+    sender.metrics = metrics;
     if (sender.endpoints.empty()) {
       if (!storage_server) {
         return arrow::Status::Invalid(
@@ -221,6 +226,7 @@ struct Node::Impl {
     ingest::PipelineOptions options;
     options.node_id = config.node.id;
     options.processing = config.processing;
+    options.metrics = metrics;
     ARROW_ASSIGN_OR_RAISE(
         pipeline, ingest::IngestPipeline::Open(options, std::make_unique<ingest::FlightSender>(std::move(sender))));
     bulk_service = std::make_unique<ingest::BulkIngestService>(pipeline.get());
@@ -250,7 +256,7 @@ struct Node::Impl {
       }
       ingest_client = std::make_unique<gateway::BulkIngestClient>(
           config.ingest.endpoints, std::chrono::milliseconds(config.http.upstream.request_timeout_ms),
-          static_cast<int>(config.grpc.MaxReceiveBytes()));
+          static_cast<int>(config.grpc.MaxReceiveBytes()), metrics);
       sink = ingest_client.get();
     }
     if (config.ingestion.sources.kafka.enabled) {
@@ -260,6 +266,7 @@ struct Node::Impl {
       kafka.default_tenant = config.auth.default_tenant;
       kafka.node_id = config.node.id;
       kafka.max_batch_bytes = config.grpc.MaxReceiveBytes() * 8 / 10;
+      kafka.metrics = metrics;
       std::vector<ingest::IngestSink*> intakes{sink};
       if (ingest_client && config.kafka.consumer_type == "high_performance") {
         // Its own gRPC clients, each with its own connections: parallel streams to the ingest nodes.
@@ -267,7 +274,7 @@ struct Node::Impl {
         for (int64_t i = 0; i < config.kafka.high_performance.num_grpc_clients; ++i) {
           kafka_ingest_clients.push_back(std::make_unique<gateway::BulkIngestClient>(
               config.ingest.endpoints, std::chrono::milliseconds(config.http.upstream.request_timeout_ms),
-              static_cast<int>(config.grpc.MaxReceiveBytes())));
+              static_cast<int>(config.grpc.MaxReceiveBytes()), metrics));
           intakes.push_back(kafka_ingest_clients.back().get());
         }
       }
@@ -283,18 +290,20 @@ struct Node::Impl {
     batching.max_batch_bytes = config.grpc.MaxReceiveBytes() * 8 / 10;  // headroom, as the guardrail says
     batching.node_id = config.node.id;
     batching.max_in_flight = static_cast<int>(config.ingestion.batching.max_in_flight);
+    batching.metrics = metrics;
     batcher = std::make_unique<gateway::Batcher>(batching, sink);
     authenticator = std::make_unique<gateway::Authenticator>(config.auth);
     quotas = std::make_unique<gateway::QuotaLimiter>(config.quotas);
     if (config.ingestion.sources.grpc.enabled) {
-      otlp_grpc = std::make_unique<gateway::OtlpGrpcReceiver>(config, batcher.get(), authenticator.get(), quotas.get());
+      otlp_grpc = std::make_unique<gateway::OtlpGrpcReceiver>(config, batcher.get(), authenticator.get(), quotas.get(),
+                                                              metrics);
       ARROW_RETURN_NOT_OK(otlp_grpc->Start());
       endpoints.push_back({"otlp-grpc", fmt::format("{}:{}", config.grpc.bind, otlp_grpc->port()),
                            "OTLP/gRPC: Logs, Trace and Metrics Export services"});
     }
     if (!config.ingestion.sources.http.enabled) return arrow::Status::OK();
-    otlp_http =
-        std::make_unique<gateway::OtlpHttpReceiver>(config.node.id, batcher.get(), authenticator.get(), quotas.get());
+    otlp_http = std::make_unique<gateway::OtlpHttpReceiver>(config.node.id, batcher.get(), authenticator.get(),
+                                                            quotas.get(), metrics);
     HttpServerOptions options;
     options.name = "otlp-http";
     options.bind = config.http.bind;
@@ -359,8 +368,8 @@ Node::~Node() { Stop(); }
 
 arrow::Status Node::Start() {
   auto& m = *impl_;
-  auto& build_info = MetricsRegistry::Default().Gauge("openwit.build.info", "Version of this binary",
-                                                      {{"version", kVersion}, {"arrow", kArrowVersion}});
+  auto& build_info = m.metrics->Gauge("openwit.build.info", "Version of this binary",
+                                      {{"version", kVersion}, {"arrow", kArrowVersion}});
   build_info.Set(1);
   if (m.Has("control")) ARROW_RETURN_NOT_OK(m.StartControl());
   ARROW_RETURN_NOT_OK(m.StartAdmin());
