@@ -65,11 +65,28 @@ class IngestPipeline final : public IngestSink {
 
  private:
   struct Metrics;
+  struct Submission;
+  using SubmissionPtr = std::shared_ptr<Submission>;
   IngestPipeline(PipelineOptions options, std::unique_ptr<StorageSink> sink);
   arrow::Status Recover();
   arrow::Status RememberRecentKeys(Clock::time_point now);
+
+  // The submit path, step by step (SubmitSerialized runs them; the .cc says what each does).
+  // A step that refuses the batch returns why; Refuse answers it.
+  arrow::Status Read(Submission& s);
+  arrow::Status AdmitLocked(Submission& s);
+  void DedupLocked(Submission& s);
+  arrow::Status ReserveLocked(Submission& s);
+  void Write(SubmissionPtr s);
+  void FailBeforeWrite(const SubmissionPtr& s, const arrow::Status& status);
+  void Written(const SubmissionPtr& s, const arrow::Result<uint64_t>& written);
+  void Ack(const SubmissionPtr& s, arrow::Result<uint64_t> written);
+  void Refuse(Submission& s, arrow::Status status);
+  // ... and on to storage, on the sender thread.
   void SenderLoop();
+  std::vector<StoragePut> Send(std::vector<StoragePut> taken);
   void SendGroup(std::vector<StoragePut>& group);
+
   void Unreserve(int64_t records, int64_t bytes);
   // Takes the keys of a batch's new records (not flagged duplicate) out of the window. Under mu_.
   void ForgetKeys(const std::vector<uint64_t>& keys, const std::vector<bool>& duplicate);
