@@ -33,6 +33,20 @@
 
 namespace openwit {
 
+namespace {
+
+// HttpServer's TLS from a listener's tls block (plain HTTP when off).
+HttpTlsOptions HttpTls(const TlsConfig& tls) {
+  HttpTlsOptions options;
+  if (!tls.enabled) return options;
+  options.cert_path = tls.cert_path;
+  options.key_path = tls.key_path;
+  options.reload_interval = std::chrono::seconds(tls.reload_interval_seconds);
+  return options;
+}
+
+}  // namespace
+
 arrow::Result<std::vector<std::string>> ParseRoles(const std::string& spec) {
   if (spec == "all") return AllRoles();
   std::vector<std::string> roles;
@@ -145,6 +159,7 @@ struct Node::Impl {
     options.bind = config.admin.bind;
     options.port = static_cast<int>(config.admin.port);
     options.max_body_bytes = 64 * 1024;
+    options.tls = HttpTls(config.admin.tls);
     admin = std::make_unique<HttpServer>(options);
     // 503 until every role of this process serves: a load balancer or a test that waits for 200
     // never meets a refused port.
@@ -178,7 +193,7 @@ struct Node::Impl {
       });
     }
     ARROW_RETURN_NOT_OK(admin->Start());
-    std::string base = fmt::format("http://{}:{}", config.admin.bind, admin->port());
+    std::string base = fmt::format("{}://{}:{}", admin->tls() ? "https" : "http", config.admin.bind, admin->port());
     endpoints.push_back({"health", base + "/health", "liveness and roles (JSON)"});
     endpoints.push_back({"metrics", base + "/metrics", "Prometheus metrics"});
     if (Has("control")) endpoints.push_back({"nodes", base + "/v1/nodes", "cluster members and their health (JSON)"});
@@ -335,7 +350,8 @@ struct Node::Impl {
       otlp_grpc = std::make_unique<gateway::OtlpGrpcReceiver>(config, submit, authenticator.get(), quotas.get());
       ARROW_RETURN_NOT_OK(otlp_grpc->Start());
       endpoints.push_back({"otlp-grpc", fmt::format("{}:{}", config.grpc.bind, otlp_grpc->port()),
-                           "OTLP/gRPC: Logs, Trace and Metrics Export services"});
+                           config.grpc.tls.enabled ? "OTLP/gRPC over TLS: Logs, Trace and Metrics Export services"
+                                                   : "OTLP/gRPC: Logs, Trace and Metrics Export services"});
     }
     if (!config.ingestion.sources.http.enabled) return arrow::Status::OK();
     HttpServerOptions options;
@@ -347,12 +363,15 @@ struct Node::Impl {
     options.max_body_bytes =
         static_cast<size_t>(std::min(config.http.max_payload_size_mb, config.proxy.http.max_payload_size_mb)) << 20;
     options.request_timeout = std::chrono::milliseconds(config.http.request_timeout_ms);
+    options.tls = HttpTls(config.http.tls);
     otlp_http = std::make_unique<gateway::OtlpHttpReceiver>(config.node.id, std::move(submit), authenticator.get(),
                                                             quotas.get(), options.max_body_bytes);
     otlp_http_server = std::make_unique<HttpServer>(options);
     otlp_http->Register(otlp_http_server.get());
     ARROW_RETURN_NOT_OK(otlp_http_server->Start());
-    endpoints.push_back({"otlp-http", fmt::format("http://{}:{}", config.http.bind, otlp_http_server->port()),
+    endpoints.push_back({"otlp-http",
+                         fmt::format("{}://{}:{}", otlp_http_server->tls() ? "https" : "http", config.http.bind,
+                                     otlp_http_server->port()),
                          "OTLP/HTTP: POST /v1/logs, /v1/traces, /v1/metrics (protobuf or JSON)"});
     return arrow::Status::OK();
   }

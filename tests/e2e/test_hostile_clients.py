@@ -12,7 +12,7 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service
 
 from test_otlp_http import LOG_JSON
 
-HTTP_LIMITS = "http: {{bind: 127.0.0.1, port: {port}, request_timeout_ms: 2000, max_concurrent_requests: 64}}\n"
+HTTP_LIMITS = {"http": "request_timeout_ms: 2000, max_concurrent_requests: 64"}
 
 
 class GoodClient(threading.Thread):
@@ -83,7 +83,7 @@ def closed_by_server(s: socket.socket, within: float) -> bool:
 def test_slow_clients_are_cut_off_and_others_are_served(openwit):
     """32 clients sending a request one byte every 0.2 s are each cut off at request_timeout_ms
     (2 s), while a good client is served throughout."""
-    node = openwit("all", extra_yaml=HTTP_LIMITS.format(port="HTTP_PORT"))
+    node = openwit("all", listener_yaml=HTTP_LIMITS)
     port = node.ports["http"]
     request = (b"POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                b"Content-Length: 100000\r\n\r\n" + b" " * 100000)
