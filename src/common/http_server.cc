@@ -3,6 +3,7 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -149,27 +150,93 @@ class ReloadingSslContext {
   std::chrono::steady_clock::time_point next_check_{};
 };
 
+// A connection the server may close to make room for a new one.
+struct Evictable {
+  virtual ~Evictable() = default;
+  virtual void Evict() = 0;
+};
+
+// Connections waiting for their client to send something (a TLS handshake, a first request, the
+// next one on a keep-alive connection), longest-waiting first. At the connection limit a new
+// connection closes the one that has waited longest instead of being refused, so thousands of idle
+// connections cannot lock everyone else out, and a connection whose request is being handled is
+// never closed for an idle one.
+class WaitingConnections {
+ public:
+  struct Entry {
+    std::weak_ptr<Evictable> connection;
+    std::optional<std::list<Entry>::iterator>* slot;  // the connection's own record of its place
+  };
+  using Slot = std::optional<std::list<Entry>::iterator>;
+
+  void Add(std::weak_ptr<Evictable> connection, Slot* slot) {
+    std::lock_guard lock(mu_);
+    if (*slot) waiting_.erase(**slot);
+    *slot = waiting_.insert(waiting_.end(), Entry{std::move(connection), slot});
+  }
+  void Remove(Slot* slot) {
+    std::lock_guard lock(mu_);
+    if (*slot) waiting_.erase(**slot);
+    slot->reset();
+  }
+  // Closes the connection that has waited longest; false when none waits.
+  bool EvictOldest() {
+    std::shared_ptr<Evictable> victim;
+    {
+      std::lock_guard lock(mu_);
+      while (!victim && !waiting_.empty()) {
+        Entry& oldest = waiting_.front();
+        victim = oldest.connection.lock();
+        oldest.slot->reset();
+        waiting_.pop_front();
+      }
+    }
+    if (victim) victim->Evict();
+    return victim != nullptr;
+  }
+
+ private:
+  std::mutex mu_;
+  std::list<Entry> waiting_;
+};
+
 using PlainStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 // One connection, plain or TLS (the TLS one first shakes hands, and at the end sends close_notify).
 template <class Stream>
-class Session : public std::enable_shared_from_this<Session<Stream>> {
+class Session : public Evictable, public std::enable_shared_from_this<Session<Stream>> {
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
  public:
   Session(tcp::socket socket, std::shared_ptr<ssl::context> tls, const HttpServerOptions& options,
-          std::shared_ptr<const Routes> routes, std::atomic<size_t>* connections)
+          std::shared_ptr<const Routes> routes, std::atomic<size_t>* connections, WaitingConnections* waiting)
       : tls_(std::move(tls)),
         stream_(MakeStream(std::move(socket), tls_.get())),
         options_(options),
         routes_(std::move(routes)),
-        connections_(connections) {}
+        connections_(connections),
+        waiting_(waiting) {}
 
-  ~Session() { connections_->fetch_sub(1); }
+  ~Session() {
+    waiting_->Remove(&waiting_slot_);
+    connections_->fetch_sub(1);
+  }
+
+  void Evict() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      MetricsRegistry::Default()
+          .Counter("http.connections.evicted", "Idle connections closed to make room for a new one",
+                   {{"listener", self->options_.name}})
+          .Increment();
+      beast::error_code ignored;
+      self->Lowest().socket().close(ignored);
+    });
+  }
 
   // Serves the connection; with `refuse`, answers 503 (over the connection limit) and closes it.
   void Start(bool refuse) {
+    if (!refuse) waiting_->Add(this->weak_from_this(), &waiting_slot_);
     net::dispatch(stream_.get_executor(), [self = this->shared_from_this(), refuse] {
       if constexpr (kTls) {
         self->Handshake(refuse);
@@ -194,6 +261,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void Handshake(bool refuse) {
     Lowest().expires_after(options_.request_timeout);
     stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this(), refuse](beast::error_code ec) {
+      self->waiting_->Remove(&self->waiting_slot_);
       if (ec) {
         // A plain-HTTP request, a client that distrusts the certificate, a scan.
         MetricsRegistry::Default()
@@ -220,11 +288,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     parser_->body_limit(options_.max_body_bytes);
     parser_->header_limit(64 * 1024);
     Lowest().expires_after(first_request_ ? options_.request_timeout : options_.idle_timeout);
+    waiting_->Add(this->weak_from_this(), &waiting_slot_);
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
+    waiting_->Remove(&waiting_slot_);
     first_request_ = false;
     if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::connection_reset ||
         ec == net::error::operation_aborted || ec == net::error::eof || ec == ssl::error::stream_truncated) {
@@ -337,6 +407,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::atomic<size_t>* connections_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  WaitingConnections* waiting_;
+  WaitingConnections::Slot waiting_slot_;  // guarded by waiting_'s mutex
   bool keep_alive_ = true;
   bool first_request_ = true;
   unsigned version_ = 11;
@@ -345,7 +417,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 }  // namespace
 
 struct HttpServer::Impl {
-  std::atomic<size_t> connections{0};  // before ioc: sessions still queued in ioc count down on destruction
+  // Before ioc: sessions still queued in ioc count down and leave the waiting list on destruction.
+  std::atomic<size_t> connections{0};
+  WaitingConnections waiting;
   net::io_context ioc;
   tcp::acceptor acceptor{ioc};
   std::shared_ptr<Routes> routes = std::make_shared<Routes>();
@@ -357,12 +431,15 @@ struct HttpServer::Impl {
     acceptor.async_accept(net::make_strand(ioc), [this, &options](beast::error_code ec, tcp::socket socket) {
       if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
       if (!ec) {
-        const bool refuse = connections.fetch_add(1) + 1 > options.max_connections;
+        // Over the limit: the connection that has waited longest for its client makes room; with
+        // every connection busy, the new one is answered 503.
+        bool refuse = connections.fetch_add(1) + 1 > options.max_connections && !waiting.EvictOldest();
         if (tls) {
-          std::make_shared<Session<TlsStream>>(std::move(socket), tls->Current(), options, routes, &connections)
+          std::make_shared<Session<TlsStream>>(std::move(socket), tls->Current(), options, routes, &connections,
+                                               &waiting)
               ->Start(refuse);
         } else {
-          std::make_shared<Session<PlainStream>>(std::move(socket), nullptr, options, routes, &connections)
+          std::make_shared<Session<PlainStream>>(std::move(socket), nullptr, options, routes, &connections, &waiting)
               ->Start(refuse);
         }
       }

@@ -112,6 +112,24 @@ def test_slow_clients_are_cut_off_and_others_are_served(openwit):
     assert node.proc.poll() is None
 
 
+def test_idle_connections_do_not_lock_out_others(openwit):
+    """2,000 connections that never send a byte against a limit of 64: the oldest idle ones are
+    closed to make room, and a good client is served."""
+    node = openwit("all", listener_yaml=HTTP_LIMITS)
+    port = node.ports["http"]
+    idle = []
+    for _ in range(2000):
+        idle.append(open_socket(port))
+    good = GoodClient(port)
+    assert_served(good, good.serve_for(4))
+    # What was evicted was closed by the server, not left open.
+    closed = sum(closed_by_server(s, 0.01) for s in idle[:100])
+    assert closed == 100, closed
+    for s in idle:
+        s.close()
+    assert node.proc.poll() is None
+
+
 def test_idle_grpc_connections_and_streams_do_not_hurt_others(openwit):
     """1,000 TCP connections to the OTLP/gRPC port that never speak HTTP/2, and a gRPC client: it
     is served throughout."""
