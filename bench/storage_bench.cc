@@ -269,6 +269,7 @@ int main(int argc, char** argv) {
   options.lake = lake.get();
   options.metastore = metastore.get();
   options.metrics = std::make_shared<openwit::MetricsRegistry>();
+  options.cluster_token = "storage-bench-cluster-token";
   auto server = openwit::storage::StorageServer::Start(options, "127.0.0.1", 0).ValueOrDie();
   const std::string endpoint = fmt::format("127.0.0.1:{}", server->port());
 
@@ -301,6 +302,7 @@ int main(int argc, char** argv) {
       senders.emplace_back([&, t] {
         openwit::ingest::FlightSenderOptions sender_options;
         sender_options.endpoints = {endpoint};
+        sender_options.cluster_token = options.cluster_token;
         openwit::ingest::FlightSender sender(sender_options);
         const auto& mine = puts[t];
         while (!go.load()) std::this_thread::yield();

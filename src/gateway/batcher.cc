@@ -22,8 +22,12 @@ void Append(ingest::v1::BulkBatch* into, ingest::v1::BulkBatch* from) {
 
 }  // namespace
 
+int64_t BatchCost(const ingest::v1::BulkBatch& batch) {
+  return static_cast<int64_t>(batch.ByteSizeLong()) + otlp::RepeatedBytes(batch);
+}
+
 std::vector<ingest::v1::BulkBatch> SplitBatch(const ingest::v1::BulkBatch& batch, int64_t max_bytes) {
-  const auto bytes = static_cast<int64_t>(batch.ByteSizeLong());
+  const int64_t bytes = BatchCost(batch);
   const int64_t records = otlp::CountRecords(batch);
   if (bytes <= max_bytes || records <= 1) return {batch};
   const int64_t parts = std::min(records, (bytes + max_bytes - 1) / max_bytes + 1);  // +1: records vary in size
@@ -63,7 +67,15 @@ Batcher::~Batcher() {
 }
 
 void Batcher::Submit(ingest::v1::BulkBatch request, ingest::SubmitCallback done) {
-  const auto request_bytes = static_cast<int64_t>(request.ByteSizeLong());
+  const int64_t request_bytes = BatchCost(request);
+  if (options_.max_request_cost > 0 && request_bytes > options_.max_request_cost) {
+    ingest::SubmitOutcome outcome;
+    outcome.status = arrow::Status::Invalid(
+        "request too large: its records would take about ", request_bytes,
+        " bytes in memory once each carries its resource and scope attributes, more than an ingest node holds (",
+        options_.max_request_cost, " bytes, processing.buffer.max_size_bytes); send fewer records per request");
+    return done(std::move(outcome));
+  }
   if (request_bytes <= options_.max_batch_bytes) {  // the usual case: the request moves on whole, no copy
     const int64_t records = otlp::CountRecords(request);
     return Add(std::move(request), records, request_bytes, std::move(done));
@@ -81,7 +93,7 @@ void Batcher::Submit(ingest::v1::BulkBatch request, ingest::SubmitCallback done)
   join->done = std::move(done);
   for (auto& part : parts) {
     const int64_t records = otlp::CountRecords(part);
-    const auto bytes = static_cast<int64_t>(part.ByteSizeLong());
+    const int64_t bytes = BatchCost(part);
     Add(std::move(part), records, bytes, [join](ingest::SubmitOutcome o) {
       std::unique_lock lock(join->mu);
       if (!o.status.ok() && join->outcome.status.ok()) join->outcome = o;

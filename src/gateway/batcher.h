@@ -6,8 +6,8 @@
 // whichever comes first. So a
 // lone client never waits for the timeout, and under load batches grow by themselves; each request is answered with the
 // outcome of the batch that carries it, so no request is acked before the short WAL holds it. A batch never grows past
-// the gRPC max message size less headroom for Arrow metadata (seeds' guardrail): a request too large for one batch is
-// split, never rejected.
+// the gRPC max message size less headroom for Arrow metadata (seeds' guardrail), counting what its rows will repeat
+// (BatchCost): a request too large for one batch is split, never rejected.
 
 #include <chrono>
 #include <condition_variable>
@@ -31,6 +31,9 @@ struct BatcherOptions {
   int max_in_flight = 4;  // per tenant and signal
   // Where it reports: the node's registry; null: a registry of its own.
   std::shared_ptr<MetricsRegistry> metrics = nullptr;
+  // A request whose BatchCost is above this could never be held by an ingest node at once (its ack
+  // waits for all its parts): refused as invalid. 0: no limit.
+  int64_t max_request_cost = 0;
 };
 
 // An IngestSink in front of another: the ingest pipeline of this process or a BulkIngestClient.
@@ -74,7 +77,12 @@ class Batcher final : public ingest::IngestSink {
   std::thread timer_;
 };
 
-// Splits a batch into parts of at most `max_bytes` (by records; a single record larger than that
+// What a batch counts against max_batch_bytes: its wire size plus what its rows repeat once each
+// carries its resource and scope (otlp::RepeatedBytes), so that tiny records under huge
+// attributes travel in parts an ingest node can hold in memory.
+int64_t BatchCost(const ingest::v1::BulkBatch& batch);
+
+// Splits a batch into parts of at most `max_bytes` of BatchCost (by records; a single record larger than that
 // travels alone). Returns the batch itself when it fits.
 std::vector<ingest::v1::BulkBatch> SplitBatch(const ingest::v1::BulkBatch& batch, int64_t max_bytes);
 

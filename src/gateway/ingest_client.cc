@@ -2,6 +2,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "common/cluster_token.h"
+
 namespace openwit::gateway {
 
 namespace {
@@ -20,9 +22,10 @@ struct BulkIngestClient::Batch {
 };
 
 BulkIngestClient::BulkIngestClient(const std::vector<std::string>& endpoints, std::chrono::milliseconds timeout,
-                                   int max_message_bytes, std::shared_ptr<MetricsRegistry> metrics,
-                                   std::chrono::milliseconds unhealthy_for)
+                                   int max_message_bytes, std::string cluster_token,
+                                   std::shared_ptr<MetricsRegistry> metrics, std::chrono::milliseconds unhealthy_for)
     : endpoints_(endpoints),
+      cluster_token_(std::move(cluster_token)),
       unhealthy_until_ms_(new std::atomic<int64_t>[endpoints.size()]),
       timeout_(timeout),
       unhealthy_for_(unhealthy_for),
@@ -82,6 +85,7 @@ void BulkIngestClient::Attempt(std::shared_ptr<Batch> batch) {
   ++batch->attempts;
   auto* call = new Call;
   call->ctx.set_deadline(std::chrono::system_clock::now() + timeout_);
+  call->ctx.AddMetadata(kClusterTokenHeader, cluster_token_);
   stubs_[i]->async()->Submit(&call->ctx, &batch->request, &call->response, [this, call, batch, i](grpc::Status s) {
     if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
       unhealthy_until_ms_[i] = NowMs() + unhealthy_for_.count();

@@ -4,6 +4,9 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <spdlog/spdlog.h>
 
 #include "common/grpc_status.h"
@@ -123,11 +126,16 @@ arrow::Status OtlpGrpcReceiver::Start() {
   const auto& g = config_.grpc;
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   if (g.tls.enabled) {
-    ARROW_ASSIGN_OR_RAISE(auto cert, ReadFile(g.tls.cert_path));
-    ARROW_ASSIGN_OR_RAISE(auto key, ReadFile(g.tls.key_path));
-    grpc::SslServerCredentialsOptions ssl;
-    ssl.pem_key_cert_pairs.push_back({key, cert});
-    credentials = grpc::SslServerCredentials(ssl);
+    ARROW_RETURN_NOT_OK(ReadFile(g.tls.cert_path));
+    ARROW_RETURN_NOT_OK(ReadFile(g.tls.key_path));
+    // gRPC's own watcher reads the pair again every reload_interval_seconds and serves new
+    // handshakes with it when it changed: a renewed certificate needs no restart. (Replace the two
+    // files at once, by renaming a directory or a symlink, so that it never reads a mixed pair.)
+    auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        g.tls.key_path, g.tls.cert_path, static_cast<unsigned int>(g.tls.reload_interval_seconds));
+    grpc::experimental::TlsServerCredentialsOptions tls(provider);
+    tls.watch_identity_key_cert_pairs();
+    credentials = grpc::experimental::TlsServerCredentials(tls);
   }
   grpc::ServerBuilder builder;
   const std::string address = fmt::format("{}:{}", g.bind, g.port);

@@ -1,10 +1,10 @@
 #include "gateway/otlp_http.h"
 
-#include <zlib.h>
-
+#include <arrow/util/thread_pool.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/decompress.h"
 #include "otlp/export_request.h"
 #include "otlp/otlp_records.h"
 
@@ -13,38 +13,6 @@ namespace {
 
 using ingest::v1::BulkBatch;
 using ingest::v1::Signal;
-
-constexpr size_t kMaxDecompressed = 256u << 20;
-
-arrow::Result<std::string> Gunzip(const std::string& in) {
-  z_stream z{};
-  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return arrow::Status::UnknownError("zlib init");
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  std::string out;
-  char buf[64 * 1024];
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    z.next_out = reinterpret_cast<Bytef*>(buf);
-    z.avail_out = sizeof(buf);
-    rc = inflate(&z, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      inflateEnd(&z);
-      return arrow::Status::Invalid("body: Content-Encoding is gzip but the body does not decompress");
-    }
-    out.append(buf, sizeof(buf) - z.avail_out);
-    if (out.size() > kMaxDecompressed) {
-      inflateEnd(&z);
-      return arrow::Status::CapacityError("body: more than ", kMaxDecompressed, " bytes once decompressed");
-    }
-    if (rc != Z_STREAM_END && z.avail_in == 0 && z.avail_out != 0) {
-      inflateEnd(&z);
-      return arrow::Status::Invalid("body: truncated gzip stream");
-    }
-  }
-  inflateEnd(&z);
-  return out;
-}
 
 std::string MediaType(const std::string& header) {
   std::string t = header.substr(0, header.find(';'));
@@ -61,37 +29,73 @@ HttpResponse Error(int status, const std::string& message, bool json) {
 
 }  // namespace
 
+OtlpHttpReceiver::Rejections::Rejections(MetricsRegistry& m)
+    : unauthenticated(m.Counter("otlp.http.rejected", "OTLP/HTTP requests refused", {{"reason", "unauthenticated"}})),
+      too_large(m.Counter("otlp.http.rejected", "OTLP/HTTP requests refused", {{"reason", "too_large"}})),
+      bad_encoding(m.Counter("otlp.http.rejected", "OTLP/HTTP requests refused", {{"reason", "bad_encoding"}})),
+      bad_body(m.Counter("otlp.http.rejected", "OTLP/HTTP requests refused", {{"reason", "bad_body"}})),
+      over_quota(m.Counter("otlp.http.rejected", "OTLP/HTTP requests refused", {{"reason", "quota"}})),
+      refused_by_ingest(m.Counter("otlp.http.rejected", "OTLP/HTTP requests refused", {{"reason", "ingest"}})) {}
+
 OtlpHttpReceiver::OtlpHttpReceiver(std::string node_id, ingest::IngestSink* sink, Authenticator* auth,
-                                   QuotaLimiter* quotas, std::shared_ptr<MetricsRegistry> metrics)
+                                   QuotaLimiter* quotas, size_t max_body_bytes,
+                                   std::shared_ptr<MetricsRegistry> metrics)
     : node_id_(std::move(node_id)),
       sink_(sink),
       auth_(auth),
       quotas_(quotas),
+      max_body_bytes_(max_body_bytes),
       metrics_(OwnRegistryIfNone(std::move(metrics))),
       intake_(*metrics_),
-      rejected_(metrics_->Counter("otlp.http.rejected", "OTLP/HTTP requests refused")) {}
+      rejected_(*metrics_) {}
 
 void OtlpHttpReceiver::Register(HttpServer* server) {
   for (auto [path, signal] :
        {std::pair{"/v1/logs", ingest::v1::SIGNAL_LOGS}, std::pair{"/v1/traces", ingest::v1::SIGNAL_TRACES},
         std::pair{"/v1/metrics", ingest::v1::SIGNAL_METRICS}}) {
-    server->Route("POST", path, [this, signal](const HttpRequest& request, HttpResponder respond) {
-      Handle(signal, request, std::move(respond));
+    server->Route("POST", path, [this, signal](HttpRequest request, HttpResponder respond) {
+      // Decompressing and decoding take CPU in proportion to what a client sent: never on the
+      // HTTP I/O threads, where they would stall every other connection.
+      {
+        std::lock_guard lock(tasks_mu_);
+        ++tasks_;
+      }
+      auto spawned =
+          arrow::internal::GetCpuThreadPool()->Spawn([this, signal, request = std::move(request), respond]() mutable {
+            Handle(signal, request, respond);
+            TaskDone();
+          });
+      if (!spawned.ok()) {
+        respond(HttpResponse::Text(503, "shutting down\n"));
+        TaskDone();
+      }
     });
   }
+}
+
+OtlpHttpReceiver::~OtlpHttpReceiver() { Drain(); }
+
+void OtlpHttpReceiver::TaskDone() {
+  std::lock_guard lock(tasks_mu_);
+  if (--tasks_ == 0) tasks_cv_.notify_all();
+}
+
+void OtlpHttpReceiver::Drain() {
+  std::unique_lock lock(tasks_mu_);
+  tasks_cv_.wait(lock, [this] { return tasks_ == 0; });
 }
 
 void OtlpHttpReceiver::Handle(Signal signal, const HttpRequest& request, HttpResponder respond) {
   const std::string content_type = MediaType(request.Header("content-type"));
   const bool json = content_type == "application/json";
-  auto fail = [&](int status, const std::string& message) {
-    rejected_.Increment();
+  auto fail = [&](prometheus::Counter& counter, int status, const std::string& message) {
+    counter.Increment();
     respond(Error(status, message, json));
   };
   std::string why;
   auto tenant = auth_->Authenticate(request.Header("authorization"), request.Header("x-api-key"), &why);
   if (!tenant) {
-    rejected_.Increment();
+    rejected_.unauthenticated.Increment();
     HttpResponse r = Error(401, why, json);
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
     return respond(std::move(r));
@@ -99,17 +103,20 @@ void OtlpHttpReceiver::Handle(Signal signal, const HttpRequest& request, HttpRes
   const std::string& encoding = request.Header("content-encoding");
   std::string inflated;
   const std::string* body = &request.body;
-  if (encoding == "gzip") {
-    auto out = Gunzip(request.body);
-    if (!out.ok()) return fail(out.status().IsCapacityError() ? 413 : 400, out.status().message());
+  if (!encoding.empty() && encoding != "identity") {
+    // The size limit holds for what the body inflates to: inflating stops as soon as it passes it.
+    auto out = DecompressBody(encoding, request.body, max_body_bytes_);
+    if (!out.ok()) {
+      const auto& s = out.status();
+      if (s.IsCapacityError()) return fail(rejected_.too_large, 413, s.message());
+      return fail(rejected_.bad_encoding, s.IsNotImplemented() ? 415 : 400, s.message());
+    }
     inflated = std::move(*out);
     body = &inflated;
-  } else if (!encoding.empty() && encoding != "identity") {
-    return fail(415, "Content-Encoding \"" + encoding + "\" is not supported: use gzip or none");
   }
   BulkBatch batch;
   if (auto status = otlp::DecodeExportRequest(signal, content_type, *body, &batch); !status.ok()) {
-    return fail(status.IsTypeError() ? 415 : 400, status.message());
+    return fail(rejected_.bad_body, status.IsTypeError() ? 415 : 400, status.message());
   }
   batch.set_tenant(*tenant);
   batch.set_batch_id(fmt::format("{}-http-{}", node_id_, next_batch_++));
@@ -118,7 +125,7 @@ void OtlpHttpReceiver::Handle(Signal signal, const HttpRequest& request, HttpRes
   int64_t retry_after_ms = 0;
   if (auto s = quotas_->Admit(*tenant, otlp::CountRecords(batch), static_cast<int64_t>(body->size()), &retry_after_ms);
       !s.ok()) {
-    rejected_.Increment();
+    rejected_.over_quota.Increment();
     HttpResponse r = Error(429, s.message(), json);
     r.headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, (retry_after_ms + 999) / 1000)));
     return respond(std::move(r));
@@ -130,17 +137,19 @@ void OtlpHttpReceiver::Handle(Signal signal, const HttpRequest& request, HttpRes
   };
   if (otlp::CountRecords(batch) == 0) return answer();
   // The response waits for the ingest node's ack: the short WAL holds the records by then.
-  sink_->Submit(std::move(batch), [respond, json, answer](ingest::SubmitOutcome outcome) {
-    const auto& s = outcome.status;
-    if (s.ok()) return answer();
-    int status = s.IsInvalid() ? 400 : s.IsCapacityError() ? 429 : s.IsCancelled() || s.IsIOError() ? 503 : 500;
-    HttpResponse r = Error(status, s.message(), json);
-    if (status == 429 || status == 503) {
-      r.headers.emplace_back("Retry-After",
-                             std::to_string(std::max<int64_t>(1, (outcome.retry_after_ms + 999) / 1000)));
-    }
-    respond(std::move(r));
-  });
+  sink_->Submit(
+      std::move(batch), [respond, json, answer, refused = &rejected_.refused_by_ingest](ingest::SubmitOutcome outcome) {
+        const auto& s = outcome.status;
+        if (s.ok()) return answer();
+        refused->Increment();
+        int status = s.IsInvalid() ? 400 : s.IsCapacityError() ? 429 : s.IsCancelled() || s.IsIOError() ? 503 : 500;
+        HttpResponse r = Error(status, s.message(), json);
+        if (status == 429 || status == 503) {
+          r.headers.emplace_back("Retry-After",
+                                 std::to_string(std::max<int64_t>(1, (outcome.retry_after_ms + 999) / 1000)));
+        }
+        respond(std::move(r));
+      });
 }
 
 }  // namespace openwit::gateway

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/cluster_token.h"
+
 namespace openwit::ingest {
 
 namespace flight = arrow::flight;
@@ -85,6 +87,7 @@ arrow::Status FlightSender::PutTo(Endpoint& endpoint, const std::vector<const St
   }
   flight::FlightCallOptions call;
   call.timeout = flight::TimeoutDuration(std::chrono::duration<double>(options_.timeout).count());
+  call.headers.emplace_back(kClusterTokenHeader, options_.cluster_token);
   std::vector<std::string> path = {puts.front()->tenant, SignalName(puts.front()->signal)};
   std::shared_ptr<arrow::Schema> schema;
   std::unordered_map<std::string, size_t> index_of;

@@ -21,6 +21,7 @@ struct FlightSenderOptions {
   std::vector<std::string> endpoints;  // host:port
   std::chrono::milliseconds timeout{30000};
   std::chrono::milliseconds unhealthy_for{1000};  // first penalty of a failing endpoint
+  std::string cluster_token;  // sent with every call (x-openwit-cluster-token): storage refuses calls without it
   // Where it reports: the node's registry; null: a registry of its own.
   std::shared_ptr<MetricsRegistry> metrics = nullptr;
 };

@@ -4,9 +4,11 @@
 #include <optional>
 #include <random>
 
+#include <arrow/util/byte_size.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/allocation_cap.h"
 #include "common/config_overrides.h"
 #include "ingest/arrow_convert.h"
 #include "otlp/otlp_records.h"
@@ -37,20 +39,37 @@ ArrowConverter& ConverterFor(v1::Signal signal) {
   thread_local std::unique_ptr<ArrowConverter> converters[3];
   const Signal s = ToConverterSignal(signal);
   auto& c = converters[static_cast<int>(s)];
-  if (!c) c = std::make_unique<ArrowConverter>(s);
+  if (!c) c = std::make_unique<ArrowConverter>(s, CappedMemoryPool());
   return *c;
 }
 
-// The resources of a batch, read from its serialized bytes, as one RecordBatch.
-arrow::Result<std::shared_ptr<arrow::RecordBatch>> Convert(const otlp::BulkHeader& batch) {
+// The resources of a batch, read from its serialized bytes, as one RecordBatch of at most
+// `max_bytes`: its Arrow form repeats each resource's and scope's attributes on every record, so a
+// batch of tiny records under huge attributes is refused before it exhausts memory.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> Convert(const otlp::BulkHeader& batch, int64_t max_bytes) {
   ArrowConverter& converter = ConverterFor(batch.signal);
+  AllocationCap cap(max_bytes);
+  auto too_large = [&] {
+    return arrow::Status::Invalid("batch too large: its records would take more than ", max_bytes,
+                                  " bytes of memory once converted, the whole ingest buffer "
+                                  "(processing.buffer.max_size_bytes); send fewer records per request or smaller "
+                                  "resource and scope attributes");
+  };
   for (std::string_view resource : batch.resources) {
     if (auto status = converter.AppendSerialized(resource); !status.ok()) {
       (void)converter.Finish();  // drop the rows of earlier resources: the batch is refused whole
-      return status;
+      return cap.exceeded() ? too_large() : status;
     }
   }
-  return converter.Finish();
+  auto finished = converter.Finish();
+  if (!finished.ok() && cap.exceeded()) return too_large();
+  return finished;
+}
+
+// What a converted batch holds in memory until storage has it: its Arrow buffers, or its bytes as
+// received when they are more.
+int64_t MemoryCost(const arrow::RecordBatch& batch, int64_t wire_bytes) {
+  return std::max(wire_bytes, arrow::util::TotalBufferSize(batch));
 }
 
 arrow::Status Validate(const otlp::BulkHeader& batch) {
@@ -169,7 +188,7 @@ arrow::Status IngestPipeline::Recover() {
                     batch.status().message());
       continue;
     }
-    auto converted = Convert(*batch);
+    auto converted = Convert(*batch, options_.processing.buffer.max_size_bytes);
     auto keys = otlp::RecordKeys(*batch);
     if (!converted.ok() || !keys.ok()) {
       // Every entry was converted before it was written; one that no longer converts (a stricter
@@ -186,7 +205,7 @@ arrow::Status IngestPipeline::Recover() {
     put.tenant = batch->tenant;
     put.signal = batch->signal;
     put.records = record_batch->num_rows();
-    put.bytes = static_cast<int64_t>(entry.payload.size());
+    put.bytes = MemoryCost(*record_batch, static_cast<int64_t>(entry.payload.size()));
     put.batch = std::move(record_batch);
     put.enqueued = now;
     buffered_records_ += put.records;
@@ -313,11 +332,19 @@ void IngestPipeline::DedupLocked(Submission& s) {
 }
 
 // Reserve: room in the buffer (processing.buffer) for the new records until storage has them, or
-// the batch is refused whole; a reserved batch's write is in progress from here on.
+// the batch is refused whole: as invalid when it could never fit, else until the buffer drains. A
+// reserved batch's write is in progress from here on.
 arrow::Status IngestPipeline::ReserveLocked(Submission& s) {
   if (s.new_records == 0) return arrow::Status::OK();
   s.new_bytes = static_cast<int64_t>(s.payload.size() * s.new_records / s.keys.size());
   const auto& buffer = options_.processing.buffer;
+  if (s.new_records > buffer.max_size_messages || s.new_bytes > buffer.max_size_bytes) {
+    ForgetKeys(s.keys, s.duplicate);
+    return arrow::Status::Invalid("batch too large: ", s.new_records, " records of ", s.new_bytes,
+                                  " bytes can never fit the ingest buffer of ", buffer.max_size_messages,
+                                  " records and ", buffer.max_size_bytes,
+                                  " bytes (processing.buffer); send smaller batches");
+  }
   if (buffered_records_ + s.new_records > buffer.max_size_messages ||
       buffered_bytes_ + s.new_bytes > buffer.max_size_bytes) {
     metrics_->buffer_full.Increment();
@@ -344,7 +371,7 @@ void IngestPipeline::Write(SubmissionPtr s) {
     v1::BulkBatch filtered;
     if (!filtered.ParseFromString(s->payload)) {
       // A record that is not valid OTLP: the converter names it.
-      const auto invalid = Convert(s->batch).status();
+      const auto invalid = Convert(s->batch, options_.processing.buffer.max_size_bytes).status();
       return FailBeforeWrite(
           s, invalid.ok() ? arrow::Status::Invalid("not a valid openwit.ingest.v1.BulkBatch") : invalid);
     }
@@ -357,13 +384,33 @@ void IngestPipeline::Write(SubmissionPtr s) {
     to_write = &s->filtered;
   }
   const auto convert_start = Clock::now();
-  auto converted = Convert(*to_write);
+  auto converted = Convert(*to_write, options_.processing.buffer.max_size_bytes);
   metrics_->convert_latency.Observe(duration<double>(Clock::now() - convert_start).count());
   if (!converted.ok()) return FailBeforeWrite(s, converted.status());
   s->converted = std::move(*converted);
+  if (auto refused = ReserveConverted(*s); !refused.ok()) return FailBeforeWrite(s, refused);
 
   auto write = short_wal_->Append(std::move(s->payload));
   write.AddCallback([this, s = std::move(s)](const arrow::Result<uint64_t>& written) { Written(s, written); });
+}
+
+// Reserve, again: the buffer counted the batch's bytes as received; it holds its Arrow form until
+// storage has it, which may take more.
+arrow::Status IngestPipeline::ReserveConverted(Submission& s) {
+  const int64_t cost = MemoryCost(*s.converted, s.new_bytes);
+  if (cost <= s.new_bytes) return arrow::Status::OK();
+  const auto& buffer = options_.processing.buffer;
+  std::lock_guard lock(mu_);
+  if (buffered_bytes_ + cost - s.new_bytes > buffer.max_size_bytes) {
+    metrics_->buffer_full.Increment();
+    return arrow::Status::CapacityError("buffer full: ", buffered_bytes_, " of ", buffer.max_size_bytes,
+                                        " bytes wait for storage and this batch takes ", cost,
+                                        " bytes in memory (processing.buffer); retry later");
+  }
+  buffered_bytes_ += cost - s.new_bytes;
+  s.new_bytes = cost;
+  metrics_->buffer_bytes.Set(static_cast<double>(buffered_bytes_));
+  return arrow::Status::OK();
 }
 
 // A batch refused before its write: its keys leave the window and its room in the buffer is free.

@@ -78,6 +78,7 @@ class IngestPipeline final : public IngestSink {
   void DedupLocked(Submission& s);
   arrow::Status ReserveLocked(Submission& s);
   void Write(SubmissionPtr s);
+  arrow::Status ReserveConverted(Submission& s);
   void FailBeforeWrite(const SubmissionPtr& s, const arrow::Status& status);
   void Written(const SubmissionPtr& s, const arrow::Result<uint64_t>& written);
   void Ack(const SubmissionPtr& s, arrow::Result<uint64_t> written);

@@ -64,6 +64,30 @@ arrow::Status HexIdsToBase64(nlohmann::json& j, const std::string& path) {
   return arrow::Status::OK();
 }
 
+// Where a JSON text nests deeper than `max_depth` objects and arrays, the byte offset of the bracket
+// that does; -1 when it does not. One pass, no recursion: it runs before anything that recurses.
+int64_t JsonTooDeepAt(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_depth) return static_cast<int64_t>(i);
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return -1;
+}
+
 template <class Request>
 arrow::Status Parse(const std::string& content_type, std::string_view body, Request* request) {
   if (content_type == "application/x-protobuf" || content_type == "application/protobuf") {
@@ -74,6 +98,10 @@ arrow::Status Parse(const std::string& content_type, std::string_view body, Requ
     return arrow::Status::OK();
   }
   if (content_type == "application/json") {
+    // Our own walk below and the JSON library's dump recurse: bound them before they run.
+    if (int64_t at = JsonTooDeepAt(body, kMaxOtlpJsonDepth); at >= 0) {
+      return arrow::Status::Invalid("body: JSON nested deeper than ", kMaxOtlpJsonDepth, " levels (at byte ", at, ")");
+    }
     nlohmann::json j = nlohmann::json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return arrow::Status::Invalid("body: not valid JSON");
     ARROW_RETURN_NOT_OK(HexIdsToBase64(j, ""));

@@ -14,6 +14,10 @@
 
 namespace openwit::otlp {
 
+// OTLP JSON bodies nest at most this many objects and arrays (protobuf's own recursion limit for
+// the binary form is 100 messages); deeper bodies are refused before anything recurses over them.
+constexpr int kMaxOtlpJsonDepth = 100;
+
 // Decodes a request of `signal` (a body of `content_type`: application/x-protobuf or
 // application/json) into `batch`, whose signal it sets: the records are moved, not copied.
 // Invalid for a body that does not decode (the message names the field where it can); TypeError

@@ -1,5 +1,7 @@
 #include "otlp/otlp_records.h"
 
+#include <type_traits>
+
 #include <arrow/util/hashing.h>
 
 #include "otlp/otlp_wire.h"
@@ -37,6 +39,29 @@ void RemoveFrom(Resources* resources, ScopesOf scopes_of, RecordsOf records_of, 
 }
 
 }  // namespace
+
+int64_t RepeatedBytes(const ingest::v1::BulkBatch& batch) {
+  int64_t total = 0;
+  const void* last_resource = nullptr;
+  const void* last_scope = nullptr;
+  int64_t resource_bytes = 0, scope_bytes = 0;
+  ForEachRecord(batch, [&](const RecordPosition&, const auto& resource, const auto& scope, const auto& record) {
+    if (&resource != last_resource) {
+      last_resource = &resource;
+      resource_bytes = static_cast<int64_t>(resource.ByteSizeLong());
+    }
+    if (&scope != last_scope) {
+      last_scope = &scope;
+      scope_bytes = static_cast<int64_t>(scope.ByteSizeLong());
+    }
+    int64_t rows = 1;
+    if constexpr (std::is_same_v<std::decay_t<decltype(record)>, opentelemetry::proto::metrics::v1::Metric>) {
+      rows = MetricDataPoints(record);
+    }
+    total += rows * (resource_bytes + scope_bytes);
+  });
+  return total;
+}
 
 arrow::Result<std::vector<uint64_t>> RecordKeys(const BulkHeader& batch) {
   const uint64_t seed = Combine(HashBytes(batch.tenant), static_cast<uint64_t>(batch.signal));

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/build_info.h"
+#include "common/cluster_token.h"
 #include "common/http_server.h"
 #include "common/metrics.h"
 #include "control/control_service.h"
@@ -31,6 +32,20 @@
 #include "storage/object_store.h"
 
 namespace openwit {
+
+namespace {
+
+// HttpServer's TLS from a listener's tls block (plain HTTP when off).
+HttpTlsOptions HttpTls(const TlsConfig& tls) {
+  HttpTlsOptions options;
+  if (!tls.enabled) return options;
+  options.cert_path = tls.cert_path;
+  options.key_path = tls.key_path;
+  options.reload_interval = std::chrono::seconds(tls.reload_interval_seconds);
+  return options;
+}
+
+}  // namespace
 
 arrow::Result<std::vector<std::string>> ParseRoles(const std::string& spec) {
   if (spec == "all") return AllRoles();
@@ -58,6 +73,7 @@ struct Node::Impl {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   // This node's metrics, served at /metrics: every object the node builds reports here.
   const std::shared_ptr<MetricsRegistry> metrics = std::make_shared<MetricsRegistry>();
+  ClusterToken cluster_token = ClusterToken::Random();
 
   std::unique_ptr<HttpServer> admin;
   std::unique_ptr<NodeRegistry> registry;
@@ -109,12 +125,45 @@ struct Node::Impl {
     return j.dump() + "\n";
   }
 
+  // The cluster token from the config; without one, a random token that only this process knows,
+  // which is enough for a process that runs every stage it talks to (`openwit all`). A process that
+  // calls, or serves, another process's internal port cannot work that way: it refuses to start
+  // and says why, instead of meeting UNAUTHENTICATED on every call later.
+  arrow::Status ResolveClusterToken() {
+    ARROW_ASSIGN_OR_RAISE(cluster_token, ClusterToken::FromConfig(config.cluster));
+    cluster_token.CountRefusalsIn(metrics);  // before the services take their copies
+    if (cluster_token.configured()) return arrow::Status::OK();
+    std::vector<std::string> peers;
+    if (Has("gateway") && !Has("ingest")) peers.push_back("the gateway sends to ingest nodes of other processes");
+    if (Has("ingest") && !Has("gateway")) peers.push_back("the ingest node serves gateways of other processes");
+    if (Has("ingest") && !Has("storage")) peers.push_back("the ingest node sends to storage nodes of other processes");
+    if (Has("storage") && !Has("ingest")) peers.push_back("the storage node serves ingest nodes of other processes");
+    if (Has("control") && !(Has("gateway") && Has("ingest") && Has("storage"))) {
+      peers.push_back("the control node serves the registrations of other processes");
+    }
+    if (!Has("control") && !config.control.endpoint.empty()) {
+      peers.push_back("this node registers with the control node at " + config.control.endpoint);
+    }
+    if (!peers.empty()) {
+      return arrow::Status::Invalid(
+          "cluster.token is not set, but ", fmt::format("{}", fmt::join(peers, "; ")),
+          ". Internal ports take calls only with the cluster token: set cluster.token (or cluster.token_file) to the "
+          "same secret in every process of the cluster (openssl rand -hex 32)");
+    }
+    spdlog::info(
+        "cluster.token not set: a random token guards the internal ports, which take calls from this "
+        "process only");
+    return arrow::Status::OK();
+  }
+
   arrow::Status StartAdmin() {
     HttpServerOptions options;
     options.name = "admin";
+    options.metrics = metrics;
     options.bind = config.admin.bind;
     options.port = static_cast<int>(config.admin.port);
     options.max_body_bytes = 64 * 1024;
+    options.tls = HttpTls(config.admin.tls);
     admin = std::make_unique<HttpServer>(options);
     // 503 until every role of this process serves: a load balancer or a test that waits for 200
     // never meets a refused port.
@@ -148,7 +197,7 @@ struct Node::Impl {
       });
     }
     ARROW_RETURN_NOT_OK(admin->Start());
-    std::string base = fmt::format("http://{}:{}", config.admin.bind, admin->port());
+    std::string base = fmt::format("{}://{}:{}", admin->tls() ? "https" : "http", config.admin.bind, admin->port());
     endpoints.push_back({"health", base + "/health", "liveness and roles (JSON)"});
     endpoints.push_back({"metrics", base + "/metrics", "Prometheus metrics"});
     if (Has("control")) endpoints.push_back({"nodes", base + "/v1/nodes", "cluster members and their health (JSON)"});
@@ -157,7 +206,7 @@ struct Node::Impl {
 
   arrow::Status StartControl() {
     registry = std::make_unique<NodeRegistry>(std::chrono::milliseconds(config.control.node_timeout_ms));
-    control_service = std::make_unique<ControlService>(registry.get());
+    control_service = std::make_unique<ControlService>(registry.get(), cluster_token);
     grpc::ServerBuilder builder;
     int port = 0;
     std::string address = fmt::format("{}:{}", config.control.listen.bind, config.control.listen.port);
@@ -192,6 +241,7 @@ struct Node::Impl {
     options.lake = lake.get();
     options.metastore = metastore.get();
     options.metrics = metrics;
+    options.cluster_token = cluster_token.value();
     ARROW_ASSIGN_OR_RAISE(storage_server,
                           storage::StorageServer::Start(options, c.flight.bind, static_cast<int>(c.flight.port)));
     endpoints.push_back({"storage", fmt::format("{}:{}", c.flight.bind, storage_server->port()),
@@ -215,6 +265,7 @@ struct Node::Impl {
     ingest::FlightSenderOptions sender;
     sender.endpoints = config.storage.endpoints;
     sender.metrics = metrics;
+    sender.cluster_token = cluster_token.value();
     if (sender.endpoints.empty()) {
       if (!storage_server) {
         return arrow::Status::Invalid(
@@ -229,7 +280,7 @@ struct Node::Impl {
     options.metrics = metrics;
     ARROW_ASSIGN_OR_RAISE(
         pipeline, ingest::IngestPipeline::Open(options, std::make_unique<ingest::FlightSender>(std::move(sender))));
-    bulk_service = std::make_unique<ingest::BulkIngestService>(pipeline.get());
+    bulk_service = std::make_unique<ingest::BulkIngestService>(pipeline.get(), cluster_token);
     grpc::ServerBuilder builder;
     int port = 0;
     const auto& listen = config.ingest.listen;
@@ -256,7 +307,7 @@ struct Node::Impl {
       }
       ingest_client = std::make_unique<gateway::BulkIngestClient>(
           config.ingest.endpoints, std::chrono::milliseconds(config.http.upstream.request_timeout_ms),
-          static_cast<int>(config.grpc.MaxReceiveBytes()), metrics);
+          static_cast<int>(config.grpc.MaxReceiveBytes()), cluster_token.value(), metrics);
       sink = ingest_client.get();
     }
     if (config.ingestion.sources.kafka.enabled) {
@@ -274,7 +325,7 @@ struct Node::Impl {
         for (int64_t i = 0; i < config.kafka.high_performance.num_grpc_clients; ++i) {
           kafka_ingest_clients.push_back(std::make_unique<gateway::BulkIngestClient>(
               config.ingest.endpoints, std::chrono::milliseconds(config.http.upstream.request_timeout_ms),
-              static_cast<int>(config.grpc.MaxReceiveBytes()), metrics));
+              static_cast<int>(config.grpc.MaxReceiveBytes()), cluster_token.value(), metrics));
           intakes.push_back(kafka_ingest_clients.back().get());
         }
       }
@@ -290,6 +341,7 @@ struct Node::Impl {
     batching.max_batch_bytes = config.grpc.MaxReceiveBytes() * 8 / 10;  // headroom, as the guardrail says
     batching.node_id = config.node.id;
     batching.max_in_flight = static_cast<int>(config.ingestion.batching.max_in_flight);
+    batching.max_request_cost = config.processing.buffer.max_size_bytes;
     batching.metrics = metrics;
     batcher = std::make_unique<gateway::Batcher>(batching, sink);
     authenticator = std::make_unique<gateway::Authenticator>(config.auth);
@@ -299,13 +351,13 @@ struct Node::Impl {
                                                               metrics);
       ARROW_RETURN_NOT_OK(otlp_grpc->Start());
       endpoints.push_back({"otlp-grpc", fmt::format("{}:{}", config.grpc.bind, otlp_grpc->port()),
-                           "OTLP/gRPC: Logs, Trace and Metrics Export services"});
+                           config.grpc.tls.enabled ? "OTLP/gRPC over TLS: Logs, Trace and Metrics Export services"
+                                                   : "OTLP/gRPC: Logs, Trace and Metrics Export services"});
     }
     if (!config.ingestion.sources.http.enabled) return arrow::Status::OK();
-    otlp_http = std::make_unique<gateway::OtlpHttpReceiver>(config.node.id, batcher.get(), authenticator.get(),
-                                                            quotas.get(), metrics);
     HttpServerOptions options;
     options.name = "otlp-http";
+    options.metrics = metrics;
     options.bind = config.http.bind;
     options.port = static_cast<int>(config.http.port);
     options.threads = 2;
@@ -313,10 +365,15 @@ struct Node::Impl {
     options.max_body_bytes =
         static_cast<size_t>(std::min(config.http.max_payload_size_mb, config.proxy.http.max_payload_size_mb)) << 20;
     options.request_timeout = std::chrono::milliseconds(config.http.request_timeout_ms);
+    options.tls = HttpTls(config.http.tls);
+    otlp_http = std::make_unique<gateway::OtlpHttpReceiver>(config.node.id, batcher.get(), authenticator.get(),
+                                                            quotas.get(), options.max_body_bytes, metrics);
     otlp_http_server = std::make_unique<HttpServer>(options);
     otlp_http->Register(otlp_http_server.get());
     ARROW_RETURN_NOT_OK(otlp_http_server->Start());
-    endpoints.push_back({"otlp-http", fmt::format("http://{}:{}", config.http.bind, otlp_http_server->port()),
+    endpoints.push_back({"otlp-http",
+                         fmt::format("{}://{}:{}", otlp_http_server->tls() ? "https" : "http", config.http.bind,
+                                     otlp_http_server->port()),
                          "OTLP/HTTP: POST /v1/logs, /v1/traces, /v1/metrics (protobuf or JSON)"});
     return arrow::Status::OK();
   }
@@ -333,6 +390,7 @@ struct Node::Impl {
         lock.unlock();
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + interval);
+        ctx.AddMetadata(kClusterTokenHeader, cluster_token.value());
         grpc::Status status;
         if (!registered) {
           control::v1::RegisterRequest req;
@@ -371,6 +429,7 @@ arrow::Status Node::Start() {
   auto& build_info = m.metrics->Gauge("openwit.build.info", "Version of this binary",
                                       {{"version", kVersion}, {"arrow", kArrowVersion}});
   build_info.Set(1);
+  ARROW_RETURN_NOT_OK(m.ResolveClusterToken());
   if (m.Has("control")) ARROW_RETURN_NOT_OK(m.StartControl());
   ARROW_RETURN_NOT_OK(m.StartAdmin());
   if (m.Has("storage")) ARROW_RETURN_NOT_OK(m.StartStorage());
@@ -407,6 +466,7 @@ void Node::Stop() {
   // Upstream first: no new batches, then what ingest holds goes to storage, then storage closes.
   if (m.otlp_grpc) m.otlp_grpc->Stop();
   if (m.otlp_http_server) m.otlp_http_server->Stop();
+  if (m.otlp_http) m.otlp_http->Drain();       // requests still decoding reach the batcher before it goes
   if (m.kafka_source) m.kafka_source->Stop();  // waits for in-flight acks, commits them, leaves the group
   m.kafka_source.reset();
   m.kafka_ingest_clients.clear();  // after the source: they wait for their calls in flight

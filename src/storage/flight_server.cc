@@ -10,11 +10,13 @@
 #include <set>
 
 #include <arrow/buffer.h>
+#include <arrow/flight/server_middleware.h>
 #include <arrow/io/file.h>
 #include <arrow/type.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/cluster_token.h"
 #include "common/config_overrides.h"
 #include "storage/lake_file.h"
 #include "storage/parquet_writer.h"
@@ -38,6 +40,26 @@ std::string RandomHex() {
   static thread_local std::mt19937_64 rng(std::random_device{}());
   return fmt::format("{:016x}", rng());
 }
+
+// Refuses every Flight call (DoPut, Handshake, ListFlights, ...) that lacks the cluster token,
+// before the server reads any of its data: nobody outside the cluster writes the lake or the batch
+// registry.
+class ClusterTokenCheck final : public flight::ServerMiddlewareFactory {
+ public:
+  explicit ClusterTokenCheck(ClusterToken token) : token_(std::move(token)) {}
+  arrow::Status StartCall(const flight::CallInfo&, const flight::ServerCallContext& context,
+                          std::shared_ptr<flight::ServerMiddleware>*) override {
+    std::optional<std::string_view> presented;
+    const auto& headers = context.incoming_headers();
+    if (auto it = headers.find(kClusterTokenHeader); it != headers.end()) presented = it->second;
+    std::string why;
+    if (token_.Admits(presented, "flight", &why)) return arrow::Status::OK();
+    return flight::MakeFlightError(flight::FlightStatusCode::Unauthenticated, std::move(why));
+  }
+
+ private:
+  const ClusterToken token_;
+};
 
 }  // namespace
 
@@ -63,10 +85,14 @@ StorageServer::~StorageServer() { Stop(); }
 
 arrow::Result<std::unique_ptr<StorageServer>> StorageServer::Start(StorageOptions options, const std::string& bind,
                                                                    int port) {
+  if (options.cluster_token.empty()) return arrow::Status::Invalid("storage: no cluster token to check calls against");
+  ClusterToken token(options.cluster_token);
   std::unique_ptr<StorageServer> server(new StorageServer(std::move(options)));
+  token.CountRefusalsIn(server->metrics_->r);
   ARROW_RETURN_NOT_OK(server->Recover());
   ARROW_ASSIGN_OR_RAISE(auto location, flight::Location::ForGrpcTcp(bind, port));
   flight::FlightServerOptions flight_options(location);
+  flight_options.middleware.emplace_back("cluster-token", std::make_shared<ClusterTokenCheck>(std::move(token)));
   auto status = server->Init(flight_options);
   if (!status.ok()) {
     return arrow::Status::IOError("storage: cannot listen on ", bind, ":", port, ": ", status.message());

@@ -33,6 +33,9 @@ struct StorageOptions {
   bool delete_local_after_upload = true;  // else kept under local_dir/uploaded
   ObjectStore* lake = nullptr;            // not owned; required
   Metastore* metastore = nullptr;         // not owned; required
+  // Required: every Flight call must carry it (x-openwit-cluster-token), else UNAUTHENTICATED
+  // before any of its data is read (common/cluster_token.h).
+  std::string cluster_token;
   // Where it reports: the node's registry; null: a registry of its own.
   std::shared_ptr<MetricsRegistry> metrics = nullptr;
 };

@@ -201,5 +201,48 @@ TEST(BatcherTest, OversizeRequestIsSplitNeverRejected) {
   EXPECT_EQ(sent, 100);
 }
 
+// Issue #11: tiny records under a large resource. Small on the wire, large once each row carries
+// the resource: the batcher splits by that cost, and refuses a request no ingest node could hold.
+ingest::v1::BulkBatch TinyRecordsUnderBigResource(int n, size_t attribute_bytes) {
+  auto b = Logs("acme", n, 1);
+  auto* attr = b.mutable_resource_logs(0)->mutable_resource()->add_attributes();
+  attr->set_key("blob");
+  attr->mutable_value()->set_string_value(std::string(attribute_bytes, 'r'));
+  return b;
+}
+
+TEST(BatcherTest, RequestIsSplitByWhatItsRowsRepeat) {
+  auto request = TinyRecordsUnderBigResource(100, 10000);  // ~11 KB on the wire, ~1 MB as rows
+  ASSERT_LT(request.ByteSizeLong(), 12000u);
+  EXPECT_GT(BatchCost(request), 100 * 10000);
+  Sink sink;
+  {
+    Batcher batcher({.batch_size = 1000000, .batch_timeout = std::chrono::milliseconds(10), .max_batch_bytes = 200000},
+                    &sink);
+    std::promise<arrow::Status> answer;
+    batcher.Submit(request, [&](ingest::SubmitOutcome o) { answer.set_value(o.status); });
+    EXPECT_TRUE(answer.get_future().get().ok());
+  }
+  int64_t sent = 0;
+  ASSERT_GE(sink.batches.size(), 5u);
+  for (const auto& b : sink.batches) {
+    EXPECT_LE(BatchCost(b), 200000 + 20000);
+    sent += otlp::CountRecords(b);
+  }
+  EXPECT_EQ(sent, 100);
+}
+
+TEST(BatcherTest, RequestNoIngestNodeCouldHoldIsInvalid) {
+  Sink sink;
+  Batcher batcher({.max_request_cost = 1 << 20}, &sink);
+  std::promise<arrow::Status> answer;
+  batcher.Submit(TinyRecordsUnderBigResource(1000, 10000),
+                 [&](ingest::SubmitOutcome o) { answer.set_value(o.status); });
+  auto status = answer.get_future().get();
+  ASSERT_TRUE(status.IsInvalid()) << status.ToString();
+  EXPECT_NE(status.message().find("processing.buffer.max_size_bytes"), std::string::npos);
+  EXPECT_TRUE(sink.batches.empty());
+}
+
 }  // namespace
 }  // namespace openwit::gateway

@@ -73,5 +73,23 @@ TEST(OtlpRecordsTest, RemoveRecordsDropsFlaggedAndEmptiedContainers) {
   EXPECT_EQ(records[1].body().string_value(), "c");
 }
 
+TEST(OtlpRecordsTest, RepeatedBytesCountResourceAndScopeOncePerRow) {
+  auto logs = Batch("checkout", {"a", "b", "c"});
+  const auto resource = static_cast<int64_t>(logs.resource_logs(0).resource().ByteSizeLong());
+  const auto scope = static_cast<int64_t>(logs.resource_logs(0).scope_logs(0).scope().ByteSizeLong());
+  EXPECT_EQ(RepeatedBytes(logs), 3 * (resource + scope));
+
+  // Metrics: every data point is a row.
+  ingest::v1::BulkBatch metrics;
+  metrics.set_signal(ingest::v1::SIGNAL_METRICS);
+  auto* rm = metrics.add_resource_metrics();
+  auto* attr = rm->mutable_resource()->add_attributes();
+  attr->set_key("blob");
+  attr->mutable_value()->set_string_value(std::string(1000, 'm'));
+  auto* metric = rm->add_scope_metrics()->add_metrics();
+  for (int i = 0; i < 50; ++i) metric->mutable_gauge()->add_data_points()->set_as_int(i);
+  EXPECT_EQ(RepeatedBytes(metrics), 50 * static_cast<int64_t>(rm->resource().ByteSizeLong()));
+}
+
 }  // namespace
 }  // namespace openwit::otlp
