@@ -42,8 +42,8 @@ bool ClusterToken::Admits(std::optional<std::string_view> presented, std::string
   const char* reason = presented ? "wrong" : "missing";
   metrics_
       ->Counter("cluster.auth.refused",
-               "Calls to an internal port (ingest, flight, control) refused for a missing or wrong cluster token",
-               {{"port", std::string(port)}, {"reason", reason}})
+                "Calls to an internal port (ingest, flight, control) refused for a missing or wrong cluster token",
+                {{"port", std::string(port)}, {"reason", reason}})
       .Increment();
   if (presented) {
     *why = fmt::format(

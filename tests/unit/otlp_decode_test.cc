@@ -3,8 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include "otlp/export_request.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "otlp/export_request.h"
 
 namespace openwit::otlp {
 namespace {
