@@ -37,6 +37,16 @@ def install(cert: Path, key: Path, served_cert: Path, served_key: Path):
         tmp.rename(dst)
 
 
+def common_name_while_renewing(port: int, ca: Path, alpn=None):
+    """served_common_name, or None when the handshake fails: while a renewal is half installed (the new
+    key beside the old certificate) a server that read the pair in between refuses handshakes until
+    its next reload (gRPC's file watcher does not check that the pair matches)."""
+    try:
+        return served_common_name(port, ca, alpn)
+    except (ssl.SSLError, ConnectionError):
+        return None
+
+
 def served_common_name(port: int, ca: Path, alpn=None) -> str:
     """The common name of the certificate a new TLS connection to 127.0.0.1:port is shown (verified
     against `ca`)."""

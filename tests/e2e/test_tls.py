@@ -10,7 +10,7 @@ import grpc
 import pytest
 import requests
 
-from certs import CertAuthority, install, served_common_name
+from certs import CertAuthority, common_name_while_renewing, install, served_common_name
 from conftest import lake_bodies, run_cli, wait_for
 
 LOG_JSON = {"resourceLogs": [{
@@ -55,7 +55,7 @@ def test_otlp_http_over_tls_and_a_certificate_renewed_without_restart(openwit, c
     assert served_common_name(port, ca.pem) == "first.openwit.test"
     pid = node.proc.pid
     install(*ca.second, ca.cert, ca.key)
-    wait_for(lambda: served_common_name(port, ca.pem) == "second.openwit.test", timeout=10,
+    wait_for(lambda: common_name_while_renewing(port, ca.pem) == "second.openwit.test", timeout=10,
              what="new connections to get the renewed certificate")
     assert node.proc.pid == pid and node.proc.poll() is None  # no restart
     assert post_log(url, "after the renewal", verify=str(ca.pem)).status_code == 200
@@ -118,7 +118,7 @@ def test_otlp_grpc_over_tls_and_a_certificate_renewed_without_restart(openwit, c
     assert served_common_name(port, ca.pem, alpn=["h2"]) == "first.openwit.test"
     pid = node.proc.pid
     install(*ca.second, ca.cert, ca.key)
-    wait_for(lambda: served_common_name(port, ca.pem, alpn=["h2"]) == "second.openwit.test", timeout=15,
+    wait_for(lambda: common_name_while_renewing(port, ca.pem, alpn=["h2"]) == "second.openwit.test", timeout=15,
              what="gRPC to serve the renewed certificate")
     assert node.proc.pid == pid and node.proc.poll() is None
     send("after the grpc renewal")
