@@ -4,8 +4,6 @@
 
 #include <fmt/format.h>
 
-#include "common/metrics.h"
-
 namespace openwit {
 bool ConstantTimeEquals(std::string_view presented, std::string_view expected) {
   // Every byte of `expected` is looked at whatever `presented` holds: the time tells nothing
@@ -42,10 +40,10 @@ arrow::Result<ClusterToken> ClusterToken::FromConfig(const ClusterConfig& config
 bool ClusterToken::Admits(std::optional<std::string_view> presented, std::string_view port, std::string* why) const {
   if (presented && ConstantTimeEquals(*presented, value_)) return true;
   const char* reason = presented ? "wrong" : "missing";
-  MetricsRegistry::Default()
-      .Counter("cluster.auth.refused",
-               "Calls to an internal port (ingest, flight, control) refused for a missing or wrong cluster token",
-               {{"port", std::string(port)}, {"reason", reason}})
+  metrics_
+      ->Counter("cluster.auth.refused",
+                "Calls to an internal port (ingest, flight, control) refused for a missing or wrong cluster token",
+                {{"port", std::string(port)}, {"reason", reason}})
       .Increment();
   if (presented) {
     *why = fmt::format(

@@ -10,6 +10,7 @@
 // Where it comes from (cluster.token, cluster.token_file, else a random one per process) and when
 // a process refuses to start without one: roles/node.cc and README "Closed doors".
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/config.h"
+#include "common/metrics.h"
 
 namespace openwit {
 
@@ -35,6 +37,9 @@ class ClusterToken {
   const std::string& value() const { return value_; }
   // False for a random token: other processes cannot know it.
   bool configured() const { return configured_; }
+  // Where refusals are counted from now on, by this token and its copies made after: the node's
+  // registry. Until then, a registry of the token's own.
+  void CountRefusalsIn(std::shared_ptr<MetricsRegistry> metrics) { metrics_ = std::move(metrics); }
 
   // Whether `presented` (nullopt: no header) is this token, compared in constant time (the time
   // depends on this token's length only). A refusal is counted under `port` ("ingest", "flight",
@@ -44,6 +49,7 @@ class ClusterToken {
  private:
   std::string value_;
   bool configured_;
+  std::shared_ptr<MetricsRegistry> metrics_ = std::make_shared<MetricsRegistry>();
 };
 
 // Constant-time equality in the length of `expected`.

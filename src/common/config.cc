@@ -457,20 +457,32 @@ void ValidateAcrossKeys(LoadedConfig& loaded, std::vector<std::string>* errors) 
   reconcile("grpc.keepalive_timeout_ms", g.keepalive_timeout_ms, "grpc.keepalive_timeout_seconds",
             g.keepalive_timeout_seconds);
 
-  if (c.grpc.tls.enabled) {
-    for (const auto& [key, value] :
-         {std::pair{"grpc.tls.cert_path", c.grpc.tls.cert_path}, std::pair{"grpc.tls.key_path", c.grpc.tls.key_path}}) {
-      if (value.empty()) {
-        errors->push_back(fmt::format("{}: required when grpc.tls.enabled is true", Where(loaded, key)));
-      } else if (!std::ifstream(value).good()) {
-        errors->push_back(fmt::format("{}: cannot read \"{}\"", Where(loaded, key), value));
+  // TLS of every listener: files readable when on; off in production is a loud warning where the
+  // listener carries credentials (API keys on OTLP, the search API's callers).
+  struct TlsListener {
+    const char* prefix;
+    const TlsConfig& tls;
+    const char* what;  // nullptr: carries no credentials (admin: /health, /metrics)
+  };
+  for (const auto& [prefix, tls, what] :
+       {TlsListener{"grpc", c.grpc.tls, "OTLP/gRPC receiver"}, TlsListener{"http", c.http.tls, "OTLP/HTTP receiver"},
+        TlsListener{"search", c.search.tls, "search API"}, TlsListener{"admin", c.admin.tls, nullptr}}) {
+    const std::string p = prefix;
+    if (tls.enabled) {
+      for (const auto& [key, value] :
+           {std::pair{p + ".tls.cert_path", tls.cert_path}, std::pair{p + ".tls.key_path", tls.key_path}}) {
+        if (value.empty()) {
+          errors->push_back(fmt::format("{}: required when {}.tls.enabled is true", Where(loaded, key), p));
+        } else if (!std::ifstream(value).good()) {
+          errors->push_back(fmt::format("{}: cannot read \"{}\"", Where(loaded, key), value));
+        }
       }
+    } else if (c.environment == "production" && what != nullptr) {
+      loaded.warnings.push_back(
+          fmt::format("WARNING: {}: TLS is disabled while environment is production: the {}'s traffic and credentials "
+                      "travel in clear text. Set {}.tls.enabled: true with cert_path and key_path.",
+                      Where(loaded, p + ".tls.enabled"), what, p));
     }
-  } else if (c.environment == "production") {
-    loaded.warnings.push_back(fmt::format(
-        "WARNING: {}: TLS is disabled while environment is production: OTLP traffic and credentials travel in "
-        "clear text. Set grpc.tls.enabled: true with cert_path and key_path.",
-        Where(loaded, "grpc.tls.enabled")));
   }
 
   // The cluster token guards the internal ports (common/cluster_token.h).

@@ -27,16 +27,26 @@ struct FieldSpec {
   bool secret = false;                       // masked when the effective config is printed
 };
 
+// TLS of one listener. The files are looked at again every reload_interval_seconds: a renewed
+// certificate serves new connections without a restart.
 struct TlsConfig {
   bool enabled = false;
   std::string cert_path;
   std::string key_path;
+  int64_t reload_interval_seconds = 60;
 
   template <class V>
   void Visit(V& v) {
-    v.Field("enabled", enabled, {.doc = "Serve TLS. Off is a risk in production (a loud warning)."});
+    v.Field("enabled", enabled,
+            {.doc = "Serve TLS. Off while environment is production is a loud warning on listeners that carry "
+                    "credentials."});
     v.Field("cert_path", cert_path, {.doc = "PEM certificate chain; required when enabled."});
     v.Field("key_path", key_path, {.doc = "PEM private key; required when enabled. Keep it a secret."});
+    v.Field("reload_interval_seconds", reload_interval_seconds,
+            {.doc = "How often cert_path and key_path are read again; a changed pair serves new connections, no "
+                    "restart.",
+             .min = 1,
+             .max = 86400});
   }
 };
 
@@ -147,6 +157,7 @@ struct HttpReceiverConfig {
   int64_t request_timeout_ms = 30000;
   int64_t max_payload_size_mb = 16;
   UpstreamPoolConfig upstream;
+  TlsConfig tls;
 
   template <class V>
   void Visit(V& v) {
@@ -159,6 +170,7 @@ struct HttpReceiverConfig {
     v.Field("max_payload_size_mb", max_payload_size_mb,
             {.doc = "Largest request body in MiB (413 above).", .min = 1, .max = 2047});
     v.Section("upstream", upstream, "Connections from the HTTP receiver to ingest nodes.");
+    v.Section("tls", tls, "TLS (HTTPS) of the OTLP/HTTP receiver.");
   }
 };
 
@@ -381,6 +393,19 @@ struct ListenConfig {
   }
 };
 
+// One HTTP listener (the admin endpoints, the search API): where it listens and its TLS.
+struct HttpListenConfig {
+  std::string bind = "127.0.0.1";
+  int64_t port = 0;
+  TlsConfig tls;
+  template <class V>
+  void Visit(V& v) {
+    v.Field("bind", bind, {.doc = "Listen address."});
+    v.Field("port", port, {.doc = "Listen port (0: any free port).", .min = 0, .max = 65535});
+    v.Section("tls", tls, "TLS (HTTPS) of this listener.");
+  }
+};
+
 // Who may call the internal ports (ingest.listen, storage.flight, control.listen): the cluster's
 // own nodes, proven by one shared token (common/cluster_token.h).
 inline constexpr size_t kMinClusterTokenLength = 16;
@@ -543,7 +568,7 @@ struct Config {
   std::string environment = "development";
   NodeConfig node;
   ClusterConfig cluster;
-  ListenConfig admin{"127.0.0.1", 7290};
+  HttpListenConfig admin{"127.0.0.1", 7290, {}};
   GrpcReceiverConfig grpc;
   HttpReceiverConfig http;
   IngestionConfig ingestion;
@@ -553,7 +578,7 @@ struct Config {
   IngestNodeConfig ingest;
   StorageNodeConfig storage;
   MetastoreConfig metastore;
-  ListenConfig search{"127.0.0.1", 7280};
+  HttpListenConfig search{"127.0.0.1", 7280, {}};
   ControlConfig control;
   JanitorConfig janitor;
   AuthConfig auth;

@@ -3,7 +3,6 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/cluster_token.h"
-#include "common/metrics.h"
 
 namespace openwit::gateway {
 
@@ -24,12 +23,15 @@ struct BulkIngestClient::Batch {
 
 BulkIngestClient::BulkIngestClient(const std::vector<std::string>& endpoints, std::chrono::milliseconds timeout,
                                    int max_message_bytes, std::string cluster_token,
-                                   std::chrono::milliseconds unhealthy_for)
+                                   std::shared_ptr<MetricsRegistry> metrics, std::chrono::milliseconds unhealthy_for)
     : endpoints_(endpoints),
       cluster_token_(std::move(cluster_token)),
       unhealthy_until_ms_(new std::atomic<int64_t>[endpoints.size()]),
       timeout_(timeout),
-      unhealthy_for_(unhealthy_for) {
+      unhealthy_for_(unhealthy_for),
+      metrics_(OwnRegistryIfNone(std::move(metrics))),
+      failovers_(metrics_->Counter("gateway.ingest.failovers",
+                                   "Batches sent to another ingest node because one could not be reached")) {
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(max_message_bytes);
   // Connections of its own: channels with equal arguments would otherwise share one, and the Kafka
@@ -75,8 +77,6 @@ void BulkIngestClient::Submit(ingest::v1::BulkBatch batch, ingest::SubmitCallbac
 }
 
 void BulkIngestClient::Attempt(std::shared_ptr<Batch> batch) {
-  static auto& failovers = MetricsRegistry::Default().Counter(
-      "gateway.ingest.failovers", "Batches sent to another ingest node because one could not be reached");
   struct Call {
     grpc::ClientContext ctx;
     ingest::v1::BulkAck response;
@@ -91,7 +91,7 @@ void BulkIngestClient::Attempt(std::shared_ptr<Batch> batch) {
       unhealthy_until_ms_[i] = NowMs() + unhealthy_for_.count();
       if (batch->attempts < stubs_.size()) {
         delete call;
-        failovers.Increment();
+        failovers_.Increment();
         return Attempt(batch);  // not delivered: the next node takes it
       }
     }

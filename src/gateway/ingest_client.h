@@ -13,17 +13,21 @@
 #include <string>
 #include <vector>
 
-#include "ingest/ingest_pipeline.h"
+#include "common/metrics.h"
+#include "ingest/ingest_sink.h"
 #include "openwit/ingest.grpc.pb.h"
 
 namespace openwit::gateway {
 
-class BulkIngestClient {
+// The remote implementation of the IngestSink seam (ingest/ingest_sink.h).
+class BulkIngestClient final : public ingest::IngestSink {
  public:
+  // `metrics` is the node's (null: a registry of its own).
   BulkIngestClient(const std::vector<std::string>& endpoints, std::chrono::milliseconds timeout, int max_message_bytes,
-                   std::string cluster_token, std::chrono::milliseconds unhealthy_for = std::chrono::seconds(2));
-  ~BulkIngestClient();  // waits for the calls in flight (their callbacks use this object)
-  void Submit(ingest::v1::BulkBatch batch, ingest::SubmitCallback done);
+                   std::string cluster_token, std::shared_ptr<MetricsRegistry> metrics,
+                   std::chrono::milliseconds unhealthy_for = std::chrono::seconds(2));
+  ~BulkIngestClient() override;  // waits for the calls in flight (their callbacks use this object)
+  void Submit(ingest::v1::BulkBatch batch, ingest::SubmitCallback done) override;
 
  private:
   struct Batch;
@@ -36,6 +40,8 @@ class BulkIngestClient {
   std::unique_ptr<std::atomic<int64_t>[]> unhealthy_until_ms_;  // steady-clock ms, per endpoint
   std::chrono::milliseconds timeout_;
   std::chrono::milliseconds unhealthy_for_;
+  const std::shared_ptr<MetricsRegistry> metrics_;
+  prometheus::Counter& failovers_;
   std::atomic<size_t> next_{0};
   std::mutex mu_;
   std::condition_variable idle_;

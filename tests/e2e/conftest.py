@@ -26,28 +26,25 @@ class OpenWit:
     """One openwit process with its own config and working directory."""
 
     def __init__(self, workdir: Path, role: str = "all", extra_yaml: str = "", storage_endpoint: str = "",
-                 ports: dict = None, storage_yaml: str = ""):
+                 ports: dict = None, storage_yaml: str = "", listener_yaml: dict = None):
         self.workdir = workdir
         self.role = role
         self.ports = {k: free_port() for k in ("admin", "grpc", "http", "ingest", "flight", "search", "control")}
         self.ports.update(ports or {})
         storage_endpoint = storage_endpoint or f"127.0.0.1:{self.ports['flight']}"
         self.config = workdir / f"openwit-{role.replace(',', '-')}.yaml"
-
-        def own(key, line):
-            """The block for `key`, unless extra_yaml brings its own (with HTTP_PORT / GRPC_PORT)."""
-            return "" if any(l.startswith(key + ":") for l in extra_yaml.splitlines()) else line
-
+        # More entries of the admin, grpc, http or search block, e.g. {"http": "tls: {enabled: true, ...}"}.
+        more = {k: ", " + v for k, v in (listener_yaml or {}).items()}
         self.config.write_text(
             f"""
 node: {{id: "{role}-{self.ports['admin']}", data_dir: ./data}}
-admin: {{bind: 127.0.0.1, port: {self.ports['admin']}}}
-{own('grpc', f"grpc: {{bind: 127.0.0.1, port: {self.ports['grpc']}}}")}
-{own('http', f"http: {{bind: 127.0.0.1, port: {self.ports['http']}}}")}
+admin: {{bind: 127.0.0.1, port: {self.ports['admin']}{more.get('admin', '')}}}
+grpc: {{bind: 127.0.0.1, port: {self.ports['grpc']}{more.get('grpc', '')}}}
+http: {{bind: 127.0.0.1, port: {self.ports['http']}{more.get('http', '')}}}
 ingest: {{listen: {{bind: 127.0.0.1, port: {self.ports['ingest']}}}, endpoints: ["127.0.0.1:{self.ports['ingest']}"]}}
 storage: {{flight: {{bind: 127.0.0.1, port: {self.ports['flight']}}}, endpoints: ["{storage_endpoint}"]{', ' + storage_yaml if storage_yaml else ''}}}
-search: {{bind: 127.0.0.1, port: {self.ports['search']}}}
-{extra_yaml.replace('CONTROL_PORT', str(self.ports['control'])).replace('HTTP_PORT', str(self.ports['http'])).replace('GRPC_PORT', str(self.ports['grpc']))}
+search: {{bind: 127.0.0.1, port: {self.ports['search']}{more.get('search', '')}}}
+{extra_yaml.replace('CONTROL_PORT', str(self.ports['control']))}
 """
             + ("" if "control:" in extra_yaml else f"control: {{listen: {{bind: 127.0.0.1, port: {self.ports['control']}}}}}\n")
             + ("" if "cluster:" in extra_yaml else f"cluster: {{token: {CLUSTER_TOKEN}}}\n")
@@ -111,9 +108,11 @@ def openwit(tmp_path):
     """Factory: openwit(role, extra_yaml) -> started OpenWit; all are stopped at the end."""
     started = []
 
-    def make(role="all", extra_yaml="", wait=True, storage_endpoint="", preexec_fn=None, ports=None, storage_yaml=""):
-        """storage_yaml: more entries of the storage block, e.g. 'rotation_max_file_age_seconds: 1'."""
-        node = OpenWit(tmp_path, role, extra_yaml, storage_endpoint, ports, storage_yaml)
+    def make(role="all", extra_yaml="", wait=True, storage_endpoint="", preexec_fn=None, ports=None, storage_yaml="",
+             listener_yaml=None):
+        """storage_yaml: more entries of the storage block, e.g. 'rotation_max_file_age_seconds: 1';
+        listener_yaml: more entries of the admin/grpc/http/search blocks, e.g. {"http": "tls: {...}"}."""
+        node = OpenWit(tmp_path, role, extra_yaml, storage_endpoint, ports, storage_yaml, listener_yaml)
         started.append(node)
         return node.start(wait=wait, preexec_fn=preexec_fn)
 

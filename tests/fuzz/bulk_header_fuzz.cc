@@ -1,6 +1,6 @@
 // What the ingest node reads of a bulk batch from the gateway (or from its WAL) before any
 // protobuf parse: ReadBulkHeader, the dedup keys of RecordKeys, and the conversion of the
-// resources to Arrow (ingest/otlp_records.h, ingest/arrow_convert.h). Wherever protobuf parses the
+// resources to Arrow (otlp/otlp_records.h, ingest/arrow_convert.h). Wherever protobuf parses the
 // bytes as a BulkBatch, the header has protobuf's field values and list sizes, and there is one
 // key per record that ForEachRecord walks (or both refuse a batch holding a protobuf group, which
 // protobuf skips: otlp_records.h); whatever the bytes, nothing crashes.
@@ -12,14 +12,14 @@
 
 #include "fuzz_support.h"
 #include "ingest/arrow_convert.h"
-#include "ingest/otlp_records.h"
+#include "otlp/otlp_records.h"
 
 namespace openwit::fuzz {
 namespace {
 
 using ingest::v1::BulkBatch;
 
-void CheckAgainstProtobuf(std::string_view bytes, const arrow::Result<ingest::BulkHeader>& header,
+void CheckAgainstProtobuf(std::string_view bytes, const arrow::Result<otlp::BulkHeader>& header,
                           const arrow::Result<std::vector<uint64_t>>& keys) {
   BulkBatch expected;
   if (bytes.size() > INT32_MAX || !expected.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;
@@ -42,12 +42,12 @@ void CheckAgainstProtobuf(std::string_view bytes, const arrow::Result<ingest::Bu
               "list sizes");
   if (!keys.ok() && refuses_group(keys.status())) return;
   FUZZ_EXPECT(keys.ok(), "protobuf parses the batch, RecordKeys refuses it: {}", keys.status().ToString());
-  FUZZ_EXPECT(static_cast<int64_t>(keys->size()) == ingest::CountRecords(expected), "{} keys for {} records",
-              keys->size(), ingest::CountRecords(expected));
+  FUZZ_EXPECT(static_cast<int64_t>(keys->size()) == otlp::CountRecords(expected), "{} keys for {} records",
+              keys->size(), otlp::CountRecords(expected));
 }
 
 // The ingest pipeline's conversion: every resource of the batch's signal into one RecordBatch.
-void Convert(const ingest::BulkHeader& header) {
+void Convert(const otlp::BulkHeader& header) {
   if (header.signal < ingest::v1::SIGNAL_LOGS || header.signal > ingest::v1::SIGNAL_METRICS) return;
   ingest::ArrowConverter& converter = ReusedConverter(static_cast<ingest::Signal>(header.signal - 1));
   for (std::string_view resource : header.resources) {
@@ -75,9 +75,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static_assert(static_cast<int>(openwit::ingest::Signal::kLogs) == openwit::ingest::v1::SIGNAL_LOGS - 1 &&
                 static_cast<int>(openwit::ingest::Signal::kMetrics) == openwit::ingest::v1::SIGNAL_METRICS - 1);
   const std::string_view bytes = AsText(data, size);
-  auto header = openwit::ingest::ReadBulkHeader(bytes);
+  auto header = openwit::otlp::ReadBulkHeader(bytes);
   arrow::Result<std::vector<uint64_t>> keys = arrow::Status::Invalid("no header");
-  if (header.ok()) keys = openwit::ingest::RecordKeys(*header);
+  if (header.ok()) keys = openwit::otlp::RecordKeys(*header);
   CheckAgainstProtobuf(bytes, header, keys);
   if (header.ok() && keys.ok()) Convert(*header);
   return 0;

@@ -1,5 +1,5 @@
-// The gateway's path for an OTLP/HTTP JSON body (gateway/otlp_http.h, gateway/intake.h), then the
-// ingest node's reading of the batch it makes (ingest/otlp_records.h, ingest/arrow_convert.h).
+// The gateway's path for an OTLP/HTTP JSON body (otlp/export_request.h, gateway/intake.h), then the
+// ingest node's reading of the batch it makes (otlp/otlp_records.h, ingest/arrow_convert.h).
 // Whatever the body: an error, never a crash (the JSON nesting depth included); and what the
 // gateway admits the ingest node takes: the batch's header and keys read back, and its records
 // convert to Arrow, since a record the converter refused would make the ingest node refuse the
@@ -17,11 +17,12 @@
 #include <cstring>
 #include <random>
 
+#include "common/metrics.h"
 #include "fuzz_support.h"
 #include "gateway/intake.h"
-#include "gateway/otlp_http.h"
 #include "ingest/arrow_convert.h"
-#include "ingest/otlp_records.h"
+#include "otlp/export_request.h"
+#include "otlp/otlp_records.h"
 
 namespace openwit::fuzz {
 namespace {
@@ -30,19 +31,21 @@ using ingest::v1::BulkBatch;
 
 void GatewayThenIngest(ingest::v1::Signal signal, ingest::Signal converter_signal, std::string_view body) {
   BulkBatch batch;
-  if (!gateway::DecodeOtlp(signal, "application/json", body, &batch).ok()) return;
+  if (!otlp::DecodeExportRequest(signal, "application/json", body, &batch).ok()) return;
   batch.set_tenant("fuzz");
   batch.set_batch_id("fuzz-1");
-  const gateway::Validation validation = gateway::Admit(&batch);
+  static MetricsRegistry metrics;
+  static const gateway::Intake intake(metrics);
+  const gateway::Validation validation = intake.Admit(&batch);
   (void)gateway::ExportResponseBody(signal, validation, /*json=*/true);
 
   const std::string serialized = batch.SerializeAsString();
-  auto header = ingest::ReadBulkHeader(serialized);
+  auto header = otlp::ReadBulkHeader(serialized);
   FUZZ_EXPECT(header.ok(), "the ingest node refuses the gateway's batch: {}", header.status().ToString());
-  auto keys = ingest::RecordKeys(*header);
+  auto keys = otlp::RecordKeys(*header);
   FUZZ_EXPECT(keys.ok(), "RecordKeys refuses the gateway's batch: {}", keys.status().ToString());
-  FUZZ_EXPECT(static_cast<int64_t>(keys->size()) == ingest::CountRecords(batch), "{} keys for {} records", keys->size(),
-              ingest::CountRecords(batch));
+  FUZZ_EXPECT(static_cast<int64_t>(keys->size()) == otlp::CountRecords(batch), "{} keys for {} records", keys->size(),
+              otlp::CountRecords(batch));
   ingest::ArrowConverter& converter = ReusedConverter(converter_signal);
   for (std::string_view resource : header->resources) {
     auto status = converter.AppendSerialized(resource);

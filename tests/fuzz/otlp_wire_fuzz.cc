@@ -1,4 +1,4 @@
-// The OTLP wire reader (ingest/otlp_wire.h) against protobuf, its oracle, as otlp_wire_test.cc
+// The OTLP wire reader (otlp/otlp_wire.h) against protobuf, its oracle, as otlp_wire_test.cc
 // holds it on random mutations: for any bytes of a ResourceLogs, ResourceSpans or ResourceMetrics,
 // where protobuf refuses them the converter refuses them too; where protobuf parses them the
 // converter gives the batch that protobuf's message gives, or the same error.

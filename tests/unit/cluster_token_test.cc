@@ -16,19 +16,9 @@ namespace {
 
 using ::testing::HasSubstr;
 
-double Refused(const std::string& port, const std::string& reason) {
-  for (const auto& line : [] {
-         std::vector<std::string> lines;
-         std::istringstream in(MetricsRegistry::Default().Serialize());
-         for (std::string l; std::getline(in, l);) lines.push_back(l);
-         return lines;
-       }()) {
-    if (line.rfind("cluster_auth_refused{", 0) == 0 && line.find("port=\"" + port + "\"") != std::string::npos &&
-        line.find("reason=\"" + reason + "\"") != std::string::npos) {
-      return std::stod(line.substr(line.rfind(' ') + 1));
-    }
-  }
-  return 0;
+// Refusals counted in `metrics`, under `port` and `reason` (0 when none).
+double Refused(MetricsRegistry& metrics, const std::string& port, const std::string& reason) {
+  return metrics.Read("cluster.auth.refused", {{"port", port}, {"reason", reason}}).value_or(0);
 }
 
 TEST(ClusterTokenTest, ConstantTimeEquality) {
@@ -67,16 +57,18 @@ TEST(ClusterTokenTest, FromConfigTokenFileOrRandom) {
 
 TEST(ClusterTokenTest, RefusalsSayWhyAndAreCounted) {
   ClusterToken token("the-cluster-token-1234");
+  auto metrics = std::make_shared<MetricsRegistry>();
+  token.CountRefusalsIn(metrics);
   std::string why;
   EXPECT_TRUE(token.Admits("the-cluster-token-1234", "unit", &why));
-  const double missing = Refused("unit", "missing"), wrong = Refused("unit", "wrong");
+  const double missing = Refused(*metrics, "unit", "missing"), wrong = Refused(*metrics, "unit", "wrong");
   EXPECT_FALSE(token.Admits(std::nullopt, "unit", &why));
   EXPECT_THAT(why, HasSubstr("x-openwit-cluster-token"));
   EXPECT_THAT(why, HasSubstr("cluster.token"));
   EXPECT_FALSE(token.Admits("the-cluster-token-123", "unit", &why));
   EXPECT_THAT(why, HasSubstr("wrong cluster token"));
-  EXPECT_EQ(Refused("unit", "missing"), missing + 1);
-  EXPECT_EQ(Refused("unit", "wrong"), wrong + 1);
+  EXPECT_EQ(Refused(*metrics, "unit", "missing"), missing + 1);
+  EXPECT_EQ(Refused(*metrics, "unit", "wrong"), wrong + 1);
 }
 
 // Every method of the control service checks the token: nobody outside the cluster registers a

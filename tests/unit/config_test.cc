@@ -164,13 +164,26 @@ TEST(ConfigTest, BatchSizeGuardrail) {
   EXPECT_TRUE(Load("grpc:\n  max_receive_message_size_mb: 64\ningestion:\n  batching:\n    batch_size: 100000\n").ok());
 }
 
+// Every listener that carries credentials warns when it runs without TLS in production: OTLP/gRPC,
+// OTLP/HTTP (API keys) and the search API; the admin listener (/health, /metrics) does not.
 TEST(ConfigTest, TlsOffInProductionIsALoudWarning) {
   auto loaded = Load("environment: production\n");
   ASSERT_TRUE(loaded.ok()) << loaded.status();
-  ASSERT_EQ(loaded->warnings.size(), 1u);
-  EXPECT_THAT(loaded->warnings[0], HasSubstr("WARNING"));
-  EXPECT_THAT(loaded->warnings[0], HasSubstr("grpc.tls.enabled"));
+  ASSERT_EQ(loaded->warnings.size(), 3u);
+  for (const auto& w : loaded->warnings) EXPECT_THAT(w, HasSubstr("WARNING"));
+  EXPECT_THAT(loaded->warnings[0], HasSubstr("grpc.tls.enabled (default): TLS is disabled"));
+  EXPECT_THAT(loaded->warnings[1], HasSubstr("http.tls.enabled (default): TLS is disabled"));
+  EXPECT_THAT(loaded->warnings[1], HasSubstr("OTLP/HTTP receiver"));
+  EXPECT_THAT(loaded->warnings[2], HasSubstr("search.tls.enabled (default): TLS is disabled"));
   EXPECT_TRUE(Load("environment: development\n")->warnings.empty());
+  const std::string cert = std::string(OPENWIT_SOURCE_DIR) + "/README.md";  // any readable file
+  std::string yaml = "environment: production\n";
+  for (const char* listener : {"grpc", "http", "search"}) {
+    yaml += fmt::format("{}: {{tls: {{enabled: true, cert_path: \"{}\", key_path: \"{}\"}}}}\n", listener, cert, cert);
+  }
+  auto with_tls = Load(yaml);
+  ASSERT_TRUE(with_tls.ok()) << with_tls.status();
+  EXPECT_TRUE(with_tls->warnings.empty()) << with_tls->warnings.front();
 }
 
 TEST(ConfigTest, TlsEnabledNeedsReadableFiles) {
@@ -179,6 +192,16 @@ TEST(ConfigTest, TlsEnabledNeedsReadableFiles) {
   EXPECT_THAT(loaded.status().message(),
               HasSubstr("line 4: grpc.tls.cert_path: cannot read \"/nonexistent/cert.pem\""));
   EXPECT_THAT(loaded.status().message(), HasSubstr("grpc.tls.key_path (default): required when grpc.tls.enabled"));
+}
+
+TEST(ConfigTest, HttpListenersTakeTlsToo) {
+  auto loaded = Load("http:\n  tls: {enabled: true}\nadmin:\n  tls: {enabled: true, cert_path: /nonexistent.pem}\n");
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_THAT(loaded.status().message(), HasSubstr("http.tls.cert_path (default): required when http.tls.enabled"));
+  EXPECT_THAT(loaded.status().message(), HasSubstr("line 4: admin.tls.cert_path: cannot read \"/nonexistent.pem\""));
+  auto reload = Load("search:\n  tls: {reload_interval_seconds: 0}\n");
+  ASSERT_FALSE(reload.ok());
+  EXPECT_THAT(reload.status().message(), HasSubstr("search.tls.reload_interval_seconds: 0 is out of range"));
 }
 
 TEST(ConfigTest, ClusterTokenRules) {

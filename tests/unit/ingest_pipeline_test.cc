@@ -284,6 +284,42 @@ TEST_F(IngestPipelineTest, BytesAsReceivedAreParsedOnceAndGoToTheWalUnchanged) {
   EXPECT_EQ(live[0].payload, wire);
 }
 
+// A pipeline reports to the registry it is handed, its WAL too: two pipelines in one process
+// count apart, and a test reads its own counters.
+TEST_F(IngestPipelineTest, TwoPipelinesCountInTheirOwnRegistries) {
+  StartStorage();
+  auto first_metrics = std::make_shared<MetricsRegistry>();
+  auto second_metrics = std::make_shared<MetricsRegistry>();
+  options_.metrics = first_metrics;
+  auto first = Open(StorageEndpoint());
+  options_.node_id = "unit-2";
+  options_.processing.wal.dir = (dir_ / "wal-2").string();
+  options_.metrics = second_metrics;
+  auto second = Open(StorageEndpoint());
+
+  ASSERT_TRUE(SubmitAndWait(*first, LogBatch("a", "first", 3)).status.ok());
+  ASSERT_TRUE(SubmitAndWait(*first, LogBatch("b", "first again", 2)).status.ok());
+  ASSERT_TRUE(SubmitAndWait(*second, LogBatch("c", "second", 4)).status.ok());
+  ASSERT_TRUE(SubmitAndWait(*second, LogBatch("c", "second", 4)).status.ok());  // a retry: all duplicates
+  WaitDrained(*first);
+  WaitDrained(*second);
+
+  auto read = [](MetricsRegistry& m, std::string_view name, const prometheus::Labels& labels = {}) {
+    return m.Read(name, labels).value_or(-1);
+  };
+  EXPECT_EQ(read(*first_metrics, "ingest.records.accepted"), 5);
+  EXPECT_EQ(read(*second_metrics, "ingest.records.accepted"), 4);
+  EXPECT_EQ(read(*first_metrics, "ingest.records.stored"), 5);
+  EXPECT_EQ(read(*second_metrics, "ingest.records.stored"), 4);
+  EXPECT_EQ(read(*first_metrics, "dedup.duplicates"), 0);
+  EXPECT_EQ(read(*second_metrics, "dedup.duplicates"), 4);
+  EXPECT_EQ(read(*first_metrics, "ack.latency"), 2);  // a histogram reads as its count
+  EXPECT_EQ(read(*second_metrics, "ack.latency"), 2);
+  EXPECT_GE(read(*first_metrics, "wal.write.latency", {{"wal", "short"}}), 1);
+  EXPECT_GE(read(*second_metrics, "wal.write.latency", {{"wal", "short"}}), 1);
+  EXPECT_FALSE(first_metrics->Read("no.such.metric").has_value());
+}
+
 }  // namespace
 }  // namespace openwit::ingest
 
