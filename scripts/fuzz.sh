@@ -4,10 +4,14 @@
 #       input, then fuzzes each target for SECONDS from the seeds, in a fresh temp corpus.
 #   scripts/fuzz.sh run FUZZ_DIR SECONDS   (make fuzz) the same, SECONDS per target, keeping the
 #       corpus each run grows in build/fuzz-corpus/<target> for the next run.
-# FUZZ_TARGETS="a b" picks targets. A crash leaves its input in build/fuzz-artifacts/<target>/:
-# fix the code, then keep the input as tests/fuzz/regressions/<target>/<name> (replayed forever).
-# Each target's line ("fuzz <target>: ...") goes to FUZZ_LOG (build/fuzz.log); the exit status is non-zero if
-# any target crashed, leaked, timed out or went over its memory limits.
+# FUZZ_TARGETS="a b" picks targets; FUZZ_OPTIONS adds libFuzzer flags to the fuzzing (not to the
+# replay), e.g. FUZZ_OPTIONS=-runs=10000000 stops a target at ten million executions. A crash
+# leaves its input in build/fuzz-artifacts/<target>/: fix the code, then keep the input as
+# tests/fuzz/regressions/<target>/<name> (replayed forever). FUZZ_WORK (build) is where the
+# artifacts, the grown corpora and each target's output (fuzz-<target>.out) go: a long campaign
+# in a directory of its own does not collide with `make test`. Each target's line
+# ("fuzz <target>: ...") goes to FUZZ_LOG (build/fuzz.log); the exit status is non-zero if any
+# target crashed, leaked, timed out or went over its memory limits.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 MODE=${1:?ci or run}
@@ -15,6 +19,7 @@ FUZZ_DIR=${2:-build/fuzz}
 SECONDS_PER_TARGET=${3:-15}
 ALL_TARGETS="otlp_wire bulk_header otlp_json decompress wal_recovery active_file config"
 TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}
+WORK=${FUZZ_WORK:-build}
 LOG=${FUZZ_LOG:-build/fuzz.log}
 : > "$LOG"
 
@@ -44,10 +49,10 @@ for t in $TARGETS; do
   bin=$FUZZ_DIR/fuzz_$t
   seeds=tests/fuzz/corpus/$t
   regressions=tests/fuzz/regressions/$t
-  artifacts=build/fuzz-artifacts/$t
+  artifacts=$WORK/fuzz-artifacts/$t
   mkdir -p "$artifacts" "$regressions"
   if [ "$MODE" = run ]; then
-    corpus=build/fuzz-corpus/$t
+    corpus=$WORK/fuzz-corpus/$t
     mkdir -p "$corpus"
   else
     corpus=$(mktemp -d "${TMPDIR:-/tmp}/openwit-fuzz-$t.XXXXXX")
@@ -56,7 +61,7 @@ for t in $TARGETS; do
   [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
   options=(-max_len="$(max_len "$t")" -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10
            -artifact_prefix="$artifacts/" -print_final_stats=1 "${dict[@]}")
-  out=build/fuzz-$t.out
+  out=$WORK/fuzz-$t.out
   status=ok
   # 1. Every committed input once, whole (not cut to -max_len): the seeds must run clean, and every
   # crash ever fixed stays fixed.
@@ -73,7 +78,7 @@ for t in $TARGETS; do
     # No allocation stacks while fuzzing (ASan's stack depot was a quarter of the time): a crash
     # is replayed from its input with them, as step 1 does.
     if ! ASAN_OPTIONS=${ASAN_OPTIONS:-malloc_context_size=0} \
-        run "${options[@]}" -max_total_time="$SECONDS_PER_TARGET" "$corpus" "$seeds" "$regressions"; then
+        run "${options[@]}" -max_total_time="$SECONDS_PER_TARGET" ${FUZZ_OPTIONS:-} "$corpus" "$seeds" "$regressions"; then
       status="CRASH (input in $artifacts/, log in $out)"
     fi
     execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$out" | tail -1 | grep -o '[0-9]*$')
