@@ -4,7 +4,8 @@ SHELL := /bin/bash
 BUILD_DIR  ?= build/release
 ASAN_DIR   ?= build/asan
 TSAN_DIR   ?= build/tsan
-FUZZ_DIR   ?= build/fuzz
+# The fuzz targets are built in the ASan+UBSan tree: they and the unit tests share its objects.
+FUZZ_DIR   ?= $(ASAN_DIR)
 # Seconds each fuzz target runs: in `make test` (after replaying its committed inputs), and in
 # `make fuzz` (which keeps the corpus it grows in build/fuzz-corpus). FUZZ_TARGETS picks targets.
 FUZZ_TEST_SECONDS ?= 15
@@ -15,7 +16,7 @@ JOBS       ?= $(shell nproc)
 WERROR     := $(if $(CI),ON,OFF)
 CMAKE_ARGS := -G Ninja -DOPENWIT_WERROR=$(WERROR)
 
-.PHONY: all setup build build-asan build-tsan build-fuzz run test unit unit-asan unit-tsan e2e fuzz fuzz-seeds \
+.PHONY: all setup build build-asan build-tsan run test unit unit-asan unit-tsan e2e fuzz fuzz-seeds \
         bench bench-setup format clean readme-reference
 
 all: build
@@ -29,11 +30,15 @@ $(BUILD_DIR)/build.ninja:
 build: setup $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-$(ASAN_DIR)/build.ninja:
-	cmake -S . -B $(ASAN_DIR) $(CMAKE_ARGS) -DCMAKE_BUILD_TYPE=Debug -DOPENWIT_SANITIZE=ON -DOPENWIT_BUILD_BINARY=OFF
-
-build-asan: setup $(ASAN_DIR)/build.ninja
-	cmake --build $(ASAN_DIR) -j $(JOBS) --target openwit_unit_tests
+# ASan+UBSan: clang, -O1 with line tables, and libFuzzer's coverage instrumentation, so that one
+# tree builds both the unit tests and the fuzz targets (tests/fuzz/README.md): `make test` compiles
+# the sources once for both. A tree configured otherwise (by g++, before the fuzz targets joined
+# it) is configured afresh.
+build-asan: setup
+	@grep -qs '^OPENWIT_FUZZ:BOOL=ON' $(ASAN_DIR)/CMakeCache.txt || { rm -rf $(ASAN_DIR) && \
+	  cmake -S . -B $(ASAN_DIR) $(CMAKE_ARGS) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOPENWIT_FUZZ=ON -DOPENWIT_BUILD_BINARY=OFF; }
+	cmake --build $(ASAN_DIR) -j $(JOBS) --target openwit_unit_tests openwit_fuzz
 
 # ThreadSanitizer: the unit tests only, -O1 with line tables (what a report needs, and a quicker build).
 $(TSAN_DIR)/build.ninja:
@@ -43,20 +48,12 @@ $(TSAN_DIR)/build.ninja:
 build-tsan: setup $(TSAN_DIR)/build.ninja
 	cmake --build $(TSAN_DIR) -j $(JOBS) --target openwit_unit_tests
 
-# libFuzzer targets (tests/fuzz/README.md): clang, ASan+UBSan, only the fuzz targets are built.
-$(FUZZ_DIR)/build.ninja:
-	cmake -S . -B $(FUZZ_DIR) $(CMAKE_ARGS) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOPENWIT_FUZZ=ON -DOPENWIT_BUILD_BINARY=OFF
-
-build-fuzz: setup $(FUZZ_DIR)/build.ninja
-	cmake --build $(FUZZ_DIR) -j $(JOBS) --target openwit_fuzz
-
 run: build
 	$(BUILD_DIR)/openwit all --config $(CONFIG)
 
 # Unit tests three times (plain, ASan+UBSan, TSan), the end-to-end suite against the real binary,
 # then every fuzz target: its committed inputs replayed and FUZZ_TEST_SECONDS of fuzzing.
-test: build build-asan build-tsan build-fuzz
+test: build build-asan build-tsan
 	@FUZZ_TEST_SECONDS=$(FUZZ_TEST_SECONDS) bash scripts/test.sh $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(FUZZ_DIR)
 
 unit: build
@@ -72,11 +69,11 @@ e2e: build
 	OPENWIT_BIN=$(CURDIR)/$(BUILD_DIR)/openwit .venv/bin/python -m pytest -q tests/e2e
 
 # Each fuzz target for FUZZ_SECONDS (default 10 minutes each), growing build/fuzz-corpus.
-fuzz: build-fuzz
+fuzz: build-asan
 	@bash scripts/fuzz.sh run $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 # Rewrites the seed corpora of tests/fuzz/corpus from our own writers (then commit them).
-fuzz-seeds: build-fuzz
+fuzz-seeds: build-asan
 	$(FUZZ_DIR)/openwit_fuzz_seeds $(CURDIR)
 
 # The benchmarks of bench/RESULTS.md with short defaults (~5 minutes, plus ~7 minutes once for

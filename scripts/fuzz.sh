@@ -15,7 +15,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 MODE=${1:?ci or run}
-FUZZ_DIR=${2:-build/fuzz}
+FUZZ_DIR=${2:-build/asan}
 SECONDS_PER_TARGET=${3:-15}
 ALL_TARGETS="otlp_wire bulk_header otlp_json decompress wal_recovery active_file config"
 TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${1:-build/release}
 ASAN_DIR=${2:-build/asan}
 TSAN_DIR=${3:-build/tsan}
-FUZZ_DIR=${4:-build/fuzz}
+FUZZ_DIR=${4:-$ASAN_DIR}
 FUZZ_TEST_SECONDS=${FUZZ_TEST_SECONDS:-15}
 JOBS=$(nproc)
 rc=0

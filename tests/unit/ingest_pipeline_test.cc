@@ -65,9 +65,7 @@ class IngestPipelineTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  void StartStorage() {
-    storage_ = std::move(storage::StorageServer::Start(storage_options_, "127.0.0.1", 0).ValueOrDie());
-  }
+  void StartStorage() { storage_ = storage::StorageServer::Start(storage_options_, "127.0.0.1", 0).ValueOrDie(); }
   std::unique_ptr<IngestPipeline> Open(const std::string& endpoint) {
     auto p = IngestPipeline::Open(
         options_, std::make_unique<FlightSender>(FlightSenderOptions{.endpoints = {endpoint},
