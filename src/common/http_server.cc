@@ -54,8 +54,22 @@ HttpResponse HttpResponse::Json(int status, std::string body) {
 namespace {
 
 struct Routes {
-  // path -> method -> handler
-  std::map<std::string, std::map<std::string, HttpHandler>> by_path;
+  using ByMethod = std::map<std::string, HttpHandler>;
+  std::map<std::string, ByMethod> by_path;
+  std::map<std::string, ByMethod> by_prefix;  // "/api/traces/" of a route "/api/traces/*"
+
+  const ByMethod* Find(const std::string& path) const {
+    if (auto exact = by_path.find(path); exact != by_path.end()) return &exact->second;
+    const ByMethod* found = nullptr;
+    size_t longest = 0;
+    for (const auto& [prefix, methods] : by_prefix) {
+      if (prefix.size() >= longest && path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0) {
+        found = &methods;
+        longest = prefix.size();
+      }
+    }
+    return found;
+  }
 };
 
 arrow::Result<std::string> ReadWholeFile(const std::string& path) {
@@ -325,14 +339,14 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
     }
     request.body = std::move(msg.body());
 
-    auto path_it = routes_->by_path.find(request.path);
-    if (path_it == routes_->by_path.end()) {
+    const Routes::ByMethod* methods = routes_->Find(request.path);
+    if (methods == nullptr) {
       return Write(HttpResponse::Text(404, "no such endpoint: " + request.path + "\n"), version_);
     }
-    auto method_it = path_it->second.find(request.method);
-    if (method_it == path_it->second.end()) {
+    auto method_it = methods->find(request.method);
+    if (method_it == methods->end()) {
       std::string allowed;
-      for (const auto& [m, h] : path_it->second) allowed += (allowed.empty() ? "" : ", ") + m;
+      for (const auto& [m, h] : *methods) allowed += (allowed.empty() ? "" : ", ") + m;
       HttpResponse r = HttpResponse::Text(405, request.method + " not allowed on " + request.path + "\n");
       r.headers.emplace_back("Allow", allowed);
       return Write(std::move(r), version_);
@@ -456,7 +470,11 @@ HttpServer::HttpServer(HttpServerOptions options) : options_(std::move(options))
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Route(const std::string& method, const std::string& path, HttpHandler handler) {
-  impl_->routes->by_path[path][method] = std::move(handler);
+  if (path.size() >= 2 && path.compare(path.size() - 2, 2, "/*") == 0) {
+    impl_->routes->by_prefix[path.substr(0, path.size() - 1)][method] = std::move(handler);
+  } else {
+    impl_->routes->by_path[path][method] = std::move(handler);
+  }
 }
 
 arrow::Status HttpServer::Start() {

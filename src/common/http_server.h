@@ -80,6 +80,8 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Routes by exact path; a path with no route for the method answers 405, an unknown one 404.
+  // A path ending in "/*" routes every path under it ("/api/traces/*" takes "/api/traces/abc")
+  // that no exact route takes; the longest such prefix wins.
   void Route(const std::string& method, const std::string& path, HttpHandler handler);
 
   // Binds and starts serving; fails with a message naming the address when it cannot bind, or the
