@@ -53,6 +53,49 @@ HttpResponse HttpResponse::Json(int status, std::string body) {
 
 namespace {
 
+std::string PercentDecoded(std::string_view text) {
+  auto digit = [](char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+  };
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out.push_back(' ');
+    } else if (text[i] == '%' && i + 2 < text.size() && digit(text[i + 1]) >= 0 && digit(text[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(digit(text[i + 1]) * 16 + digit(text[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> QueryParameters(std::string_view target) {
+  std::map<std::string, std::string> parameters;
+  const size_t question = target.find('?');
+  if (question == std::string_view::npos) return parameters;
+  std::string_view rest = target.substr(question + 1);
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    parameters[PercentDecoded(pair.substr(0, eq))] =
+        eq == std::string_view::npos ? std::string() : PercentDecoded(pair.substr(eq + 1));
+  }
+  return parameters;
+}
+
+namespace {
+
 struct Routes {
   using ByMethod = std::map<std::string, HttpHandler>;
   std::map<std::string, ByMethod> by_path;

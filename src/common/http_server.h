@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -30,6 +31,11 @@ struct HttpRequest {
   // A header's value, or "" when absent. `name` in lower case.
   const std::string& Header(const std::string& name) const;
 };
+
+// The parameters of a request target's query string ("/p?a=1&b=x%20y" -> {a: "1", b: "x y"}):
+// percent-escapes decoded, '+' read as a space, a repeated name keeps its last value, a name
+// without '=' has the empty value. A malformed escape stays as written.
+std::map<std::string, std::string> QueryParameters(std::string_view target);
 
 struct HttpResponse {
   int status = 200;

@@ -109,6 +109,17 @@ TEST_F(HttpServerTest, PrefixRoutesTakeWhatNoExactRouteTakesLongestFirst) {
   EXPECT_EQ(Send(server_->port(), http::verb::post, "/api/traces/0af7").status, 405);
 }
 
+TEST(QueryParametersTest, DecodesEscapesPlusAndKeepsTheLastOfARepeatedName) {
+  auto p = QueryParameters("/api/search?tags=service.name%3D%22a+b%22%20x&limit=20&limit=5&flag&&=v&bad=%zz%4");
+  EXPECT_EQ(p["tags"], "service.name=\"a b\" x");
+  EXPECT_EQ(p["limit"], "5");
+  EXPECT_EQ(p.count("flag"), 1u);
+  EXPECT_EQ(p["flag"], "");
+  EXPECT_EQ(p[""], "v");
+  EXPECT_EQ(p["bad"], "%zz%4");
+  EXPECT_TRUE(QueryParameters("/api/search").empty());
+}
+
 TEST_F(HttpServerTest, AsynchronousAnswerFromAnotherThread) {
   auto r = Send(server_->port(), http::verb::post, "/later", "x");
   EXPECT_EQ(r.status, 429);
