@@ -51,8 +51,6 @@ HttpResponse HttpResponse::Json(int status, std::string body) {
   return r;
 }
 
-namespace {
-
 std::string PercentDecoded(std::string_view text) {
   auto digit = [](char c) {
     return c >= '0' && c <= '9'   ? c - '0'
@@ -74,8 +72,6 @@ std::string PercentDecoded(std::string_view text) {
   }
   return out;
 }
-
-}  // namespace
 
 std::map<std::string, std::string> QueryParameters(std::string_view target) {
   std::map<std::string, std::string> parameters;

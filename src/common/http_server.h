@@ -37,6 +37,9 @@ struct HttpRequest {
 // without '=' has the empty value. A malformed escape stays as written.
 std::map<std::string, std::string> QueryParameters(std::string_view target);
 
+// `text` with its percent-escapes decoded and '+' read as a space (a path segment, a parameter).
+std::string PercentDecoded(std::string_view text);
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
