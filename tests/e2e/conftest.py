@@ -38,9 +38,9 @@ grpc: {{bind: 127.0.0.1, port: {self.ports['grpc']}}}
 http: {{bind: 127.0.0.1, port: {self.ports['http']}}}
 ingest: {{listen: {{bind: 127.0.0.1, port: {self.ports['ingest']}}}, endpoints: ["127.0.0.1:{self.ports['ingest']}"]}}
 storage: {{flight: {{bind: 127.0.0.1, port: {self.ports['flight']}}}, endpoints: ["{storage_endpoint}"]{', ' + storage_yaml if storage_yaml else ''}}}
-search: {{bind: 127.0.0.1, port: {self.ports['search']}}}
-{extra_yaml.replace('CONTROL_PORT', str(self.ports['control']))}
+{extra_yaml.replace('CONTROL_PORT', str(self.ports['control'])).replace('SEARCH_PORT', str(self.ports['search']))}
 """
+            + ("" if "search:" in extra_yaml else f"search: {{bind: 127.0.0.1, port: {self.ports['search']}}}\n")
             + ("" if "control:" in extra_yaml else f"control: {{listen: {{bind: 127.0.0.1, port: {self.ports['control']}}}}}\n")
             # Test records carry fixed 2023 times: a default 30-day retention would let the janitor
             # delete them at a restart.
