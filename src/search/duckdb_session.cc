@@ -283,7 +283,6 @@ DuckDbCounters DuckDbSession::Counters() {
   DuckDbCounters counters;
   duckdb_profiling_info info = duckdb_get_profiling_info(impl_->conn);
   if (info == nullptr) return counters;
-  counters.bytes_read = MetricValue(info, "TOTAL_BYTES_READ");
   counters.rows_scanned = MetricValue(info, "CUMULATIVE_ROWS_SCANNED");
   return counters;
 }

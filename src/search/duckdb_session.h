@@ -30,10 +30,10 @@ struct QueryRows {
   bool truncated = false;  // more rows than max_rows existed; only max_rows are here
 };
 
-// DuckDB's own counters of the last query (profiling), -1 when DuckDB did not say.
+// DuckDB's own counters of the last query (profiling), -1 when DuckDB did not say. (Its
+// TOTAL_BYTES_READ is left out: for local Parquet it counted a few KB of 1 MB files read whole.)
 struct DuckDbCounters {
-  int64_t bytes_read = -1;
-  int64_t rows_scanned = -1;
+  int64_t rows_scanned = -1;  // CUMULATIVE_ROWS_SCANNED: a plan that scans twice counts twice
 };
 
 class DuckDbSession {

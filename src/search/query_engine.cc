@@ -158,7 +158,6 @@ arrow::Result<QueryResult> QueryEngine::RunAdmitted(const std::string& tenant, c
   }
   result.rows = std::move(*rows);
   auto counters = session->Counters();
-  result.stats.bytes_read = counters.bytes_read;
   result.stats.rows_scanned = counters.rows_scanned;
   result.stats.elapsed_ms = MsSince(started);
   return result;

@@ -59,9 +59,8 @@ struct QueryStats {
   int64_t files_considered = 0;  // the tenant's files of the tables the query names
   int64_t files_pruned = 0;      // of those, outside [start, end)
   int64_t files_read = 0;        // handed to DuckDB
-  int64_t bytes_in_files = 0;    // their size
-  int64_t bytes_read = -1;       // DuckDB's count of bytes it read (-1: not reported)
-  int64_t rows_scanned = -1;     // DuckDB's count of rows its scans produced (-1: not reported)
+  int64_t bytes_in_files = 0;    // their size: what DuckDB reads at most (row-group pruning reads less)
+  int64_t rows_scanned = -1;     // DuckDB's profiler count of rows its scans produced (-1: not reported)
   double open_ms = 0;            // opening and confining the query's database
   double elapsed_ms = 0;         // the whole query
 };

@@ -149,7 +149,6 @@ nlohmann::json StatsJson(const QueryStats& stats, const QueryRows& rows) {
               {"files_pruned", stats.files_pruned},
               {"files_read", stats.files_read},
               {"bytes_in_files", stats.bytes_in_files},
-              {"bytes_read", stats.bytes_read},
               {"rows_scanned", stats.rows_scanned},
               {"rows_returned", rows.rows},
               {"open_ms", stats.open_ms},
