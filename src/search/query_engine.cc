@@ -71,7 +71,8 @@ arrow::Result<std::unique_ptr<QueryEngine>> QueryEngine::Open(QueryEngineOptions
   std::unique_ptr<QueryEngine> engine(new QueryEngine(std::move(options)));
   for (const auto& [signal, schema] : engine->options_.schemas) {
     std::string path =
-        fmt::format("{}/empty/tenant=_/signal={}/date=1970-01-01/hour=00/empty.parquet",
+        // No .parquet suffix: it is no lake file, and nothing that looks for those should find it.
+        fmt::format("{}/empty/tenant=_/signal={}/date=1970-01-01/hour=00/empty-table",
                     std::filesystem::absolute(engine->options_.scratch_dir).lexically_normal().string(), signal);
     ARROW_RETURN_NOT_OK(WriteEmptyParquet(schema, path));
     engine->empty_files_[signal] = path;
