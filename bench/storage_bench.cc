@@ -183,9 +183,10 @@ std::map<std::string, int64_t> BytesPerColumn(const std::shared_ptr<arrow::Buffe
   return out;
 }
 
-// A histogram's running sum (seconds), by the name and help the storage code registers it with.
-double HistogramSum(const char* name, const char* help) {
-  return openwit::MetricsRegistry::Default().Histogram(name, help).Collect().histogram.sample_sum;
+// A histogram's running sum (seconds) in the storage node's registry, by the name and help the
+// storage code registers it with.
+double HistogramSum(openwit::MetricsRegistry& metrics, const char* name, const char* help) {
+  return metrics.Histogram(name, help).Collect().histogram.sample_sum;
 }
 constexpr const char* kAppendName = "storage.append.latency";
 constexpr const char* kAppendHelp = "Seconds to append a stream's batches to active files and fsync them";
@@ -267,6 +268,8 @@ int main(int argc, char** argv) {
   options.rotate_age = std::chrono::hours(24);
   options.lake = lake.get();
   options.metastore = metastore.get();
+  options.metrics = std::make_shared<openwit::MetricsRegistry>();
+  options.cluster_token = "storage-bench-cluster-token";
   auto server = openwit::storage::StorageServer::Start(options, "127.0.0.1", 0).ValueOrDie();
   const std::string endpoint = fmt::format("127.0.0.1:{}", server->port());
 
@@ -289,8 +292,8 @@ int main(int argc, char** argv) {
       puts[i % tenants].push_back(std::move(put));
     }
     Round round;
-    const double append_before = HistogramSum(kAppendName, kAppendHelp);
-    const double upload_before = HistogramSum(kUploadName, kUploadHelp);
+    const double append_before = HistogramSum(*options.metrics, kAppendName, kAppendHelp);
+    const double upload_before = HistogramSum(*options.metrics, kUploadName, kUploadHelp);
     const int64_t rss_before = CurrentRss();
     std::atomic<bool> go{false};
     std::atomic<int64_t> confirmed{0}, failures{0};
@@ -299,6 +302,7 @@ int main(int argc, char** argv) {
       senders.emplace_back([&, t] {
         openwit::ingest::FlightSenderOptions sender_options;
         sender_options.endpoints = {endpoint};
+        sender_options.cluster_token = options.cluster_token;
         openwit::ingest::FlightSender sender(sender_options);
         const auto& mine = puts[t];
         while (!go.load()) std::this_thread::yield();
@@ -328,8 +332,8 @@ int main(int argc, char** argv) {
     }
     round.send_s = Seconds(sent - start);
     round.rotate_s = Seconds(done - sent);
-    round.server_append_s = HistogramSum(kAppendName, kAppendHelp) - append_before;
-    round.publish_s = HistogramSum(kUploadName, kUploadHelp) - upload_before;
+    round.server_append_s = HistogramSum(*options.metrics, kAppendName, kAppendHelp) - append_before;
+    round.publish_s = HistogramSum(*options.metrics, kUploadName, kUploadHelp) - upload_before;
     // What this round put in the lake, as the metastore lists it.
     for (const auto& file : metastore->ListFiles().ValueOrDie()) {
       if (!seen_files.insert(file.uri).second) continue;

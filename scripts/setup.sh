@@ -17,7 +17,7 @@ DEB_PACKAGES=(
   python3-venv
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   librdkafka-dev libyaml-cpp-dev libsimdjson-dev nlohmann-json3-dev
-  libspdlog-dev libfmt-dev libzstd-dev zlib1g-dev libssl-dev
+  libspdlog-dev libfmt-dev libzstd-dev zlib1g-dev libssl-dev openssl
   libsqlite3-dev libpq-dev postgresql libjemalloc-dev
   libgtest-dev libgmock-dev libboost-dev prometheus-cpp-dev
 )

@@ -457,20 +457,66 @@ void ValidateAcrossKeys(LoadedConfig& loaded, std::vector<std::string>* errors) 
   reconcile("grpc.keepalive_timeout_ms", g.keepalive_timeout_ms, "grpc.keepalive_timeout_seconds",
             g.keepalive_timeout_seconds);
 
-  if (c.grpc.tls.enabled) {
-    for (const auto& [key, value] :
-         {std::pair{"grpc.tls.cert_path", c.grpc.tls.cert_path}, std::pair{"grpc.tls.key_path", c.grpc.tls.key_path}}) {
-      if (value.empty()) {
-        errors->push_back(fmt::format("{}: required when grpc.tls.enabled is true", Where(loaded, key)));
-      } else if (!std::ifstream(value).good()) {
-        errors->push_back(fmt::format("{}: cannot read \"{}\"", Where(loaded, key), value));
+  // TLS of every listener: files readable when on; off in production is a loud warning where the
+  // listener carries credentials (API keys on OTLP, the search API's callers).
+  struct TlsListener {
+    const char* prefix;
+    const TlsConfig& tls;
+    const char* what;  // nullptr: carries no credentials (admin: /health, /metrics)
+  };
+  for (const auto& [prefix, tls, what] :
+       {TlsListener{"grpc", c.grpc.tls, "OTLP/gRPC receiver"}, TlsListener{"http", c.http.tls, "OTLP/HTTP receiver"},
+        TlsListener{"search", c.search.tls, "search API"}, TlsListener{"admin", c.admin.tls, nullptr}}) {
+    const std::string p = prefix;
+    if (tls.enabled) {
+      for (const auto& [key, value] :
+           {std::pair{p + ".tls.cert_path", tls.cert_path}, std::pair{p + ".tls.key_path", tls.key_path}}) {
+        if (value.empty()) {
+          errors->push_back(fmt::format("{}: required when {}.tls.enabled is true", Where(loaded, key), p));
+        } else if (!std::ifstream(value).good()) {
+          errors->push_back(fmt::format("{}: cannot read \"{}\"", Where(loaded, key), value));
+        }
       }
+    } else if (c.environment == "production" && what != nullptr) {
+      loaded.warnings.push_back(
+          fmt::format("WARNING: {}: TLS is disabled while environment is production: the {}'s traffic and credentials "
+                      "travel in clear text. Set {}.tls.enabled: true with cert_path and key_path.",
+                      Where(loaded, p + ".tls.enabled"), what, p));
     }
-  } else if (c.environment == "production") {
-    loaded.warnings.push_back(fmt::format(
-        "WARNING: {}: TLS is disabled while environment is production: OTLP traffic and credentials travel in "
-        "clear text. Set grpc.tls.enabled: true with cert_path and key_path.",
-        Where(loaded, "grpc.tls.enabled")));
+  }
+
+  // The cluster token guards the internal ports (common/cluster_token.h).
+  if (!c.cluster.token.empty() && !c.cluster.token_file.empty()) {
+    errors->push_back(
+        fmt::format("{}: set cluster.token or cluster.token_file, not both", Where(loaded, "cluster.token")));
+  } else if (!c.cluster.token.empty() && c.cluster.token.size() < kMinClusterTokenLength) {
+    errors->push_back(fmt::format("{}: {} characters is too short to guess at: use at least {} (openssl rand -hex 32)",
+                                  Where(loaded, "cluster.token"), c.cluster.token.size(), kMinClusterTokenLength));
+  } else if (!c.cluster.token_file.empty()) {
+    if (auto token = ClusterTokenFromFile(c.cluster.token_file); !token.ok()) {
+      errors->push_back(fmt::format("{}: {}", Where(loaded, "cluster.token_file"), token.status().message()));
+    }
+  }
+  const bool has_token = !c.cluster.token.empty() || !c.cluster.token_file.empty();
+  struct InternalListener {
+    const char* key;
+    const std::string& bind;
+  };
+  for (const auto& [key, bind] : {InternalListener{"ingest.listen.bind", c.ingest.listen.bind},
+                                  InternalListener{"storage.flight.bind", c.storage.flight.bind},
+                                  InternalListener{"control.listen.bind", c.control.listen.bind}}) {
+    if (IsLoopbackAddress(bind)) continue;
+    if (!has_token) {
+      errors->push_back(fmt::format(
+          "{}: \"{}\" is not a loopback address, so other machines reach this internal port: set cluster.token "
+          "(or cluster.token_file) to the same secret in every process of the cluster, or bind it to 127.0.0.1",
+          Where(loaded, key), bind));
+    } else if (c.environment == "production") {
+      loaded.warnings.push_back(fmt::format(
+          "WARNING: {}: \"{}\" is not a loopback address and internal traffic is not encrypted: the cluster token "
+          "and every record travel in clear text. Keep the internal addresses on a private network.",
+          Where(loaded, key), bind));
+    }
   }
 
   if (c.kafka.fetch_min_bytes > c.kafka.fetch_max_bytes) {
@@ -527,6 +573,27 @@ void ValidateAcrossKeys(LoadedConfig& loaded, std::vector<std::string>* errors) 
 }
 
 }  // namespace
+
+bool IsLoopbackAddress(std::string_view address) {
+  if (address.size() > 2 && address.front() == '[' && address.back() == ']')
+    address = address.substr(1, address.size() - 2);
+  return address == "localhost" || address == "::1" || address.rfind("127.", 0) == 0;
+}
+
+arrow::Result<std::string> ClusterTokenFromFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return arrow::Status::IOError("cannot read \"", path, "\"");
+  std::string first;
+  std::getline(in, first);
+  const char* blanks = " \t\r\n";
+  first.erase(0, first.find_first_not_of(blanks));
+  first.erase(first.find_last_not_of(blanks) + 1);
+  if (first.size() < kMinClusterTokenLength) {
+    return arrow::Status::Invalid("the token on the first line of \"", path, "\" has ", first.size(),
+                                  " characters; at least ", kMinClusterTokenLength, " are needed");
+  }
+  return first;
+}
 
 int64_t GrpcReceiverConfig::MaxReceiveBytes() const {
   return std::min<int64_t>(max_message_size, max_receive_message_size_mb << 20);

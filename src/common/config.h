@@ -27,16 +27,26 @@ struct FieldSpec {
   bool secret = false;                       // masked when the effective config is printed
 };
 
+// TLS of one listener. The files are looked at again every reload_interval_seconds: a renewed
+// certificate serves new connections without a restart.
 struct TlsConfig {
   bool enabled = false;
   std::string cert_path;
   std::string key_path;
+  int64_t reload_interval_seconds = 60;
 
   template <class V>
   void Visit(V& v) {
-    v.Field("enabled", enabled, {.doc = "Serve TLS. Off is a risk in production (a loud warning)."});
+    v.Field("enabled", enabled,
+            {.doc = "Serve TLS. Off while environment is production is a loud warning on listeners that carry "
+                    "credentials."});
     v.Field("cert_path", cert_path, {.doc = "PEM certificate chain; required when enabled."});
     v.Field("key_path", key_path, {.doc = "PEM private key; required when enabled. Keep it a secret."});
+    v.Field("reload_interval_seconds", reload_interval_seconds,
+            {.doc = "How often cert_path and key_path are read again; a changed pair serves new connections, no "
+                    "restart.",
+             .min = 1,
+             .max = 86400});
   }
 };
 
@@ -147,6 +157,7 @@ struct HttpReceiverConfig {
   int64_t request_timeout_ms = 30000;
   int64_t max_payload_size_mb = 16;
   UpstreamPoolConfig upstream;
+  TlsConfig tls;
 
   template <class V>
   void Visit(V& v) {
@@ -159,6 +170,7 @@ struct HttpReceiverConfig {
     v.Field("max_payload_size_mb", max_payload_size_mb,
             {.doc = "Largest request body in MiB (413 above).", .min = 1, .max = 2047});
     v.Section("upstream", upstream, "Connections from the HTTP receiver to ingest nodes.");
+    v.Section("tls", tls, "TLS (HTTPS) of the OTLP/HTTP receiver.");
   }
 };
 
@@ -381,10 +393,45 @@ struct ListenConfig {
   }
 };
 
-// The search role: its HTTP API and the bounds of each query (DESIGN.md, "Search engine").
+// One HTTP listener (the admin endpoints): where it listens and its TLS.
+struct HttpListenConfig {
+  std::string bind = "127.0.0.1";
+  int64_t port = 0;
+  TlsConfig tls;
+  template <class V>
+  void Visit(V& v) {
+    v.Field("bind", bind, {.doc = "Listen address."});
+    v.Field("port", port, {.doc = "Listen port (0: any free port).", .min = 0, .max = 65535});
+    v.Section("tls", tls, "TLS (HTTPS) of this listener.");
+  }
+};
+
+// Who may call the internal ports (ingest.listen, storage.flight, control.listen): the cluster's
+// own nodes, proven by one shared token (common/cluster_token.h).
+inline constexpr size_t kMinClusterTokenLength = 16;
+struct ClusterConfig {
+  std::string token;
+  std::string token_file;
+  template <class V>
+  void Visit(V& v) {
+    v.Field("token", token,
+            {.doc = "Shared secret of the cluster (at least 16 characters, the same in every process): every "
+                    "internal call carries it and every internal port (bulk ingest, Flight, control) refuses a call "
+                    "without it (UNAUTHENTICATED). Unset, with token_file unset: a random token per process, so "
+                    "its internal ports take calls from itself only (enough for `openwit all`).",
+             .secret = true});
+    v.Field("token_file", token_file,
+            {.doc = "File whose first line is the cluster token, read at start: keeps the secret out of the YAML. "
+                    "Set token or token_file, not both."});
+  }
+};
+
+// The search role: its HTTP API (where it listens, its TLS) and the bounds of each query
+// (DESIGN.md, "Search engine").
 struct SearchConfig {
   std::string bind = "127.0.0.1";
   int64_t port = 7280;
+  TlsConfig tls;
   int64_t query_timeout_ms = 30000;
   int64_t memory_limit_mb = 512;
   int64_t max_result_rows = 10000;
@@ -394,6 +441,7 @@ struct SearchConfig {
   void Visit(V& v) {
     v.Field("bind", bind, {.doc = "Listen address of the search HTTP API."});
     v.Field("port", port, {.doc = "Search HTTP API port (0: any free port).", .min = 0, .max = 65535});
+    v.Section("tls", tls, "TLS (HTTPS) of this listener.");
     v.Field("query_timeout_ms", query_timeout_ms,
             {.doc = "A query running longer is stopped and answered 408.", .min = 1, .max = 3600000});
     v.Field("memory_limit_mb", memory_limit_mb,
@@ -554,7 +602,8 @@ struct JanitorConfig {
 struct Config {
   std::string environment = "development";
   NodeConfig node;
-  ListenConfig admin{"127.0.0.1", 7290};
+  ClusterConfig cluster;
+  HttpListenConfig admin{"127.0.0.1", 7290, {}};
   GrpcReceiverConfig grpc;
   HttpReceiverConfig http;
   IngestionConfig ingestion;
@@ -576,6 +625,7 @@ struct Config {
             {.doc = "Deployment kind; production turns risky settings into loud warnings.",
              .one_of = {"development", "staging", "production"}});
     v.Section("node", node, "This process.");
+    v.Section("cluster", cluster, "Who may call the internal ports: the cluster's own nodes.");
     v.Section("admin", admin, "/metrics and /health of this process.");
     v.Section("grpc", grpc, "OTLP/gRPC receiver (gateway).");
     v.Section("http", http, "OTLP/HTTP receiver (gateway).");
@@ -609,6 +659,13 @@ struct LoadedConfig {
 arrow::Result<LoadedConfig> LoadConfigString(std::string_view yaml, std::string_view source_name,
                                              const EnvLookup& env = ProcessEnv);
 arrow::Result<LoadedConfig> LoadConfigFile(const std::string& path, const EnvLookup& env = ProcessEnv);
+
+// 127.0.0.0/8, ::1 or localhost: an address other machines cannot reach.
+bool IsLoopbackAddress(std::string_view address);
+
+// The cluster token on the first line of `path` (blanks around it dropped), at least
+// kMinClusterTokenLength characters.
+arrow::Result<std::string> ClusterTokenFromFile(const std::string& path);
 
 // The effective configuration as YAML (secrets masked).
 std::string EffectiveConfigYaml(const Config& config);

@@ -2,6 +2,7 @@
 // One HTTP/1.1 stack for every role (Boost.Beast on Asio): /metrics, /health, OTLP/HTTP, search.
 // Asynchronous: a handler answers through its responder, now or later from any thread (for example
 // once the WAL fsync that covers a batch returned). Connections, body size and time are bounded.
+// Optionally HTTPS (TLS 1.2+), with certificates that reload without a restart.
 
 #include <atomic>
 #include <chrono>
@@ -14,6 +15,8 @@
 #include <vector>
 
 #include <arrow/result.h>
+
+#include "common/metrics.h"
 
 namespace openwit {
 
@@ -44,6 +47,16 @@ using HttpResponder = std::function<void(HttpResponse)>;
 // Runs on an I/O thread: a handler with CPU work to do moves the request elsewhere (it is its own).
 using HttpHandler = std::function<void(HttpRequest, HttpResponder)>;
 
+// HTTPS: the PEM certificate chain and private key. The files are read again when a connection
+// arrives `reload_interval` or more after the last look; when their content changed, new
+// connections get the new pair (connections already open keep theirs). A pair that does not load
+// (half-written, key and certificate apart) is logged once and the pair in service stays.
+struct HttpTlsOptions {
+  std::string cert_path;  // empty: plain HTTP
+  std::string key_path;
+  std::chrono::milliseconds reload_interval{60000};
+};
+
 struct HttpServerOptions {
   std::string name = "http";  // for logs and errors: "admin", "otlp-http", ...
   std::string bind = "127.0.0.1";
@@ -53,6 +66,10 @@ struct HttpServerOptions {
   size_t max_body_bytes = 16u << 20;
   std::chrono::milliseconds request_timeout{30000};  // reading a request and answering it
   std::chrono::milliseconds idle_timeout{60000};     // keep-alive between requests
+  HttpTlsOptions tls = {};                           // plain HTTP unless cert_path is set
+  // Where the server reports (connections evicted, TLS reloads and handshake failures): the node's
+  // registry; null: a registry of its own.
+  std::shared_ptr<MetricsRegistry> metrics = nullptr;
 };
 
 class HttpServer {
@@ -65,11 +82,13 @@ class HttpServer {
   // Routes by exact path; a path with no route for the method answers 405, an unknown one 404.
   void Route(const std::string& method, const std::string& path, HttpHandler handler);
 
-  // Binds and starts serving; fails with a message naming the address when it cannot bind.
+  // Binds and starts serving; fails with a message naming the address when it cannot bind, or the
+  // file when the TLS certificate or key does not load.
   arrow::Status Start();
   void Stop();
 
   int port() const { return port_; }
+  bool tls() const { return !options_.tls.cert_path.empty(); }
   const HttpServerOptions& options() const { return options_; }
 
  private:

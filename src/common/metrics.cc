@@ -8,9 +8,8 @@ namespace openwit {
 
 MetricsRegistry::MetricsRegistry() : registry_(std::make_shared<prometheus::Registry>()) {}
 
-MetricsRegistry& MetricsRegistry::Default() {
-  static MetricsRegistry* registry = new MetricsRegistry();  // never destroyed: metrics outlive threads
-  return *registry;
+std::shared_ptr<MetricsRegistry> OwnRegistryIfNone(std::shared_ptr<MetricsRegistry> given) {
+  return given ? std::move(given) : std::make_shared<MetricsRegistry>();
 }
 
 std::string PrometheusName(std::string_view dotted) {
@@ -47,5 +46,28 @@ const std::vector<double>& MetricsRegistry::LatencyBuckets() {
 }
 
 std::string MetricsRegistry::Serialize() const { return prometheus::TextSerializer().Serialize(registry_->Collect()); }
+
+std::optional<double> MetricsRegistry::Read(std::string_view name, const prometheus::Labels& labels) const {
+  const std::string wanted = PrometheusName(name);
+  for (const auto& family : registry_->Collect()) {
+    if (family.name != wanted) continue;
+    for (const auto& metric : family.metric) {
+      prometheus::Labels have;
+      for (const auto& label : metric.label) have.emplace(label.name, label.value);
+      if (have != labels) continue;
+      switch (family.type) {
+        case prometheus::MetricType::Counter:
+          return metric.counter.value;
+        case prometheus::MetricType::Gauge:
+          return metric.gauge.value;
+        case prometheus::MetricType::Histogram:
+          return static_cast<double>(metric.histogram.sample_count);
+        default:
+          return std::nullopt;
+      }
+    }
+  }
+  return std::nullopt;
+}
 
 }  // namespace openwit

@@ -2,9 +2,18 @@
 
 namespace openwit {
 
+grpc::ServerUnaryReactor* ControlService::Refuse(grpc::CallbackServerContext* ctx) {
+  auto allowed = CheckClusterToken(token_, *ctx, "control");
+  if (allowed.ok()) return nullptr;
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(allowed);
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* ControlService::Register(grpc::CallbackServerContext* ctx,
                                                    const control::v1::RegisterRequest* request,
                                                    control::v1::RegisterResponse* response) {
+  if (auto* refused = Refuse(ctx)) return refused;
   auto* reactor = ctx->DefaultReactor();
   if (request->node().node_id().empty()) {
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "node.node_id is required"));
@@ -19,6 +28,7 @@ grpc::ServerUnaryReactor* ControlService::Register(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* ControlService::Heartbeat(grpc::CallbackServerContext* ctx,
                                                     const control::v1::HeartbeatRequest* request,
                                                     control::v1::HeartbeatResponse* response) {
+  if (auto* refused = Refuse(ctx)) return refused;
   response->set_known(registry_->Heartbeat(request->node_id()));
   auto* reactor = ctx->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
@@ -28,6 +38,7 @@ grpc::ServerUnaryReactor* ControlService::Heartbeat(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* ControlService::ListNodes(grpc::CallbackServerContext* ctx,
                                                     const control::v1::ListNodesRequest* request,
                                                     control::v1::ListNodesResponse* response) {
+  if (auto* refused = Refuse(ctx)) return refused;
   for (auto& status : registry_->List(request->role())) *response->add_nodes() = std::move(status);
   auto* reactor = ctx->DefaultReactor();
   reactor->Finish(grpc::Status::OK);

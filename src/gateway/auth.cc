@@ -1,9 +1,9 @@
 #include "gateway/auth.h"
 
-#include <sys/stat.h>
-
 #include <cstdio>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 
 #include <spdlog/spdlog.h>
 
@@ -25,7 +25,8 @@ bool ParseEntry(const std::string& line, std::string* key, std::string* tenant) 
 
 }  // namespace
 
-Authenticator::Authenticator(AuthConfig config) : config_(std::move(config)) {
+Authenticator::Authenticator(AuthConfig config, std::chrono::milliseconds check_interval)
+    : config_(std::move(config)), check_interval_(check_interval) {
   for (const auto& entry : config_.api_keys) {
     std::string key, tenant;
     if (ParseEntry(entry, &key, &tenant)) from_config_[key] = tenant;
@@ -36,19 +37,23 @@ Authenticator::Authenticator(AuthConfig config) : config_(std::move(config)) {
 
 void Authenticator::ReloadIfChanged() {
   if (config_.keys_file.empty()) return;
-  struct stat st {};
-  if (::stat(config_.keys_file.c_str(), &st) != 0) {
-    if (file_mtime_ != -1) spdlog::warn("auth.keys_file {} is unreadable: only auth.api_keys apply", config_.keys_file);
-    file_mtime_ = -1;
+  std::ifstream in(config_.keys_file, std::ios::binary);
+  if (!in) {
+    if (!file_unreadable_) spdlog::warn("auth.keys_file {} is unreadable: only auth.api_keys apply", config_.keys_file);
+    file_unreadable_ = true;
+    file_loaded_ = false;
     tenant_of_key_ = from_config_;
     return;
   }
-  if (st.st_mtime == file_mtime_) return;
-  file_mtime_ = st.st_mtime;
+  file_unreadable_ = false;
+  std::string content(std::istreambuf_iterator<char>(in), {});
+  // The content, not the modification time, says whether it changed: a key revoked within the
+  // second of the previous load has the same mtime on most filesystems.
+  if (file_loaded_ && content == file_content_) return;
   auto keys = from_config_;
-  std::ifstream in(config_.keys_file);
+  std::istringstream lines(content);
   int n = 0, line_no = 0;
-  for (std::string line; std::getline(in, line);) {
+  for (std::string line; std::getline(lines, line);) {
     ++line_no;
     if (line.empty() || line[0] == '#') continue;
     std::string key, tenant;
@@ -61,6 +66,8 @@ void Authenticator::ReloadIfChanged() {
     ++n;
   }
   tenant_of_key_ = std::move(keys);
+  file_content_ = std::move(content);
+  file_loaded_ = true;
   spdlog::info("auth: {} keys loaded from {}", n, config_.keys_file);
 }
 
@@ -77,7 +84,7 @@ std::optional<std::string> Authenticator::Authenticate(const std::string& author
   const auto now = std::chrono::steady_clock::now();
   if (now >= next_check_) {
     ReloadIfChanged();
-    next_check_ = now + std::chrono::seconds(1);
+    next_check_ = now + check_interval_;
   }
   auto it = tenant_of_key_.find(key);
   if (it == tenant_of_key_.end()) {

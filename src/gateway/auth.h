@@ -2,7 +2,6 @@
 // The gateway's authentication and per-tenant quotas (ingestion-architecture.txt, step 2).
 
 #include <chrono>
-#include <ctime>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -15,11 +14,13 @@
 namespace openwit::gateway {
 
 // Maps credentials to tenants: `Authorization: Bearer KEY` or `x-api-key: KEY` (HTTP header or
-// gRPC metadata). Keys from auth.api_keys and auth.keys_file; the file is read again when its
-// modification time changes (checked at most once a second), so keys rotate without a restart.
+// gRPC metadata). Keys from auth.api_keys and auth.keys_file; the file is read at most once every
+// `check_interval` (a second) and its keys replaced whenever its content differs from the last load,
+// so keys rotate without a restart and a revocation applies at the next check, even one written in
+// the same second as the load before it (a modification time would not tell them apart).
 class Authenticator {
  public:
-  explicit Authenticator(AuthConfig config);
+  explicit Authenticator(AuthConfig config, std::chrono::milliseconds check_interval = std::chrono::seconds(1));
   // The tenant, or nullopt with `why` set (no credentials, or an unknown key).
   std::optional<std::string> Authenticate(const std::string& authorization, const std::string& api_key,
                                           std::string* why);
@@ -30,7 +31,10 @@ class Authenticator {
   std::mutex mu_;
   std::unordered_map<std::string, std::string> tenant_of_key_;
   std::unordered_map<std::string, std::string> from_config_;
-  std::time_t file_mtime_ = 0;
+  const std::chrono::milliseconds check_interval_;
+  bool file_loaded_ = false;  // file_content_ is what the keys were last read from
+  bool file_unreadable_ = false;
+  std::string file_content_;
   std::chrono::steady_clock::time_point next_check_{};
 };
 

@@ -7,8 +7,7 @@
 #include <arrow/util/thread_pool.h>
 #include <fmt/format.h>
 
-#include "common/metrics.h"
-#include "ingest/otlp_records.h"
+#include "otlp/otlp_records.h"
 
 namespace openwit::gateway {
 namespace {
@@ -23,9 +22,13 @@ void Append(ingest::v1::BulkBatch* into, ingest::v1::BulkBatch* from) {
 
 }  // namespace
 
+int64_t BatchCost(const ingest::v1::BulkBatch& batch) {
+  return static_cast<int64_t>(batch.ByteSizeLong()) + otlp::RepeatedBytes(batch);
+}
+
 std::vector<ingest::v1::BulkBatch> SplitBatch(const ingest::v1::BulkBatch& batch, int64_t max_bytes) {
-  const auto bytes = static_cast<int64_t>(batch.ByteSizeLong());
-  const int64_t records = ingest::CountRecords(batch);
+  const int64_t bytes = BatchCost(batch);
+  const int64_t records = otlp::CountRecords(batch);
   if (bytes <= max_bytes || records <= 1) return {batch};
   const int64_t parts = std::min(records, (bytes + max_bytes - 1) / max_bytes + 1);  // +1: records vary in size
   std::vector<ingest::v1::BulkBatch> out;
@@ -34,15 +37,20 @@ std::vector<ingest::v1::BulkBatch> SplitBatch(const ingest::v1::BulkBatch& batch
     std::vector<bool> drop(static_cast<size_t>(records), true);
     for (int64_t i = first; i < last; ++i) drop[static_cast<size_t>(i)] = false;
     ingest::v1::BulkBatch part = batch;
-    ingest::RemoveRecords(&part, drop);
+    otlp::RemoveRecords(&part, drop);
     if (p > 0) part.clear_positions();  // positions travel with the first part
     out.push_back(std::move(part));
   }
   return out;
 }
 
-Batcher::Batcher(BatcherOptions options, IngestSubmit submit)
-    : options_(std::move(options)), submit_(std::move(submit)) {
+Batcher::Batcher(BatcherOptions options, ingest::IngestSink* next)
+    : options_(std::move(options)),
+      next_(next),
+      metrics_(OwnRegistryIfNone(options_.metrics)),
+      created_(metrics_->Counter("batch.created", "Bulk batches sent to ingest nodes")),
+      size_(metrics_->Histogram("batch.size_bytes", "Bytes of the bulk batches sent to ingest nodes",
+                                {1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864})) {
   timer_ = std::thread([this] { TimerLoop(); });
 }
 
@@ -59,9 +67,17 @@ Batcher::~Batcher() {
 }
 
 void Batcher::Submit(ingest::v1::BulkBatch request, ingest::SubmitCallback done) {
-  const auto request_bytes = static_cast<int64_t>(request.ByteSizeLong());
+  const int64_t request_bytes = BatchCost(request);
+  if (options_.max_request_cost > 0 && request_bytes > options_.max_request_cost) {
+    ingest::SubmitOutcome outcome;
+    outcome.status = arrow::Status::Invalid(
+        "request too large: its records would take about ", request_bytes,
+        " bytes in memory once each carries its resource and scope attributes, more than an ingest node holds (",
+        options_.max_request_cost, " bytes, processing.buffer.max_size_bytes); send fewer records per request");
+    return done(std::move(outcome));
+  }
   if (request_bytes <= options_.max_batch_bytes) {  // the usual case: the request moves on whole, no copy
-    const int64_t records = ingest::CountRecords(request);
+    const int64_t records = otlp::CountRecords(request);
     return Add(std::move(request), records, request_bytes, std::move(done));
   }
   auto parts = SplitBatch(request, options_.max_batch_bytes);
@@ -76,8 +92,8 @@ void Batcher::Submit(ingest::v1::BulkBatch request, ingest::SubmitCallback done)
   join->left = parts.size();
   join->done = std::move(done);
   for (auto& part : parts) {
-    const int64_t records = ingest::CountRecords(part);
-    const auto bytes = static_cast<int64_t>(part.ByteSizeLong());
+    const int64_t records = otlp::CountRecords(part);
+    const int64_t bytes = BatchCost(part);
     Add(std::move(part), records, bytes, [join](ingest::SubmitOutcome o) {
       std::unique_lock lock(join->mu);
       if (!o.status.ok() && join->outcome.status.ok()) join->outcome = o;
@@ -126,19 +142,15 @@ void Batcher::Add(ingest::v1::BulkBatch part, int64_t records, int64_t bytes, in
 }
 
 void Batcher::Send(Pending pending) {
-  static auto& created = MetricsRegistry::Default().Counter("batch.created", "Bulk batches sent to ingest nodes");
-  static auto& size =
-      MetricsRegistry::Default().Histogram("batch.size_bytes", "Bytes of the bulk batches sent to ingest nodes",
-                                           {1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864});
-  created.Increment();
-  size.Observe(static_cast<double>(pending.bytes));
+  created_.Increment();
+  size_.Observe(static_cast<double>(pending.bytes));
   const Key key{pending.batch.tenant(), pending.batch.signal()};
   {
     std::lock_guard lock(mu_);
     pending.batch.set_batch_id(fmt::format("{}-batch-{}", options_.node_id, next_id_++));
   }
   auto waiters = std::make_shared<std::vector<ingest::SubmitCallback>>(std::move(pending.waiters));
-  submit_(std::move(pending.batch), [this, key, waiters](ingest::SubmitOutcome outcome) {
+  next_->Submit(std::move(pending.batch), [this, key, waiters](ingest::SubmitOutcome outcome) {
     for (auto& w : *waiters) w(outcome);
     std::lock_guard lock(mu_);
     if (--in_flight_[key] == 0) in_flight_.erase(key);

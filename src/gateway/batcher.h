@@ -6,8 +6,8 @@
 // whichever comes first. So a
 // lone client never waits for the timeout, and under load batches grow by themselves; each request is answered with the
 // outcome of the batch that carries it, so no request is acked before the short WAL holds it. A batch never grows past
-// the gRPC max message size less headroom for Arrow metadata (seeds' guardrail): a request too large for one batch is
-// split, never rejected.
+// the gRPC max message size less headroom for Arrow metadata (seeds' guardrail), counting what its rows will repeat
+// (BatchCost): a request too large for one batch is split, never rejected.
 
 #include <chrono>
 #include <condition_variable>
@@ -18,7 +18,8 @@
 #include <utility>
 #include <vector>
 
-#include "gateway/otlp_http.h"
+#include "common/metrics.h"
+#include "ingest/ingest_sink.h"
 
 namespace openwit::gateway {
 
@@ -28,16 +29,22 @@ struct BatcherOptions {
   int64_t max_batch_bytes = 48ll << 20;
   std::string node_id = "openwit-1";
   int max_in_flight = 4;  // per tenant and signal
+  // Where it reports: the node's registry; null: a registry of its own.
+  std::shared_ptr<MetricsRegistry> metrics = nullptr;
+  // A request whose BatchCost is above this could never be held by an ingest node at once (its ack
+  // waits for all its parts): refused as invalid. 0: no limit.
+  int64_t max_request_cost = 0;
 };
 
-class Batcher {
+// An IngestSink in front of another: the ingest pipeline of this process or a BulkIngestClient.
+class Batcher final : public ingest::IngestSink {
  public:
-  Batcher(BatcherOptions options, IngestSubmit submit);
-  ~Batcher();  // sends what is pending and waits for the answers
+  // `next` must outlive the batcher.
+  Batcher(BatcherOptions options, ingest::IngestSink* next);
+  ~Batcher() override;  // sends what is pending and waits for the answers
 
-  // Same contract as IngestSubmit: `done` runs once, with the outcome of the batch(es) carrying
-  // the request's records.
-  void Submit(ingest::v1::BulkBatch request, ingest::SubmitCallback done);
+  // `done` runs once, with the outcome of the batch(es) carrying the request's records.
+  void Submit(ingest::v1::BulkBatch request, ingest::SubmitCallback done) override;
 
  private:
   struct Pending {
@@ -55,7 +62,10 @@ class Batcher {
   void TimerLoop();
 
   const BatcherOptions options_;
-  IngestSubmit submit_;
+  ingest::IngestSink* next_;
+  const std::shared_ptr<MetricsRegistry> metrics_;
+  prometheus::Counter& created_;
+  prometheus::Histogram& size_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<Key, Pending> pending_;
@@ -67,7 +77,12 @@ class Batcher {
   std::thread timer_;
 };
 
-// Splits a batch into parts of at most `max_bytes` (by records; a single record larger than that
+// What a batch counts against max_batch_bytes: its wire size plus what its rows repeat once each
+// carries its resource and scope (otlp::RepeatedBytes), so that tiny records under huge
+// attributes travel in parts an ingest node can hold in memory.
+int64_t BatchCost(const ingest::v1::BulkBatch& batch);
+
+// Splits a batch into parts of at most `max_bytes` of BatchCost (by records; a single record larger than that
 // travels alone). Returns the batch itself when it fits.
 std::vector<ingest::v1::BulkBatch> SplitBatch(const ingest::v1::BulkBatch& batch, int64_t max_bytes);
 

@@ -2,7 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include "common/metrics.h"
+#include "common/cluster_token.h"
 
 namespace openwit::gateway {
 
@@ -22,11 +22,16 @@ struct BulkIngestClient::Batch {
 };
 
 BulkIngestClient::BulkIngestClient(const std::vector<std::string>& endpoints, std::chrono::milliseconds timeout,
-                                   int max_message_bytes, std::chrono::milliseconds unhealthy_for)
+                                   int max_message_bytes, std::string cluster_token,
+                                   std::shared_ptr<MetricsRegistry> metrics, std::chrono::milliseconds unhealthy_for)
     : endpoints_(endpoints),
+      cluster_token_(std::move(cluster_token)),
       unhealthy_until_ms_(new std::atomic<int64_t>[endpoints.size()]),
       timeout_(timeout),
-      unhealthy_for_(unhealthy_for) {
+      unhealthy_for_(unhealthy_for),
+      metrics_(OwnRegistryIfNone(std::move(metrics))),
+      failovers_(metrics_->Counter("gateway.ingest.failovers",
+                                   "Batches sent to another ingest node because one could not be reached")) {
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(max_message_bytes);
   // Connections of its own: channels with equal arguments would otherwise share one, and the Kafka
@@ -72,8 +77,6 @@ void BulkIngestClient::Submit(ingest::v1::BulkBatch batch, ingest::SubmitCallbac
 }
 
 void BulkIngestClient::Attempt(std::shared_ptr<Batch> batch) {
-  static auto& failovers = MetricsRegistry::Default().Counter(
-      "gateway.ingest.failovers", "Batches sent to another ingest node because one could not be reached");
   struct Call {
     grpc::ClientContext ctx;
     ingest::v1::BulkAck response;
@@ -82,12 +85,13 @@ void BulkIngestClient::Attempt(std::shared_ptr<Batch> batch) {
   ++batch->attempts;
   auto* call = new Call;
   call->ctx.set_deadline(std::chrono::system_clock::now() + timeout_);
+  call->ctx.AddMetadata(kClusterTokenHeader, cluster_token_);
   stubs_[i]->async()->Submit(&call->ctx, &batch->request, &call->response, [this, call, batch, i](grpc::Status s) {
     if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
       unhealthy_until_ms_[i] = NowMs() + unhealthy_for_.count();
       if (batch->attempts < stubs_.size()) {
         delete call;
-        failovers.Increment();
+        failovers_.Increment();
         return Attempt(batch);  // not delivered: the next node takes it
       }
     }

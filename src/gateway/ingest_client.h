@@ -3,7 +3,8 @@
 // over the healthy ones, asynchronous: the caller's callback runs when an ingest node answers.
 // A node that cannot be reached (UNAVAILABLE) is marked unhealthy for a while and the batch goes to
 // the next node at once; every node is tried at most once per batch. gRPC status codes map back to
-// the pipeline's outcomes (RESOURCE_EXHAUSTED -> CapacityError with its retry hint).
+// the pipeline's outcomes (RESOURCE_EXHAUSTED -> CapacityError with its retry hint). Every call
+// carries the cluster token: the ingest nodes refuse calls without it.
 
 #include <atomic>
 #include <condition_variable>
@@ -12,17 +13,21 @@
 #include <string>
 #include <vector>
 
-#include "ingest/ingest_pipeline.h"
+#include "common/metrics.h"
+#include "ingest/ingest_sink.h"
 #include "openwit/ingest.grpc.pb.h"
 
 namespace openwit::gateway {
 
-class BulkIngestClient {
+// The remote implementation of the IngestSink seam (ingest/ingest_sink.h).
+class BulkIngestClient final : public ingest::IngestSink {
  public:
+  // `metrics` is the node's (null: a registry of its own).
   BulkIngestClient(const std::vector<std::string>& endpoints, std::chrono::milliseconds timeout, int max_message_bytes,
+                   std::string cluster_token, std::shared_ptr<MetricsRegistry> metrics,
                    std::chrono::milliseconds unhealthy_for = std::chrono::seconds(2));
-  ~BulkIngestClient();  // waits for the calls in flight (their callbacks use this object)
-  void Submit(ingest::v1::BulkBatch batch, ingest::SubmitCallback done);
+  ~BulkIngestClient() override;  // waits for the calls in flight (their callbacks use this object)
+  void Submit(ingest::v1::BulkBatch batch, ingest::SubmitCallback done) override;
 
  private:
   struct Batch;
@@ -31,9 +36,12 @@ class BulkIngestClient {
 
   std::vector<std::unique_ptr<ingest::v1::BulkIngest::Stub>> stubs_;
   std::vector<std::string> endpoints_;
+  const std::string cluster_token_;
   std::unique_ptr<std::atomic<int64_t>[]> unhealthy_until_ms_;  // steady-clock ms, per endpoint
   std::chrono::milliseconds timeout_;
   std::chrono::milliseconds unhealthy_for_;
+  const std::shared_ptr<MetricsRegistry> metrics_;
+  prometheus::Counter& failovers_;
   std::atomic<size_t> next_{0};
   std::mutex mu_;
   std::condition_variable idle_;

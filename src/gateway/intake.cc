@@ -4,30 +4,29 @@
 
 #include <google/protobuf/util/json_util.h>
 
-#include "common/metrics.h"
 #include "gateway/normalize.h"
-#include "ingest/otlp_records.h"
+#include "otlp/otlp_records.h"
 
 namespace openwit::gateway {
 
 namespace collector = opentelemetry::proto::collector;
 
-Validation Admit(ingest::v1::BulkBatch* batch) {
-  static auto& received =
-      MetricsRegistry::Default().Counter("event.ingest.received", "Records received by the gateway");
-  static auto& validated =
-      MetricsRegistry::Default().Counter("event.ingest.validated", "Records that passed validation");
-  static auto& rejected = MetricsRegistry::Default().Counter("event.ingest.rejected", "Records rejected by validation");
+Intake::Intake(MetricsRegistry& metrics)
+    : received_(metrics.Counter("event.ingest.received", "Records received by the gateway")),
+      validated_(metrics.Counter("event.ingest.validated", "Records that passed validation")),
+      rejected_(metrics.Counter("event.ingest.rejected", "Records rejected by validation")) {}
+
+Validation Intake::Admit(ingest::v1::BulkBatch* batch) const {
   const uint64_t now = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count());
   Validation v = ValidateRecords(*batch, now);
   const auto total = static_cast<int64_t>(v.rejected.size());
-  received.Increment(static_cast<double>(total));
-  validated.Increment(static_cast<double>(total - v.rejected_records));
+  received_.Increment(static_cast<double>(total));
+  validated_.Increment(static_cast<double>(total - v.rejected_records));
   if (v.rejected_records > 0) {
-    rejected.Increment(static_cast<double>(v.rejected_records));
-    ingest::RemoveRecords(batch, v.rejected);
+    rejected_.Increment(static_cast<double>(v.rejected_records));
+    otlp::RemoveRecords(batch, v.rejected);
   }
   Normalize(batch, now);
   return v;

@@ -3,8 +3,10 @@
 // every record, drop the rejected ones (counted, each named in the answer), and build the OTLP
 // Export response with its partial success.
 
+#include <memory>
 #include <string>
 
+#include "common/metrics.h"
 #include "gateway/validate.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
@@ -13,9 +15,19 @@
 
 namespace openwit::gateway {
 
-// Validates and removes rejected records from `batch`, normalizes the rest (normalize.h); counts
-// event.ingest.received, event.ingest.validated and event.ingest.rejected.
-Validation Admit(ingest::v1::BulkBatch* batch);
+// Where every source's records are admitted; counts event.ingest.received, event.ingest.validated
+// and event.ingest.rejected in the registry it is given.
+class Intake {
+ public:
+  explicit Intake(MetricsRegistry& metrics);
+  // Validates and removes rejected records from `batch`, normalizes the rest (normalize.h).
+  Validation Admit(ingest::v1::BulkBatch* batch) const;
+
+ private:
+  prometheus::Counter& received_;
+  prometheus::Counter& validated_;
+  prometheus::Counter& rejected_;
+};
 
 // Fills an Export response's partial_success (nothing when no record was rejected).
 void SetPartialSuccess(const Validation& v, opentelemetry::proto::collector::logs::v1::ExportLogsServiceResponse* r);

@@ -12,10 +12,9 @@
 #include <librdkafka/rdkafkacpp.h>
 #include <spdlog/spdlog.h>
 
-#include "common/metrics.h"
 #include "gateway/bounded_channel.h"
-#include "gateway/intake.h"
-#include "ingest/otlp_records.h"
+#include "otlp/export_request.h"
+#include "otlp/otlp_records.h"
 
 namespace openwit::gateway {
 
@@ -23,26 +22,6 @@ using Clock = std::chrono::steady_clock;
 using ingest::v1::Signal;
 
 namespace {
-
-struct Metrics {
-  MetricsRegistry& r = MetricsRegistry::Default();
-  prometheus::Counter& consumed = r.Counter("kafka.messages.consumed", "Kafka messages read");
-  prometheus::Counter& invalid =
-      r.Counter("kafka.messages.invalid", "Kafka messages that are no OTLP export request of their signal (skipped)");
-  prometheus::Counter& rejected =
-      r.Counter("kafka.messages.rejected", "Kafka messages the ingest node refused as invalid (skipped)");
-  prometheus::Counter& committed = r.Counter("kafka.offsets.committed", "Partition offsets committed to Kafka");
-  prometheus::Counter& pauses = r.Counter("kafka.partitions.pauses", "Times a partition was paused by backpressure");
-  prometheus::Counter& retries = r.Counter("kafka.messages.retried", "Kafka messages sent again after a refusal");
-  prometheus::Counter& errors = r.Counter("kafka.consumer.errors", "Errors reported by the Kafka client");
-  prometheus::Counter& channel_waits = r.Counter(
-      "kafka.channel.waits", "Times a consumer thread waited for room in a full processing channel (backpressure)");
-};
-
-Metrics& M() {
-  static Metrics m;
-  return m;
-}
 
 using PartitionKey = std::pair<std::string, int32_t>;
 
@@ -96,6 +75,22 @@ std::string Describe(const PartitionKey& k) { return fmt::format("{}[{}]", k.fir
 
 }  // namespace
 
+struct KafkaSource::Metrics {
+  explicit Metrics(MetricsRegistry& registry) : r(registry) {}
+  MetricsRegistry& r;
+  prometheus::Counter& consumed = r.Counter("kafka.messages.consumed", "Kafka messages read");
+  prometheus::Counter& invalid =
+      r.Counter("kafka.messages.invalid", "Kafka messages that are no OTLP export request of their signal (skipped)");
+  prometheus::Counter& rejected =
+      r.Counter("kafka.messages.rejected", "Kafka messages the ingest node refused as invalid (skipped)");
+  prometheus::Counter& committed = r.Counter("kafka.offsets.committed", "Partition offsets committed to Kafka");
+  prometheus::Counter& pauses = r.Counter("kafka.partitions.pauses", "Times a partition was paused by backpressure");
+  prometheus::Counter& retries = r.Counter("kafka.messages.retried", "Kafka messages sent again after a refusal");
+  prometheus::Counter& errors = r.Counter("kafka.consumer.errors", "Errors reported by the Kafka client");
+  prometheus::Counter& channel_waits = r.Counter(
+      "kafka.channel.waits", "Times a consumer thread waited for room in a full processing channel (backpressure)");
+};
+
 // One Kafka message on its way from a consumer thread to the processing of its partition.
 struct KafkaSource::MessageWork {
   std::shared_ptr<EventQueue> events;  // the consumer's
@@ -110,20 +105,21 @@ struct KafkaSource::MessageWork {
 
 // Tells the consumer what came of the message before its batch is submitted, so the answer always
 // finds the message's state.
-void KafkaSource::Process(MessageWork w) {
+void KafkaSource::Process(MessageWork w) const {
   SourceEvent done;
   done.key = w.key;
   done.generation = w.generation;
   done.offset = w.offset;
   ingest::v1::BulkBatch batch;
   const size_t bytes = w.message->len();
-  const bool decoded = w.signal != ingest::v1::SIGNAL_UNSPECIFIED &&
-                       DecodeOtlp(w.signal, "application/x-protobuf",
-                                  std::string_view(static_cast<const char*>(w.message->payload()), bytes), &batch)
-                           .ok();
+  const bool decoded =
+      w.signal != ingest::v1::SIGNAL_UNSPECIFIED &&
+      otlp::DecodeExportRequest(w.signal, "application/x-protobuf",
+                                std::string_view(static_cast<const char*>(w.message->payload()), bytes), &batch)
+          .ok();
   w.message.reset();  // librdkafka's buffer is not needed past the decode
   if (!decoded) {
-    M().invalid.Increment();
+    metrics_->invalid.Increment();
     spdlog::warn("kafka: skipping {} offset {} ({} bytes): {}", Describe(w.key), w.offset, bytes,
                  w.signal == ingest::v1::SIGNAL_UNSPECIFIED
                      ? "the topic name says neither logs, traces nor metrics (set kafka.telemetry_type)"
@@ -131,8 +127,8 @@ void KafkaSource::Process(MessageWork w) {
     return w.events->Push(std::move(done));
   }
   batch.set_tenant(w.tenant);
-  Admit(&batch);  // bad records are dropped (counted) and the rest normalized
-  done.records = ingest::CountRecords(batch);
+  intake_.Admit(&batch);  // bad records are dropped (counted) and the rest normalized
+  done.records = otlp::CountRecords(batch);
   if (done.records == 0) return w.events->Push(std::move(done));
   auto* position = batch.add_positions();
   position->set_topic(w.key.first);
@@ -147,13 +143,13 @@ void KafkaSource::Process(MessageWork w) {
 // The processing threads of the high-performance profile, each behind its own bounded channel.
 class KafkaSource::Processors {
  public:
-  Processors(int threads, int64_t channel_capacity) {
+  Processors(const KafkaSource* source, int threads, int64_t channel_capacity) : source_(source) {
     for (int i = 0; i < threads; ++i) {
       channels_.push_back(std::make_unique<BoundedChannel<MessageWork>>(static_cast<size_t>(channel_capacity)));
     }
     for (auto& channel : channels_) {
-      threads_.emplace_back([ch = channel.get()] {
-        while (auto work = ch->Pop()) Process(std::move(*work));
+      threads_.emplace_back([source, ch = channel.get()] {
+        while (auto work = ch->Pop()) source->Process(std::move(*work));
       });
     }
   }
@@ -164,7 +160,7 @@ class KafkaSource::Processors {
     bool waited = false;
     // Refused only once stopping, when no consumer thread runs any more.
     channels_[partition_hash % channels_.size()]->Push(std::move(work), &waited);
-    if (waited) M().channel_waits.Increment();
+    if (waited) source_->metrics_->channel_waits.Increment();
   }
 
   // Drops what is still queued (its offsets are not committed: it comes again) and joins.
@@ -176,6 +172,7 @@ class KafkaSource::Processors {
   }
 
  private:
+  const KafkaSource* source_;
   std::vector<std::unique_ptr<BoundedChannel<MessageWork>>> channels_;
   std::vector<std::thread> threads_;
 };
@@ -198,12 +195,12 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
       : source_(source),
         options_(source->options_),
         index_(index),
-        paused_gauge_(MetricsRegistry::Default().Gauge("kafka.partitions.paused",
-                                                       "Partitions paused by backpressure or a failing ingest node",
-                                                       {{"consumer", std::to_string(index)}})),
-        lag_gauge_(MetricsRegistry::Default().Gauge("kafka.consumer.lag",
-                                                    "Messages behind the high watermark on assigned partitions",
-                                                    {{"consumer", std::to_string(index)}})) {
+        paused_gauge_(source->registry_->Gauge("kafka.partitions.paused",
+                                               "Partitions paused by backpressure or a failing ingest node",
+                                               {{"consumer", std::to_string(index)}})),
+        lag_gauge_(source->registry_->Gauge("kafka.consumer.lag",
+                                            "Messages behind the high watermark on assigned partitions",
+                                            {{"consumer", std::to_string(index)}})) {
     const int64_t channel = options_.kafka.high_performance.channel_buffer_size;
     max_inflight_records_ = std::max<int64_t>(channel, 2 * options_.kafka.batch_size);
   }
@@ -350,11 +347,11 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
       case RdKafka::ERR__PARTITION_EOF:
         return;
       default:
-        M().errors.Increment();
+        source_->metrics_->errors.Increment();
         spdlog::warn("kafka consumer {}: {}", index_, msg.errstr());
         return;
     }
-    M().consumed.Increment();
+    source_->metrics_->consumed.Increment();
     PartitionKey key{msg.topic_name(), msg.partition()};
     auto it = parts_.find(key);
     if (it == parts_.end()) return;  // not (or no longer) ours: it comes again to the owner
@@ -404,7 +401,7 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
       if (f == p.inflight.end()) continue;
       if (e.status.ok() || e.status.IsInvalid()) {
         if (!e.status.ok()) {
-          M().rejected.Increment();
+          source_->metrics_->rejected.Increment();
           spdlog::error("kafka: the ingest node refused {} offset {} as invalid, skipping it: {}", Describe(e.key),
                         e.offset, e.status.message());
         }
@@ -441,7 +438,7 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
         }
         auto f = p.inflight.find(it->first);
         if (f != p.inflight.end()) {
-          M().retries.Increment();
+          source_->metrics_->retries.Increment();
           Send(key, p, it->first, f->second);
         }
         it = p.retry_at.erase(it);
@@ -459,7 +456,7 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
       const bool want = p.failing > 0 || overloaded_;
       if (want != p.paused && SetPaused(key, want)) {
         p.paused = want;
-        if (want && p.failing > 0) M().pauses.Increment();
+        if (want && p.failing > 0) source_->metrics_->pauses.Increment();
         if (!want) spdlog::info("kafka: {} resumed", Describe(key));
       }
       paused += p.paused;
@@ -494,7 +491,7 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
       if (tp->err() != RdKafka::ERR_NO_ERROR) continue;
       auto it = parts_.find({tp->topic(), tp->partition()});
       if (it != parts_.end()) it->second.offsets.MarkCommitted(tp->offset());
-      M().committed.Increment();
+      source_->metrics_->committed.Increment();
     }
     RdKafka::TopicPartition::destroy(tps);
   }
@@ -545,7 +542,7 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
   void event_cb(RdKafka::Event& event) override {
     switch (event.type()) {
       case RdKafka::Event::EVENT_ERROR:
-        M().errors.Increment();
+        source_->metrics_->errors.Increment();
         spdlog::warn("kafka consumer {}: {}: {}", index_, RdKafka::err2str(event.err()), event.str());
         break;
       case RdKafka::Event::EVENT_LOG:
@@ -579,8 +576,12 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
   Clock::time_point stop_deadline_{};
 };
 
-KafkaSource::KafkaSource(KafkaSourceOptions options, std::vector<IngestSubmit> intakes)
-    : options_(std::move(options)), intakes_(std::move(intakes)) {}
+KafkaSource::KafkaSource(KafkaSourceOptions options, std::vector<ingest::IngestSink*> intakes)
+    : options_(std::move(options)),
+      registry_(OwnRegistryIfNone(options_.metrics)),
+      metrics_(std::make_unique<Metrics>(*registry_)),
+      intake_(*registry_),
+      intakes_(std::move(intakes)) {}
 
 KafkaSource::~KafkaSource() { Stop(); }
 
@@ -607,9 +608,12 @@ arrow::Status KafkaSource::Start() {
     batching.max_batch_bytes = options_.max_batch_bytes;
     // Batch ids stay unique across the batchers.
     batching.node_id = options_.node_id + "-kafka" + (i == 0 ? "" : std::to_string(i));
+    batching.metrics = registry_;
     batchers_.push_back(std::make_unique<Batcher>(batching, intakes_[i]));
   }
-  if (high) processors_ = std::make_unique<Processors>(static_cast<int>(hp.processing_threads), hp.channel_buffer_size);
+  if (high) {
+    processors_ = std::make_unique<Processors>(this, static_cast<int>(hp.processing_threads), hp.channel_buffer_size);
+  }
   const int n = high ? static_cast<int>(hp.num_consumers) : 1;
   for (int i = 0; i < n; ++i) {
     auto worker = std::make_unique<Worker>(this, i);

@@ -38,9 +38,11 @@
 #include <arrow/status.h>
 
 #include "common/config.h"
+#include "common/metrics.h"
 #include "gateway/batcher.h"
+#include "gateway/intake.h"
 #include "gateway/kafka_topics.h"
-#include "gateway/otlp_http.h"
+#include "ingest/ingest_sink.h"
 
 namespace openwit::gateway {
 
@@ -52,14 +54,16 @@ struct KafkaSourceOptions {
   // Backoff of a refused batch: doubles from min to max (or the ingest node's retry hint).
   std::chrono::milliseconds retry_min{100};
   std::chrono::milliseconds retry_max{5000};
+  // Where it reports: the node's registry; null: a registry of its own.
+  std::shared_ptr<MetricsRegistry> metrics = nullptr;
 };
 
 class KafkaSource {
  public:
-  // `intakes` are the ingest node's intake (local pipeline or BulkIngest clients): the standard
-  // profile uses the first, high_performance all of them, one Batcher each; the source batches in
-  // front of them itself.
-  KafkaSource(KafkaSourceOptions options, std::vector<IngestSubmit> intakes);
+  // `intakes` are the ingest node's intake (local pipeline or BulkIngest clients), which must
+  // outlive the source: the standard profile uses the first, high_performance all of them, one
+  // Batcher each; the source batches in front of them itself.
+  KafkaSource(KafkaSourceOptions options, std::vector<ingest::IngestSink*> intakes);
   ~KafkaSource();  // Stop()
 
   // Creates the consumers (one, or high_performance.num_consumers), the processing threads
@@ -73,14 +77,18 @@ class KafkaSource {
   class Worker;
   class Processors;
   struct MessageWork;
+  struct Metrics;
   // Processes a message in place (standard) or hands it to its partition's processing thread.
   void Dispatch(MessageWork work);
   // Decodes, admits and batches one message (a processing thread, or the consumer's in place).
-  static void Process(MessageWork work);
+  void Process(MessageWork work) const;
   Batcher* BatcherFor(const std::string& topic, int32_t partition) const;
 
   const KafkaSourceOptions options_;
-  std::vector<IngestSubmit> intakes_;
+  const std::shared_ptr<MetricsRegistry> registry_;
+  const std::unique_ptr<Metrics> metrics_;
+  const Intake intake_;
+  std::vector<ingest::IngestSink*> intakes_;
   KafkaTopicTenants tenants_;
   std::vector<std::unique_ptr<Batcher>> batchers_;
   std::unique_ptr<Processors> processors_;  // null: standard profile

@@ -4,15 +4,17 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <spdlog/spdlog.h>
 
 #include "common/grpc_status.h"
-#include "common/metrics.h"
-#include "gateway/intake.h"
-#include "ingest/otlp_records.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "otlp/export_request.h"
+#include "otlp/otlp_records.h"
 
 namespace openwit::gateway {
 namespace {
@@ -20,7 +22,7 @@ namespace {
 namespace collector = opentelemetry::proto::collector;
 using ingest::v1::BulkBatch;
 
-// The three Export services take their request raw: DecodeOtlp moves its records into the bulk
+// The three Export services take their request raw: DecodeExportRequest moves its records into the bulk
 // batch (the generated handler's request is const: it could only be copied, a second full
 // allocation of every record).
 template <class Service, ingest::v1::Signal kSignal>
@@ -47,8 +49,14 @@ arrow::Result<std::string> ReadFile(const std::string& path) {
 
 }  // namespace
 
-OtlpGrpcReceiver::OtlpGrpcReceiver(const Config& config, IngestSubmit submit, Authenticator* auth, QuotaLimiter* quotas)
-    : config_(config), submit_(std::move(submit)), auth_(auth), quotas_(quotas) {}
+OtlpGrpcReceiver::OtlpGrpcReceiver(const Config& config, ingest::IngestSink* sink, Authenticator* auth,
+                                   QuotaLimiter* quotas, std::shared_ptr<MetricsRegistry> metrics)
+    : config_(config),
+      sink_(sink),
+      auth_(auth),
+      quotas_(quotas),
+      metrics_(OwnRegistryIfNone(std::move(metrics))),
+      intake_(*metrics_) {}
 
 OtlpGrpcReceiver::~OtlpGrpcReceiver() { Stop(); }
 
@@ -91,22 +99,22 @@ grpc::ServerUnaryReactor* OtlpGrpcReceiver::Export(grpc::CallbackServerContext* 
   std::string wire;
   if (auto read = ReadRawRequest(request, &wire); !read.ok()) return finish(read);
   BulkBatch batch;
-  if (auto decoded = DecodeOtlp(signal, "application/x-protobuf", wire, &batch); !decoded.ok()) {
+  if (auto decoded = otlp::DecodeExportRequest(signal, "application/x-protobuf", wire, &batch); !decoded.ok()) {
     return finish(ToGrpcStatus(decoded));
   }
   batch.set_tenant(*tenant);
   batch.set_batch_id(fmt::format("{}-grpc-{}", config_.node.id, next_batch_++));
   // Bad records are dropped here and named in the partial success; the good ones go on.
-  *response = RawResponse(ExportResponseBody(signal, Admit(&batch), /*json=*/false));
+  *response = RawResponse(ExportResponseBody(signal, intake_.Admit(&batch), /*json=*/false));
   int64_t retry_after_ms = 0;
-  const int64_t records = ingest::CountRecords(batch);
+  const int64_t records = otlp::CountRecords(batch);
   if (auto s = quotas_->Admit(*tenant, records, static_cast<int64_t>(wire.size()), &retry_after_ms); !s.ok()) {
     ctx->AddTrailingMetadata("retry-after-ms", std::to_string(retry_after_ms));
     return finish(ToGrpcStatus(s));
   }
   if (records == 0) return finish(grpc::Status::OK);
   // The answer waits for the ingest node's ack: the short WAL holds the records by then.
-  submit_(std::move(batch), [this, ctx, reactor](ingest::SubmitOutcome outcome) {
+  sink_->Submit(std::move(batch), [this, ctx, reactor](ingest::SubmitOutcome outcome) {
     if (outcome.retry_after_ms > 0) ctx->AddTrailingMetadata("retry-after-ms", std::to_string(outcome.retry_after_ms));
     in_flight_.fetch_sub(1);
     reactor->Finish(ToGrpcStatus(outcome.status));
@@ -118,11 +126,16 @@ arrow::Status OtlpGrpcReceiver::Start() {
   const auto& g = config_.grpc;
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   if (g.tls.enabled) {
-    ARROW_ASSIGN_OR_RAISE(auto cert, ReadFile(g.tls.cert_path));
-    ARROW_ASSIGN_OR_RAISE(auto key, ReadFile(g.tls.key_path));
-    grpc::SslServerCredentialsOptions ssl;
-    ssl.pem_key_cert_pairs.push_back({key, cert});
-    credentials = grpc::SslServerCredentials(ssl);
+    ARROW_RETURN_NOT_OK(ReadFile(g.tls.cert_path));
+    ARROW_RETURN_NOT_OK(ReadFile(g.tls.key_path));
+    // gRPC's own watcher reads the pair again every reload_interval_seconds and serves new
+    // handshakes with it when it changed: a renewed certificate needs no restart. (Replace the two
+    // files at once, by renaming a directory or a symlink, so that it never reads a mixed pair.)
+    auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        g.tls.key_path, g.tls.cert_path, static_cast<unsigned int>(g.tls.reload_interval_seconds));
+    grpc::experimental::TlsServerCredentialsOptions tls(provider);
+    tls.watch_identity_key_cert_pairs();
+    credentials = grpc::experimental::TlsServerCredentials(tls);
   }
   grpc::ServerBuilder builder;
   const std::string address = fmt::format("{}:{}", g.bind, g.port);

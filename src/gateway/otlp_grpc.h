@@ -18,15 +18,19 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/config.h"
+#include "common/metrics.h"
 #include "gateway/auth.h"
-#include "gateway/otlp_http.h"
+#include "gateway/intake.h"
+#include "ingest/ingest_sink.h"
 
 namespace openwit::gateway {
 
 class OtlpGrpcReceiver {
  public:
-  // `auth` and `quotas` must outlive the receiver.
-  OtlpGrpcReceiver(const Config& config, IngestSubmit submit, Authenticator* auth, QuotaLimiter* quotas);
+  // `sink` (where batches go: the Batcher), `auth` and `quotas` must outlive the receiver;
+  // `metrics` is the node's (null: a registry of its own).
+  OtlpGrpcReceiver(const Config& config, ingest::IngestSink* sink, Authenticator* auth, QuotaLimiter* quotas,
+                   std::shared_ptr<MetricsRegistry> metrics);
   ~OtlpGrpcReceiver();
   arrow::Status Start();
   void Stop();
@@ -38,9 +42,11 @@ class OtlpGrpcReceiver {
 
  private:
   const Config config_;
-  IngestSubmit submit_;
+  ingest::IngestSink* sink_;
   Authenticator* auth_;
   QuotaLimiter* quotas_;
+  const std::shared_ptr<MetricsRegistry> metrics_;
+  const Intake intake_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;
   std::atomic<int64_t> in_flight_{0};

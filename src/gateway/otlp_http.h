@@ -1,9 +1,8 @@
 #pragma once
 // OTLP/HTTP receiver of the gateway: POST /v1/logs, /v1/traces, /v1/metrics with
-// application/x-protobuf or application/json (OTLP's JSON: hex trace and span ids, lowerCamelCase
-// names, int64 as strings, enums by name or number), optionally compressed (gzip, deflate, zstd;
-// the size limit holds for the decompressed body too). Requests are decompressed and decoded on the
-// CPU pool, never on the HTTP I/O threads. Each request
+// application/x-protobuf or application/json (decoded by otlp/export_request.h), optionally
+// compressed (gzip, deflate, zstd; the size limit holds for the decompressed body too). Requests
+// are decompressed and decoded on the CPU pool, never on the HTTP I/O threads. Each request
 // becomes one bulk batch for the ingest node; the answer goes back once the ingest node acked it
 // (its short WAL is durable). Backpressure is 429 with Retry-After.
 //
@@ -13,55 +12,52 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
-#include <string_view>
 
 #include "common/http_server.h"
+#include "common/metrics.h"
 #include "gateway/auth.h"
-#include "ingest/ingest_pipeline.h"
+#include "gateway/intake.h"
+#include "ingest/ingest_sink.h"
 
 namespace openwit::gateway {
 
-// Where the gateway sends a batch: the ingest pipeline in this process or a BulkIngest client.
-using IngestSubmit = std::function<void(ingest::v1::BulkBatch, ingest::SubmitCallback)>;
-
 class OtlpHttpReceiver {
  public:
-  // `auth` and `quotas` must outlive the receiver. `max_body_bytes` bounds a body once decompressed
-  // (the HTTP server bounds it as sent).
-  OtlpHttpReceiver(std::string node_id, IngestSubmit submit, Authenticator* auth, QuotaLimiter* quotas,
-                   size_t max_body_bytes);
+  // `sink` (where batches go: the Batcher), `auth` and `quotas` must outlive the receiver.
+  // `max_body_bytes` bounds a body once decompressed (the HTTP server bounds it as sent);
+  // `metrics` is the node's (null: a registry of its own).
+  OtlpHttpReceiver(std::string node_id, ingest::IngestSink* sink, Authenticator* auth, QuotaLimiter* quotas,
+                   size_t max_body_bytes, std::shared_ptr<MetricsRegistry> metrics);
   ~OtlpHttpReceiver();
   // Adds the three routes to `server`.
   void Register(HttpServer* server);
   // Waits until every request taken is decoded and submitted (or answered): call once the server has
-  // stopped, before what `submit` reaches goes away.
+  // stopped, before what `sink` reaches goes away.
   void Drain();
 
  private:
   void Handle(ingest::v1::Signal signal, const HttpRequest& request, HttpResponder respond);
   void TaskDone();
   const std::string node_id_;
-  IngestSubmit submit_;
+  ingest::IngestSink* sink_;
   Authenticator* auth_;
   QuotaLimiter* quotas_;
   const size_t max_body_bytes_;
+  const std::shared_ptr<MetricsRegistry> metrics_;
+  const Intake intake_;
+  // otlp.http.rejected, by reason: a bounded label set.
+  struct Rejections {
+    explicit Rejections(MetricsRegistry& m);
+    prometheus::Counter &unauthenticated, &too_large, &bad_encoding, &bad_body, &over_quota, &refused_by_ingest;
+  };
+  const Rejections rejected_;
   std::atomic<uint64_t> next_batch_{1};
   std::mutex tasks_mu_;
   std::condition_variable tasks_cv_;
   int64_t tasks_ = 0;  // requests handed to the CPU pool and not yet through Handle
 };
-
-// OTLP JSON bodies nest at most this many objects and arrays (protobuf's own recursion limit for
-// the binary form is 100 messages); deeper bodies are refused before anything recurses over them.
-constexpr int kMaxOtlpJsonDepth = 100;
-
-// Decodes an OTLP export request of `signal` (a body of `content_type`: application/x-protobuf
-// or application/json) into a bulk batch: the records are moved, not copied. The OTLP/gRPC
-// receiver passes its request bytes as application/x-protobuf.
-arrow::Status DecodeOtlp(ingest::v1::Signal signal, const std::string& content_type, std::string_view body,
-                         ingest::v1::BulkBatch* batch);
 
 }  // namespace openwit::gateway

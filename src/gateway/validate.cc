@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "ingest/otlp_records.h"
+#include "otlp/otlp_records.h"
 
 namespace openwit::gateway {
 namespace {
@@ -86,7 +86,7 @@ std::string Check(const metrics::Metric& m, uint64_t) {
 
 int64_t Items(const logs::LogRecord&) { return 1; }
 int64_t Items(const trace::Span&) { return 1; }
-int64_t Items(const metrics::Metric& m) { return ingest::MetricDataPoints(m); }
+int64_t Items(const metrics::Metric& m) { return otlp::MetricDataPoints(m); }
 
 const char* RecordField(ingest::v1::Signal s) {
   return s == ingest::v1::SIGNAL_LOGS     ? "scope_logs[{}].log_records[{}]"
@@ -105,7 +105,7 @@ const char* ResourceField(ingest::v1::Signal s) {
 Validation ValidateRecords(const ingest::v1::BulkBatch& batch, uint64_t now_unix_nano) {
   Validation v;
   std::vector<std::string> problems;
-  ingest::ForEachRecord(batch, [&](const ingest::RecordPosition& at, const auto&, const auto&, const auto& rec) {
+  otlp::ForEachRecord(batch, [&](const otlp::RecordPosition& at, const auto&, const auto&, const auto& rec) {
     std::string problem = Check(rec, now_unix_nano);
     v.rejected.push_back(!problem.empty());
     if (problem.empty()) return;

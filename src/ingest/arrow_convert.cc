@@ -383,7 +383,8 @@ arrow::Status ResourceScopeColumns::Append(const Scope& scope, std::string_view 
   template arrow::Status ResourceScopeColumns::Append(const SCOPE&, std::string_view, int64_t, Scratch*);
 OPENWIT_CONVERT_INSTANTIATE(common::AnyValue, Attributes, opentelemetry::proto::resource::v1::Resource,
                             common::InstrumentationScope)
-OPENWIT_CONVERT_INSTANTIATE(wire::AnyValue, wire::Attributes, wire::Resource, wire::InstrumentationScope)
+OPENWIT_CONVERT_INSTANTIATE(otlp::wire::AnyValue, otlp::wire::Attributes, otlp::wire::Resource,
+                            otlp::wire::InstrumentationScope)
 #undef OPENWIT_CONVERT_INSTANTIATE
 
 SignalColumns::SignalColumns(std::shared_ptr<arrow::Schema> schema, arrow::MemoryPool* pool)

@@ -27,9 +27,9 @@
 #include <fmt/format.h>
 
 #include "ingest/arrow_convert.h"
-#include "ingest/otlp_wire.h"
 #include "opentelemetry/proto/common/v1/common.pb.h"
 #include "opentelemetry/proto/resource/v1/resource.pb.h"
+#include "otlp/otlp_wire.h"
 
 namespace openwit::ingest::internal {
 
@@ -60,8 +60,8 @@ inline int64_t Nanos(uint64_t unix_nano) { return static_cast<int64_t>(unix_nano
 
 // The functions and classes below that take OTLP messages are templates over the message type,
 // defined in arrow_convert.cc for the two kinds a converter reads: the generated protobuf classes
-// (common::AnyValue, Attributes...) and the wire views of otlp_wire.h (wire::AnyValue,
-// wire::Attributes...), which have the same accessors.
+// (common::AnyValue, Attributes...) and the wire views of otlp_wire.h (otlp::wire::AnyValue,
+// otlp::wire::Attributes...), which have the same accessors.
 
 // The text stored for a value in a map column or Body: a string as itself (a view into the
 // message, no copy), anything else as its JSON text rendered into *scratch, unset as "".
@@ -261,7 +261,7 @@ class ResourceScopeColumns {
  private:
   friend class SignalColumns;
 
-  // The resource's attributes: an Attributes or a wire::Attributes, by the Append that follows.
+  // The resource's attributes: an Attributes or an otlp::wire::Attributes, by the Append that follows.
   const void* resource_attributes_ = nullptr;
   std::string_view resource_schema_url_;
   std::string_view service_name_;
@@ -368,11 +368,11 @@ template <class Columns, class Decoder>
 std::optional<arrow::Status> AppendWireWith(Columns* columns, Decoder* decoder, std::string_view bytes, int index,
                                             int64_t* rows, arrow::Status* failed) {
   switch (decoder->Decode(bytes, index)) {
-    case wire::Decoded::kOk:
+    case otlp::wire::Decoded::kOk:
       return AppendResource<Columns>(columns, decoder->resource(), index, rows, failed);
-    case wire::Decoded::kInvalid:
+    case otlp::wire::Decoded::kInvalid:
       return decoder->status();
-    case wire::Decoded::kUseProtobuf:
+    case otlp::wire::Decoded::kUseProtobuf:
       break;
   }
   return std::nullopt;

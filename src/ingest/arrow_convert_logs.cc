@@ -54,7 +54,7 @@ class LogColumns final : public SignalColumns {
         event_name_(Builder<arrow::StringBuilder>("EventName")) {}
 
   // Row count of the resource, or the first id of a wrong length. `R` is logs::ResourceLogs or
-  // wire::ResourceLogs, as in every template here.
+  // otlp::wire::ResourceLogs, as in every template here.
   template <class R>
   static arrow::Result<int64_t> Check(const R& r, int index) {
     int64_t rows = 0;
@@ -127,7 +127,7 @@ class LogColumns final : public SignalColumns {
   arrow::StringBuilder* body_;
   MapColumn log_attributes_;
   arrow::StringBuilder* event_name_;
-  wire::LogsDecoder decoder_;
+  otlp::wire::LogsDecoder decoder_;
 };
 
 }  // namespace

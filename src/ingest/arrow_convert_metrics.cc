@@ -7,8 +7,8 @@
 
 #include "ingest/arrow_convert.h"
 #include "ingest/arrow_convert_columns.h"
-#include "ingest/otlp_records.h"
 #include "opentelemetry/proto/metrics/v1/metrics.pb.h"
+#include "otlp/otlp_records.h"
 
 namespace openwit::ingest {
 
@@ -139,7 +139,7 @@ class MetricColumns final : public SignalColumns {
     }
   }
 
-  // `R` is metrics::ResourceMetrics or wire::ResourceMetrics, as in every template here.
+  // `R` is metrics::ResourceMetrics or otlp::wire::ResourceMetrics, as in every template here.
   template <class R>
   static arrow::Result<int64_t> Check(const R& r, int index) {
     int64_t rows = 0;
@@ -197,7 +197,7 @@ class MetricColumns final : public SignalColumns {
     for (MapColumn* c : {&attributes_, &exemplar_attributes_}) c->ForgetChecked();
     for (const auto& scope_metrics : r.scope_metrics()) {
       int64_t rows = 0;
-      for (const auto& metric : scope_metrics.metrics()) rows += MetricDataPoints(metric);
+      for (const auto& metric : scope_metrics.metrics()) rows += otlp::MetricDataPoints(metric);
       ARROW_RETURN_NOT_OK(resource_scope_.Append(scope_metrics.scope(), scope_metrics.schema_url(), rows, &scratch_));
       for (const auto& metric : scope_metrics.metrics()) ARROW_RETURN_NOT_OK(AppendMetric(metric));
     }
@@ -422,7 +422,7 @@ class MetricColumns final : public SignalColumns {
   arrow::Int32Builder* temporality_;
   arrow::BooleanBuilder* monotonic_;
   std::vector<arrow::ArrayBuilder*> kind_columns_;
-  wire::MetricsDecoder decoder_;
+  otlp::wire::MetricsDecoder decoder_;
 };
 
 }  // namespace

@@ -119,7 +119,7 @@ class SpanColumns final : public SignalColumns {
         link_trace_state_(Field<arrow::StringBuilder>(link_, "TraceState")),
         link_attributes_(Field<arrow::MapBuilder>(link_, "Attributes")) {}
 
-  // `R` is trace::ResourceSpans or wire::ResourceSpans, as in every template here.
+  // `R` is trace::ResourceSpans or otlp::wire::ResourceSpans, as in every template here.
   template <class R>
   static arrow::Result<int64_t> Check(const R& r, int index) {
     int64_t rows = 0;
@@ -251,7 +251,7 @@ class SpanColumns final : public SignalColumns {
   arrow::FixedSizeBinaryBuilder* link_span_id_;
   arrow::StringBuilder* link_trace_state_;
   MapColumn link_attributes_;
-  wire::TracesDecoder decoder_;
+  otlp::wire::TracesDecoder decoder_;
 };
 
 }  // namespace

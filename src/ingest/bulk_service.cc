@@ -7,6 +7,10 @@ namespace openwit::ingest {
 grpc::ServerUnaryReactor* BulkIngestService::Submit(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
                                                     grpc::ByteBuffer* response) {
   auto* reactor = ctx->DefaultReactor();
+  if (auto allowed = CheckClusterToken(token_, *ctx, "ingest"); !allowed.ok()) {
+    reactor->Finish(allowed);
+    return reactor;
+  }
   std::string wire;
   if (auto read = ReadRawRequest(*request, &wire); !read.ok()) {
     reactor->Finish(read);

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "common/metrics.h"
+#include "common/cluster_token.h"
 
 namespace openwit::ingest {
 
@@ -25,7 +25,12 @@ const char* SignalName(v1::Signal signal) {
   }
 }
 
-FlightSender::FlightSender(FlightSenderOptions options) : options_(std::move(options)) {
+FlightSender::FlightSender(FlightSenderOptions options)
+    : options_(std::move(options)),
+      metrics_(OwnRegistryIfNone(options_.metrics)),
+      latency_(metrics_->Histogram("arrow.send.latency",
+                                   "Seconds to send batches to storage over Flight until storage confirmed them")),
+      unhealthy_(metrics_->Counter("arrow.send.endpoint_unhealthy", "Times a storage endpoint was marked unhealthy")) {
   for (const auto& address : options_.endpoints) endpoints_.push_back(Endpoint{address, nullptr, {}, 0});
 }
 
@@ -45,10 +50,6 @@ FlightSender::Endpoint& FlightSender::Pick() {
 
 arrow::Status FlightSender::Put(const std::vector<const StoragePut*>& puts,
                                 const std::function<void(size_t)>& on_durable) {
-  static auto& latency = MetricsRegistry::Default().Histogram(
-      "arrow.send.latency", "Seconds to send batches to storage over Flight until storage confirmed them");
-  static auto& unhealthy = MetricsRegistry::Default().Counter("arrow.send.endpoint_unhealthy",
-                                                              "Times a storage endpoint was marked unhealthy");
   if (puts.empty()) return arrow::Status::OK();
   if (endpoints_.empty()) return arrow::Status::Invalid("no storage endpoints configured (storage.endpoints)");
   std::lock_guard lock(mu_);
@@ -59,7 +60,7 @@ arrow::Status FlightSender::Put(const std::vector<const StoragePut*>& puts,
     Endpoint& endpoint = Pick();
     const auto start = Clock::now();
     last = PutTo(endpoint, puts, on_durable, &confirmed);
-    latency.Observe(std::chrono::duration<double>(Clock::now() - start).count());
+    latency_.Observe(std::chrono::duration<double>(Clock::now() - start).count());
     const bool all = std::all_of(confirmed.begin(), confirmed.end(), [](bool c) { return c; });
     if (last.ok() && all) {
       endpoint.failures = 0;
@@ -69,7 +70,7 @@ arrow::Status FlightSender::Put(const std::vector<const StoragePut*>& puts,
     endpoint.client.reset();
     endpoint.failures = std::min(endpoint.failures + 1, 5);
     endpoint.unhealthy_until = Clock::now() + options_.unhealthy_for * (1 << (endpoint.failures - 1));
-    unhealthy.Increment();
+    unhealthy_.Increment();
     last = arrow::Status::IOError("storage ", endpoint.address, ": ", last.message());
     spdlog::warn(
         "{} (marked unhealthy for {} ms)", last.message(),
@@ -86,6 +87,7 @@ arrow::Status FlightSender::PutTo(Endpoint& endpoint, const std::vector<const St
   }
   flight::FlightCallOptions call;
   call.timeout = flight::TimeoutDuration(std::chrono::duration<double>(options_.timeout).count());
+  call.headers.emplace_back(kClusterTokenHeader, options_.cluster_token);
   std::vector<std::string> path = {puts.front()->tenant, SignalName(puts.front()->signal)};
   std::shared_ptr<arrow::Schema> schema;
   std::unordered_map<std::string, size_t> index_of;

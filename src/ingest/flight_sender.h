@@ -12,6 +12,7 @@
 
 #include <arrow/flight/client.h>
 
+#include "common/metrics.h"
 #include "ingest/storage_sink.h"
 
 namespace openwit::ingest {
@@ -20,6 +21,9 @@ struct FlightSenderOptions {
   std::vector<std::string> endpoints;  // host:port
   std::chrono::milliseconds timeout{30000};
   std::chrono::milliseconds unhealthy_for{1000};  // first penalty of a failing endpoint
+  std::string cluster_token;  // sent with every call (x-openwit-cluster-token): storage refuses calls without it
+  // Where it reports: the node's registry; null: a registry of its own.
+  std::shared_ptr<MetricsRegistry> metrics = nullptr;
 };
 
 class FlightSender final : public StorageSink {
@@ -41,6 +45,9 @@ class FlightSender final : public StorageSink {
                       const std::function<void(size_t)>& on_durable, std::vector<bool>* confirmed);
 
   const FlightSenderOptions options_;
+  const std::shared_ptr<MetricsRegistry> metrics_;
+  prometheus::Histogram& latency_;
+  prometheus::Counter& unhealthy_;
   std::mutex mu_;  // one Put at a time per sender
   std::vector<Endpoint> endpoints_;
   size_t next_ = 0;

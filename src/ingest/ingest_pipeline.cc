@@ -1,15 +1,17 @@
 #include "ingest/ingest_pipeline.h"
 
 #include <algorithm>
+#include <optional>
 #include <random>
 
+#include <arrow/util/byte_size.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/allocation_cap.h"
 #include "common/config_overrides.h"
-#include "common/metrics.h"
 #include "ingest/arrow_convert.h"
-#include "ingest/otlp_records.h"
+#include "otlp/otlp_records.h"
 
 namespace openwit::ingest {
 namespace {
@@ -37,23 +39,40 @@ ArrowConverter& ConverterFor(v1::Signal signal) {
   thread_local std::unique_ptr<ArrowConverter> converters[3];
   const Signal s = ToConverterSignal(signal);
   auto& c = converters[static_cast<int>(s)];
-  if (!c) c = std::make_unique<ArrowConverter>(s);
+  if (!c) c = std::make_unique<ArrowConverter>(s, CappedMemoryPool());
   return *c;
 }
 
-// The resources of a batch, read from its serialized bytes, as one RecordBatch.
-arrow::Result<std::shared_ptr<arrow::RecordBatch>> Convert(const BulkHeader& batch) {
+// The resources of a batch, read from its serialized bytes, as one RecordBatch of at most
+// `max_bytes`: its Arrow form repeats each resource's and scope's attributes on every record, so a
+// batch of tiny records under huge attributes is refused before it exhausts memory.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> Convert(const otlp::BulkHeader& batch, int64_t max_bytes) {
   ArrowConverter& converter = ConverterFor(batch.signal);
+  AllocationCap cap(max_bytes);
+  auto too_large = [&] {
+    return arrow::Status::Invalid("batch too large: its records would take more than ", max_bytes,
+                                  " bytes of memory once converted, the whole ingest buffer "
+                                  "(processing.buffer.max_size_bytes); send fewer records per request or smaller "
+                                  "resource and scope attributes");
+  };
   for (std::string_view resource : batch.resources) {
     if (auto status = converter.AppendSerialized(resource); !status.ok()) {
       (void)converter.Finish();  // drop the rows of earlier resources: the batch is refused whole
-      return status;
+      return cap.exceeded() ? too_large() : status;
     }
   }
-  return converter.Finish();
+  auto finished = converter.Finish();
+  if (!finished.ok() && cap.exceeded()) return too_large();
+  return finished;
 }
 
-arrow::Status Validate(const BulkHeader& batch) {
+// What a converted batch holds in memory until storage has it: its Arrow buffers, or its bytes as
+// received when they are more.
+int64_t MemoryCost(const arrow::RecordBatch& batch, int64_t wire_bytes) {
+  return std::max(wire_bytes, arrow::util::TotalBufferSize(batch));
+}
+
+arrow::Status Validate(const otlp::BulkHeader& batch) {
   if (batch.tenant.empty()) return arrow::Status::Invalid("tenant: required");
   // Storage would refuse it at every retry, holding up every batch behind it: refused here.
   if (!ValidTenantName(batch.tenant)) {
@@ -79,7 +98,8 @@ arrow::Status Validate(const BulkHeader& batch) {
 }  // namespace
 
 struct IngestPipeline::Metrics {
-  MetricsRegistry& r = MetricsRegistry::Default();
+  explicit Metrics(MetricsRegistry& registry) : r(registry) {}
+  MetricsRegistry& r;
   prometheus::Gauge& buffer_size = r.Gauge("buffer.size", "Records accepted and not yet durable in storage");
   prometheus::Gauge& buffer_bytes = r.Gauge("buffer.size_bytes", "Bytes accepted and not yet durable in storage");
   prometheus::Counter& buffer_full = r.Counter("buffer_full", "Batches refused because the buffer was full");
@@ -98,12 +118,13 @@ struct IngestPipeline::Metrics {
 IngestPipeline::IngestPipeline(PipelineOptions options, std::unique_ptr<StorageSink> sink)
     : options_(std::move(options)),
       sink_(std::move(sink)),
-      metrics_(std::make_unique<Metrics>()),
+      metrics_(std::make_unique<Metrics>(*options_.metrics)),
       dedup_(std::chrono::seconds(options_.processing.dedup_window_seconds),
              static_cast<size_t>(options_.processing.dedup_max_entries)) {}
 
 arrow::Result<std::unique_ptr<IngestPipeline>> IngestPipeline::Open(PipelineOptions options,
                                                                     std::unique_ptr<StorageSink> sink) {
+  options.metrics = OwnRegistryIfNone(std::move(options.metrics));
   std::unique_ptr<IngestPipeline> p(new IngestPipeline(std::move(options), std::move(sink)));
   const auto& wal = p->options_.processing.wal;
   wal::WalOptions short_options;
@@ -114,6 +135,7 @@ arrow::Result<std::unique_ptr<IngestPipeline>> IngestPipeline::Open(PipelineOpti
   // The long WAL is the short WAL's segments once storage has all of their batches: the same
   // bytes, written and fsync'd once, holding exactly the batches that were acked or replayed.
   short_options.archive_dir = wal.dir + "/long";
+  short_options.metrics = p->options_.metrics;
   ARROW_ASSIGN_OR_RAISE(p->short_wal_, wal::Wal::Open(short_options));
   ARROW_RETURN_NOT_OK(p->Recover());
   p->sender_ = std::thread([raw = p.get()] { raw->SenderLoop(); });
@@ -138,9 +160,9 @@ arrow::Status IngestPipeline::RememberRecentKeys(Clock::time_point now) {
   ARROW_ASSIGN_OR_RAISE(auto entries,
                         short_wal_->ForEachRecentEntry(std::chrono::seconds(options_.processing.dedup_window_seconds),
                                                        [&](std::string_view payload) {
-                                                         auto header = ReadBulkHeader(payload);
+                                                         auto header = otlp::ReadBulkHeader(payload);
                                                          if (!header.ok()) return;
-                                                         auto keys = RecordKeys(*header);
+                                                         auto keys = otlp::RecordKeys(*header);
                                                          if (!keys.ok()) return;
                                                          for (uint64_t key : *keys) dedup_.Insert(key, now);
                                                          keys_added += static_cast<int64_t>(keys->size());
@@ -159,15 +181,15 @@ arrow::Status IngestPipeline::Recover() {
   const auto now = Clock::now();
   ARROW_RETURN_NOT_OK(RememberRecentKeys(now));
   for (auto& entry : entries) {
-    auto batch = ReadBulkHeader(entry.payload);
+    auto batch = otlp::ReadBulkHeader(entry.payload);
     if (!batch.ok()) {
       // A checksummed entry we wrote ourselves: only a bug gets here. Keep it in the WAL.
       spdlog::error("short WAL entry {} does not read as a bulk batch ({}); left in the WAL", entry.sequence,
                     batch.status().message());
       continue;
     }
-    auto converted = Convert(*batch);
-    auto keys = RecordKeys(*batch);
+    auto converted = Convert(*batch, options_.processing.buffer.max_size_bytes);
+    auto keys = otlp::RecordKeys(*batch);
     if (!converted.ok() || !keys.ok()) {
       // Every entry was converted before it was written; one that no longer converts (a stricter
       // reader after an upgrade) must not keep the node from starting. Kept for a later version.
@@ -183,7 +205,7 @@ arrow::Status IngestPipeline::Recover() {
     put.tenant = batch->tenant;
     put.signal = batch->signal;
     put.records = record_batch->num_rows();
-    put.bytes = static_cast<int64_t>(entry.payload.size());
+    put.bytes = MemoryCost(*record_batch, static_cast<int64_t>(entry.payload.size()));
     put.batch = std::move(record_batch);
     put.enqueued = now;
     buffered_records_ += put.records;
@@ -202,205 +224,283 @@ arrow::Status IngestPipeline::Recover() {
   return arrow::Status::OK();
 }
 
-void IngestPipeline::Submit(const v1::BulkBatch& batch, SubmitCallback done) {
+// One batch on its way through the submit path: what each step found, for the steps after it.
+// Shared by the steps that outlive SubmitSerialized (the WAL's callback, the ack's wait), and never
+// moved: `batch` holds views into `payload` until Write replaces it.
+struct IngestPipeline::Submission {
+  Submission(std::string wire, SubmitCallback callback) : payload(std::move(wire)), done(std::move(callback)) {}
+
+  std::string payload;  // what goes to the WAL: the bytes as received, or without the repeated records
+  SubmitCallback done;
+  Clock::time_point start;     // when the batch was read: the ack latency, the dedup window's clock
+  otlp::BulkHeader batch;      // the batch's own fields, read from the bytes as received
+  int64_t retry_after_ms = 0;  // the hint that goes with a refusal
+  // Dedup: per record in ForEachRecord order, its key and whether the window holds it already.
+  std::vector<uint64_t> keys;
+  std::vector<bool> duplicate;
+  int64_t duplicates = 0;
+  std::optional<BatchKeySet> new_keys;         // the keys this batch puts into the window
+  std::vector<arrow::Future<uint64_t>> waits;  // writes in progress that carry records this batch repeats
+  // Reserve: what the new records take of the buffer; the write in progress that carries them.
+  int64_t new_records = 0;
+  int64_t new_bytes = 0;
+  std::list<InFlightWrite>::iterator in_flight;
+  arrow::Future<uint64_t> durable = arrow::Future<uint64_t>::Make();  // done when that write is
+  // Write
+  otlp::BulkHeader filtered;  // of `payload` once the repeated records are dropped from it
+  std::shared_ptr<arrow::RecordBatch> converted;
+};
+
+void IngestPipeline::Submit(v1::BulkBatch batch, SubmitCallback done) {
   SubmitSerialized(batch.SerializeAsString(), std::move(done));
 }
 
+// The submit path: Read, then Admit, Dedup and Reserve under one hold of the lock (they decide
+// together whether the batch goes on, and with which records), Write to the short WAL, Written
+// when it returns, Ack. Send (SenderLoop) takes it from there to storage.
 void IngestPipeline::SubmitSerialized(std::string payload, SubmitCallback done) {
-  // Only the batch's own fields are read here; its records are read from the bytes by the dedup
-  // keys and the converter (a protobuf parse of every record, and the destruction of the objects
-  // it made, was a fifth of the node's CPU).
-  auto header = ReadBulkHeader(payload);
-  if (!header.ok()) {
-    SubmitOutcome outcome;
-    outcome.status = header.status();
-    done(std::move(outcome));
-    return;
+  auto s = std::make_shared<Submission>(std::move(payload), std::move(done));
+  arrow::Status refused = Read(*s);
+  if (refused.ok()) {
+    std::lock_guard lock(mu_);
+    refused = AdmitLocked(*s);
+    if (refused.ok()) {
+      DedupLocked(*s);
+      refused = ReserveLocked(*s);
+    }
   }
-  const BulkHeader& batch = *header;
-  const auto start = Clock::now();
-  auto refuse = [&](arrow::Status status, int64_t retry_after_ms = 0) {
-    SubmitOutcome outcome;
-    outcome.status = std::move(status);
-    outcome.retry_after_ms = retry_after_ms;
-    outcome.ack.set_batch_id(batch.batch_id);
-    done(std::move(outcome));
-  };
-  if (auto status = Validate(batch); !status.ok()) return refuse(status);
+  if (!refused.ok()) return Refuse(*s, std::move(refused));
+  metrics_->duplicates.Increment(static_cast<double>(s->duplicates));
+  if (s->new_records == 0) return Ack(s, uint64_t{0});  // nothing new to write
+  Write(std::move(s));
+}
 
+// Read: the batch's own fields, checked, and its records' dedup keys. Only the batch's own fields
+// are parsed; its records are read from the bytes by the dedup keys and the converter (a protobuf
+// parse of every record, and the destruction of the objects it made, was a fifth of the node's CPU).
+arrow::Status IngestPipeline::Read(Submission& s) {
+  ARROW_ASSIGN_OR_RAISE(s.batch, otlp::ReadBulkHeader(s.payload));
+  s.start = Clock::now();
+  ARROW_RETURN_NOT_OK(Validate(s.batch));
   // The dedup keys are hashed from the bytes that go to the WAL: a restart hashes the same bytes.
-  auto computed_keys = RecordKeys(batch);
-  if (!computed_keys.ok()) return refuse(computed_keys.status());
-  std::vector<uint64_t> keys = std::move(*computed_keys);
-  std::vector<bool> duplicate(keys.size(), false);
-  std::vector<arrow::Future<uint64_t>> waits;  // writes in progress of records this batch repeats
-  auto durable = arrow::Future<uint64_t>::Make();
-  int64_t duplicates = 0, new_records = 0, new_bytes = 0;
-  std::list<InFlightWrite>::iterator in_flight;
+  ARROW_ASSIGN_OR_RAISE(s.keys, otlp::RecordKeys(s.batch));
+  s.duplicate.assign(s.keys.size(), false);
+  return arrow::Status::OK();
+}
+
+// Admit: nothing while stopping, nor while the short WAL is failing (intake paused).
+arrow::Status IngestPipeline::AdmitLocked(Submission& s) {
+  if (stopping_) {
+    s.retry_after_ms = 1000;
+    return arrow::Status::Cancelled("ingest node is stopping; retry on another node");
+  }
+  if (s.start < paused_until_) {
+    s.retry_after_ms = std::chrono::duration_cast<milliseconds>(paused_until_ - s.start).count() + 1;
+    return arrow::Status::CapacityError("intake paused: the short WAL failed to write; retry in ", s.retry_after_ms,
+                                        " ms");
+  }
+  return arrow::Status::OK();
+}
+
+// Dedup: a new key goes into the window at once (one probe asks and remembers); should the batch
+// not reach the WAL after all, its keys are taken out again (ForgetKeys). A repeat, of this batch
+// or another, is flagged; its ack waits for the write in progress that carries it, if any, and
+// otherwise the record is durable already.
+void IngestPipeline::DedupLocked(Submission& s) {
+  const bool enabled = options_.processing.dedup_enabled;
+  s.new_keys.emplace(enabled ? s.keys.size() : 0);
+  std::vector<const InFlightWrite*> waited;
+  for (size_t i = 0; enabled && i < s.keys.size(); ++i) {
+    constexpr size_t kPrefetchAhead = 8;
+    if (i + kPrefetchAhead < s.keys.size()) dedup_.Prefetch(s.keys[i + kPrefetchAhead]);
+    if (dedup_.Insert(s.keys[i], s.start)) {
+      s.new_keys->Insert(s.keys[i]);
+      continue;
+    }
+    s.duplicate[i] = true;
+    ++s.duplicates;
+    for (const InFlightWrite& w : in_flight_) {
+      if (!w.keys.Contains(s.keys[i])) continue;
+      if (std::find(waited.begin(), waited.end(), &w) == waited.end()) {
+        waited.push_back(&w);
+        s.waits.push_back(w.durable);
+      }
+      break;
+    }
+  }
+  s.new_records = static_cast<int64_t>(s.keys.size()) - s.duplicates;
+}
+
+// Reserve: room in the buffer (processing.buffer) for the new records until storage has them, or
+// the batch is refused whole: as invalid when it could never fit, else until the buffer drains. A
+// reserved batch's write is in progress from here on.
+arrow::Status IngestPipeline::ReserveLocked(Submission& s) {
+  if (s.new_records == 0) return arrow::Status::OK();
+  s.new_bytes = static_cast<int64_t>(s.payload.size() * s.new_records / s.keys.size());
+  const auto& buffer = options_.processing.buffer;
+  if (s.new_records > buffer.max_size_messages || s.new_bytes > buffer.max_size_bytes) {
+    ForgetKeys(s.keys, s.duplicate);
+    return arrow::Status::Invalid("batch too large: ", s.new_records, " records of ", s.new_bytes,
+                                  " bytes can never fit the ingest buffer of ", buffer.max_size_messages,
+                                  " records and ", buffer.max_size_bytes,
+                                  " bytes (processing.buffer); send smaller batches");
+  }
+  if (buffered_records_ + s.new_records > buffer.max_size_messages ||
+      buffered_bytes_ + s.new_bytes > buffer.max_size_bytes) {
+    metrics_->buffer_full.Increment();
+    ForgetKeys(s.keys, s.duplicate);
+    s.retry_after_ms = kBufferFullRetryMs;
+    return arrow::Status::CapacityError("buffer full: ", buffered_records_, " of ", buffer.max_size_messages,
+                                        " records and ", buffered_bytes_, " of ", buffer.max_size_bytes,
+                                        " bytes wait for storage (processing.buffer); retry later");
+  }
+  buffered_records_ += s.new_records;
+  buffered_bytes_ += s.new_bytes;
+  metrics_->buffer_size.Set(static_cast<double>(buffered_records_));
+  metrics_->buffer_bytes.Set(static_cast<double>(buffered_bytes_));
+  s.in_flight = in_flight_.insert(in_flight_.end(), InFlightWrite{std::move(*s.new_keys), s.durable});
+  return arrow::Status::OK();
+}
+
+// Write: only the new records go to the WAL and on to storage, converted first: a batch that
+// cannot convert must never reach the WAL, where a replay would meet it again at every start.
+void IngestPipeline::Write(SubmissionPtr s) {
+  const otlp::BulkHeader* to_write = &s->batch;
+  if (s->duplicates > 0) {
+    // Parsed, filtered and serialized again (rare: retries and replays).
+    v1::BulkBatch filtered;
+    if (!filtered.ParseFromString(s->payload)) {
+      // A record that is not valid OTLP: the converter names it.
+      const auto invalid = Convert(s->batch, options_.processing.buffer.max_size_bytes).status();
+      return FailBeforeWrite(
+          s, invalid.ok() ? arrow::Status::Invalid("not a valid openwit.ingest.v1.BulkBatch") : invalid);
+    }
+    otlp::RemoveRecords(&filtered, s->duplicate);
+    s->payload = filtered.SerializeAsString();
+    s->batch.resources.clear();  // its views into the old bytes end here
+    auto reread = otlp::ReadBulkHeader(s->payload);
+    if (!reread.ok()) return FailBeforeWrite(s, reread.status());
+    s->filtered = std::move(*reread);
+    to_write = &s->filtered;
+  }
+  const auto convert_start = Clock::now();
+  auto converted = Convert(*to_write, options_.processing.buffer.max_size_bytes);
+  metrics_->convert_latency.Observe(duration<double>(Clock::now() - convert_start).count());
+  if (!converted.ok()) return FailBeforeWrite(s, converted.status());
+  s->converted = std::move(*converted);
+  if (auto refused = ReserveConverted(*s); !refused.ok()) return FailBeforeWrite(s, refused);
+
+  auto write = short_wal_->Append(std::move(s->payload));
+  write.AddCallback([this, s = std::move(s)](const arrow::Result<uint64_t>& written) { Written(s, written); });
+}
+
+// Reserve, again: the buffer counted the batch's bytes as received; it holds its Arrow form until
+// storage has it, which may take more.
+arrow::Status IngestPipeline::ReserveConverted(Submission& s) {
+  const int64_t cost = MemoryCost(*s.converted, s.new_bytes);
+  if (cost <= s.new_bytes) return arrow::Status::OK();
+  const auto& buffer = options_.processing.buffer;
+  std::lock_guard lock(mu_);
+  if (buffered_bytes_ + cost - s.new_bytes > buffer.max_size_bytes) {
+    metrics_->buffer_full.Increment();
+    return arrow::Status::CapacityError("buffer full: ", buffered_bytes_, " of ", buffer.max_size_bytes,
+                                        " bytes wait for storage and this batch takes ", cost,
+                                        " bytes in memory (processing.buffer); retry later");
+  }
+  buffered_bytes_ += cost - s.new_bytes;
+  s.new_bytes = cost;
+  metrics_->buffer_bytes.Set(static_cast<double>(buffered_bytes_));
+  return arrow::Status::OK();
+}
+
+// A batch refused before its write: its keys leave the window and its room in the buffer is free.
+void IngestPipeline::FailBeforeWrite(const SubmissionPtr& s, const arrow::Status& status) {
   {
     std::lock_guard lock(mu_);
-    if (stopping_) return refuse(arrow::Status::Cancelled("ingest node is stopping; retry on another node"), 1000);
-    if (start < paused_until_) {
-      auto wait = std::chrono::duration_cast<milliseconds>(paused_until_ - start).count() + 1;
-      return refuse(
-          arrow::Status::CapacityError("intake paused: the short WAL failed to write; retry in ", wait, " ms"), wait);
-    }
-    // A new key goes into the window at once (one probe asks and remembers); should the batch not
-    // reach the WAL after all, its keys are taken out again.
-    BatchKeySet written(options_.processing.dedup_enabled ? keys.size() : 0);
-    std::vector<const InFlightWrite*> waited;
-    for (size_t i = 0; options_.processing.dedup_enabled && i < keys.size(); ++i) {
-      constexpr size_t kPrefetchAhead = 8;
-      if (i + kPrefetchAhead < keys.size()) dedup_.Prefetch(keys[i + kPrefetchAhead]);
-      if (dedup_.Insert(keys[i], start)) {
-        written.Insert(keys[i]);
-        continue;
-      }
-      // A repeat (of this batch or another): its ack waits for the write in progress that carries
-      // it, if any; otherwise the record is durable already.
-      duplicate[i] = true;
-      ++duplicates;
-      for (const InFlightWrite& w : in_flight_) {
-        if (!w.keys.Contains(keys[i])) continue;
-        if (std::find(waited.begin(), waited.end(), &w) == waited.end()) {
-          waited.push_back(&w);
-          waits.push_back(w.durable);
-        }
-        break;
-      }
-    }
-    new_records = static_cast<int64_t>(keys.size()) - duplicates;
-    if (new_records > 0) {
-      new_bytes = static_cast<int64_t>(payload.size() * new_records / keys.size());
-      const auto& buffer = options_.processing.buffer;
-      if (buffered_records_ + new_records > buffer.max_size_messages ||
-          buffered_bytes_ + new_bytes > buffer.max_size_bytes) {
-        metrics_->buffer_full.Increment();
-        ForgetKeys(keys, duplicate);
-        return refuse(arrow::Status::CapacityError("buffer full: ", buffered_records_, " of ", buffer.max_size_messages,
-                                                   " records and ", buffered_bytes_, " of ", buffer.max_size_bytes,
-                                                   " bytes wait for storage (processing.buffer); retry later"),
-                      kBufferFullRetryMs);
-      }
-      buffered_records_ += new_records;
-      buffered_bytes_ += new_bytes;
-      metrics_->buffer_size.Set(static_cast<double>(buffered_records_));
-      metrics_->buffer_bytes.Set(static_cast<double>(buffered_bytes_));
-      in_flight = in_flight_.insert(in_flight_.end(), InFlightWrite{std::move(written), durable});
-    }
+    ForgetKeys(s->keys, s->duplicate);
+    in_flight_.erase(s->in_flight);
   }
-  metrics_->duplicates.Increment(static_cast<double>(duplicates));
+  Unreserve(s->new_records, s->new_bytes);
+  s->durable.MarkFinished(status);
+  Ack(s, status);
+}
 
-  auto make_ack = [batch_id = batch.batch_id, positions = batch.positions, new_records, duplicates](uint64_t sequence) {
-    v1::BulkAck ack;
-    ack.set_batch_id(batch_id);
-    ack.set_accepted_records(static_cast<uint64_t>(new_records));
-    ack.set_duplicate_records(static_cast<uint64_t>(duplicates));
-    ack.set_wal_sequence(sequence);
-    *ack.mutable_positions() = positions;
-    return ack;
-  };
-  // The ack of records this batch repeats waits for the writes that carry them.
-  auto finish = [this, done, start, make_ack, waits](arrow::Result<uint64_t> written) mutable {
-    auto respond = [this, done, start, make_ack, written](const arrow::Status& repeated) {
-      SubmitOutcome outcome;
-      outcome.status = written.ok() ? repeated : written.status();
-      if (!outcome.status.ok()) {
-        outcome.retry_after_ms = 100;
-        if (!outcome.status.IsCapacityError() && !outcome.status.IsInvalid()) {
-          outcome.status = arrow::Status::CapacityError("not written: ", outcome.status.message(), "; retry");
-        }
-      }
-      outcome.ack = make_ack(written.ok() ? *written : 0);
-      metrics_->ack_latency.Observe(duration<double>(Clock::now() - start).count());
-      done(std::move(outcome));
-    };
-    if (waits.empty()) return respond(arrow::Status::OK());
-    std::vector<arrow::Future<>> all(waits.begin(), waits.end());
-    arrow::AllComplete(all).AddCallback(std::move(respond));
-  };
-
-  if (new_records == 0) return finish(uint64_t{0});
-
-  auto fail_before_write = [&](const arrow::Status& status) {
-    {
-      std::lock_guard lock(mu_);
-      ForgetKeys(keys, duplicate);
-      in_flight_.erase(in_flight);
-    }
-    Unreserve(new_records, new_bytes);
-    durable.MarkFinished(status);
-    finish(status);
-  };
-  // Only new records go to the WAL and on to storage: a batch with repeats is parsed, filtered and
-  // serialized again (rare: retries and replays). `batch`'s views into the old bytes end here.
-  const BulkHeader* to_write = &batch;
-  BulkHeader filtered_header;
-  if (duplicates > 0) {
-    v1::BulkBatch filtered;
-    if (!filtered.ParseFromString(payload)) {
-      // A record that is not valid OTLP: the converter names it.
-      const auto invalid = Convert(batch).status();
-      return fail_before_write(invalid.ok() ? arrow::Status::Invalid("not a valid openwit.ingest.v1.BulkBatch")
-                                            : invalid);
-    }
-    RemoveRecords(&filtered, duplicate);
-    payload = filtered.SerializeAsString();
-    auto reread = ReadBulkHeader(payload);
-    if (!reread.ok()) return fail_before_write(reread.status());
-    filtered_header = std::move(*reread);
-    to_write = &filtered_header;
-  }
-  // Converted before the WAL write: a batch that cannot convert must never reach the WAL, where
-  // a replay would meet it again at every start.
-  auto convert_start = Clock::now();
-  auto converted = Convert(*to_write);
-  metrics_->convert_latency.Observe(duration<double>(Clock::now() - convert_start).count());
-  if (!converted.ok()) return fail_before_write(converted.status());
-
-  auto short_write = short_wal_->Append(std::move(payload));
-  short_write.AddCallback([this, keys = std::move(keys), duplicate = std::move(duplicate), durable, finish, in_flight,
-                           new_records, new_bytes, record_batch = *converted, tenant = batch.tenant,
-                           signal = batch.signal](const arrow::Result<uint64_t>& written) mutable {
-    const auto now = Clock::now();
-    {
-      std::lock_guard lock(mu_);
-      // Written: the keys stay in the window (durable now); not written: they go.
-      in_flight_.erase(in_flight);
-      if (!written.ok()) ForgetKeys(keys, duplicate);
-      metrics_->dedup_keys.Set(static_cast<double>(dedup_.size()));
-      if (written.ok()) {
-        wal_backoff_ = milliseconds(0);
-        metrics_->wal_paused.Set(0);
-        StoragePut put;
-        put.wal_sequence = *written;
-        put.batch_id = fmt::format("{}:{}:{}", options_.node_id, short_wal_->id(), *written);
-        put.tenant = std::move(tenant);
-        put.signal = signal;
-        put.batch = std::move(record_batch);
-        put.records = new_records;
-        put.bytes = new_bytes;
-        put.enqueued = now;
-        queued_records_ += new_records;
-        queue_.push_back(std::move(put));
-      } else {
-        // Pause intake and back off: callers see RESOURCE_EXHAUSTED until the WAL writes again.
-        wal_backoff_ = std::min(kMaxWalBackoff, std::max(milliseconds(100), wal_backoff_ * 2));
-        paused_until_ = now + wal_backoff_;
-        metrics_->wal_paused.Set(1);
-        spdlog::error("short WAL write failed: {}; intake paused for {} ms", written.status().message(),
-                      wal_backoff_.count());
-      }
-    }
+// Written: the short WAL returned. Written, the batch waits for storage and its keys stay in the
+// window (durable now); not written, its keys go, and intake pauses with a growing backoff:
+// callers see RESOURCE_EXHAUSTED until the WAL writes again.
+void IngestPipeline::Written(const SubmissionPtr& s, const arrow::Result<uint64_t>& written) {
+  const auto now = Clock::now();
+  {
+    std::lock_guard lock(mu_);
+    in_flight_.erase(s->in_flight);
+    if (!written.ok()) ForgetKeys(s->keys, s->duplicate);
+    metrics_->dedup_keys.Set(static_cast<double>(dedup_.size()));
     if (written.ok()) {
-      metrics_->accepted.Increment(static_cast<double>(new_records));
-      cv_.notify_all();
+      wal_backoff_ = milliseconds(0);
+      metrics_->wal_paused.Set(0);
+      StoragePut put;
+      put.wal_sequence = *written;
+      put.batch_id = fmt::format("{}:{}:{}", options_.node_id, short_wal_->id(), *written);
+      put.tenant = s->batch.tenant;
+      put.signal = s->batch.signal;
+      put.batch = std::move(s->converted);
+      put.records = s->new_records;
+      put.bytes = s->new_bytes;
+      put.enqueued = now;
+      queued_records_ += s->new_records;
+      queue_.push_back(std::move(put));
     } else {
-      Unreserve(new_records, new_bytes);
+      wal_backoff_ = std::min(kMaxWalBackoff, std::max(milliseconds(100), wal_backoff_ * 2));
+      paused_until_ = now + wal_backoff_;
+      metrics_->wal_paused.Set(1);
+      spdlog::error("short WAL write failed: {}; intake paused for {} ms", written.status().message(),
+                    wal_backoff_.count());
     }
-    durable.MarkFinished(written);
-    finish(written);
-  });
+  }
+  if (written.ok()) {
+    metrics_->accepted.Increment(static_cast<double>(s->new_records));
+    cv_.notify_all();
+  } else {
+    Unreserve(s->new_records, s->new_bytes);
+  }
+  s->durable.MarkFinished(written);
+  Ack(s, written);
+}
+
+// Ack: once the batch's own write returned, and the writes carrying the records it repeats too.
+// A failure is a CapacityError with a retry hint (the batch can come again), unless the batch is
+// invalid.
+void IngestPipeline::Ack(const SubmissionPtr& s, arrow::Result<uint64_t> written) {
+  auto respond = [this, s, written = std::move(written)](const arrow::Status& repeated) {
+    SubmitOutcome outcome;
+    outcome.status = written.ok() ? repeated : written.status();
+    if (!outcome.status.ok()) {
+      outcome.retry_after_ms = 100;
+      if (!outcome.status.IsCapacityError() && !outcome.status.IsInvalid()) {
+        outcome.status = arrow::Status::CapacityError("not written: ", outcome.status.message(), "; retry");
+      }
+    }
+    outcome.ack.set_batch_id(s->batch.batch_id);
+    outcome.ack.set_accepted_records(static_cast<uint64_t>(s->new_records));
+    outcome.ack.set_duplicate_records(static_cast<uint64_t>(s->duplicates));
+    outcome.ack.set_wal_sequence(written.ok() ? *written : 0);
+    *outcome.ack.mutable_positions() = s->batch.positions;
+    metrics_->ack_latency.Observe(duration<double>(Clock::now() - s->start).count());
+    s->done(std::move(outcome));
+  };
+  if (s->waits.empty()) return respond(arrow::Status::OK());
+  std::vector<arrow::Future<>> all(s->waits.begin(), s->waits.end());
+  arrow::AllComplete(all).AddCallback(std::move(respond));
+}
+
+// A batch refused before any of its records went into the window or the buffer (or after they
+// left both again): answered at once, with the retry hint the refusing step gave.
+void IngestPipeline::Refuse(Submission& s, arrow::Status status) {
+  SubmitOutcome outcome;
+  outcome.status = std::move(status);
+  outcome.retry_after_ms = s.retry_after_ms;
+  outcome.ack.set_batch_id(s.batch.batch_id);
+  s.done(std::move(outcome));
 }
 
 void IngestPipeline::ForgetKeys(const std::vector<uint64_t>& keys, const std::vector<bool>& duplicate) {
@@ -449,25 +549,7 @@ void IngestPipeline::SenderLoop() {
     queue_.clear();
     queued_records_ = 0;
     lock.unlock();
-
-    // One send per tenant and signal, in WAL order within each.
-    std::stable_sort(taken.begin(), taken.end(), [](const StoragePut& a, const StoragePut& b) {
-      return std::tie(a.tenant, a.signal) < std::tie(b.tenant, b.signal);
-    });
-    std::vector<StoragePut> unsent;
-    for (size_t begin = 0; begin < taken.size();) {
-      size_t end = begin;
-      while (end < taken.size() && taken[end].tenant == taken[begin].tenant &&
-             taken[end].signal == taken[begin].signal) {
-        ++end;
-      }
-      std::vector<StoragePut> group(std::make_move_iterator(taken.begin() + begin),
-                                    std::make_move_iterator(taken.begin() + end));
-      SendGroup(group);  // leaves in `group` what storage did not confirm
-      for (auto& put : group) unsent.push_back(std::move(put));
-      begin = end;
-    }
-
+    std::vector<StoragePut> unsent = Send(std::move(taken));
     lock.lock();
     if (!unsent.empty()) {
       for (auto it = unsent.rbegin(); it != unsent.rend(); ++it) {
@@ -482,6 +564,27 @@ void IngestPipeline::SenderLoop() {
       backoff = milliseconds(0);
     }
   }
+}
+
+// Send: one send per tenant and signal, in WAL order within each. Returns what storage did not
+// confirm.
+std::vector<StoragePut> IngestPipeline::Send(std::vector<StoragePut> taken) {
+  std::stable_sort(taken.begin(), taken.end(), [](const StoragePut& a, const StoragePut& b) {
+    return std::tie(a.tenant, a.signal) < std::tie(b.tenant, b.signal);
+  });
+  std::vector<StoragePut> unsent;
+  for (size_t begin = 0; begin < taken.size();) {
+    size_t end = begin;
+    while (end < taken.size() && taken[end].tenant == taken[begin].tenant && taken[end].signal == taken[begin].signal) {
+      ++end;
+    }
+    std::vector<StoragePut> group(std::make_move_iterator(taken.begin() + begin),
+                                  std::make_move_iterator(taken.begin() + end));
+    SendGroup(group);  // leaves in `group` what storage did not confirm
+    for (auto& put : group) unsent.push_back(std::move(put));
+    begin = end;
+  }
+  return unsent;
 }
 
 void IngestPipeline::SendGroup(std::vector<StoragePut>& group) {

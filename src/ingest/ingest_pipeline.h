@@ -7,7 +7,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -18,40 +17,36 @@
 #include <arrow/util/future.h>
 
 #include "common/config.h"
+#include "common/metrics.h"
 #include "ingest/dedup_window.h"
+#include "ingest/ingest_sink.h"
 #include "ingest/storage_sink.h"
 #include "ingest/wal/wal.h"
 #include "openwit/ingest.pb.h"
 
 namespace openwit::ingest {
 
-struct SubmitOutcome {
-  // OK; CapacityError when the buffer is full or the WAL is failing (retry after retry_after_ms);
-  // Invalid for a batch that can never be accepted; Cancelled while stopping.
-  arrow::Status status;
-  v1::BulkAck ack;
-  int64_t retry_after_ms = 0;
-};
-using SubmitCallback = std::function<void(SubmitOutcome)>;
-
 struct PipelineOptions {
   std::string node_id = "openwit-1";
   ProcessingConfig processing;
+  // Where the pipeline and its WAL report (the node's registry); null: a registry of its own.
+  std::shared_ptr<MetricsRegistry> metrics = nullptr;
 };
 
-class IngestPipeline {
+// The local implementation of the IngestSink seam (ingest_sink.h).
+class IngestPipeline final : public IngestSink {
  public:
   using Clock = std::chrono::steady_clock;
 
   // Opens both WALs (recovering them) and queues every unreleased short-WAL entry for storage.
   static arrow::Result<std::unique_ptr<IngestPipeline>> Open(PipelineOptions options,
                                                              std::unique_ptr<StorageSink> sink);
-  ~IngestPipeline();
+  ~IngestPipeline() override;
 
   // `done` runs once: after the short WAL write covering the batch returned (fsync'd when
   // processing.wal.sync_on_write), or at once when the batch is refused. It may run on a WAL or
   // caller thread and must not block.
-  void Submit(const v1::BulkBatch& batch, SubmitCallback done);
+  void Submit(v1::BulkBatch batch, SubmitCallback done) override;
   // The same for a batch as it came off the wire (the bulk gRPC service): read here, and the
   // bytes go to the WAL as they are. Submit serializes its batch and comes here.
   void SubmitSerialized(std::string wire, SubmitCallback done);
@@ -70,11 +65,29 @@ class IngestPipeline {
 
  private:
   struct Metrics;
+  struct Submission;
+  using SubmissionPtr = std::shared_ptr<Submission>;
   IngestPipeline(PipelineOptions options, std::unique_ptr<StorageSink> sink);
   arrow::Status Recover();
   arrow::Status RememberRecentKeys(Clock::time_point now);
+
+  // The submit path, step by step (SubmitSerialized runs them; the .cc says what each does).
+  // A step that refuses the batch returns why; Refuse answers it.
+  arrow::Status Read(Submission& s);
+  arrow::Status AdmitLocked(Submission& s);
+  void DedupLocked(Submission& s);
+  arrow::Status ReserveLocked(Submission& s);
+  void Write(SubmissionPtr s);
+  arrow::Status ReserveConverted(Submission& s);
+  void FailBeforeWrite(const SubmissionPtr& s, const arrow::Status& status);
+  void Written(const SubmissionPtr& s, const arrow::Result<uint64_t>& written);
+  void Ack(const SubmissionPtr& s, arrow::Result<uint64_t> written);
+  void Refuse(Submission& s, arrow::Status status);
+  // ... and on to storage, on the sender thread.
   void SenderLoop();
+  std::vector<StoragePut> Send(std::vector<StoragePut> taken);
   void SendGroup(std::vector<StoragePut>& group);
+
   void Unreserve(int64_t records, int64_t bytes);
   // Takes the keys of a batch's new records (not flagged duplicate) out of the window. Under mu_.
   void ForgetKeys(const std::vector<uint64_t>& keys, const std::vector<bool>& duplicate);

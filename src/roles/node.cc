@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/build_info.h"
+#include "common/cluster_token.h"
 #include "common/http_server.h"
 #include "common/metrics.h"
 #include "control/control_service.h"
@@ -34,6 +35,20 @@
 #include "storage/object_store.h"
 
 namespace openwit {
+
+namespace {
+
+// HttpServer's TLS from a listener's tls block (plain HTTP when off).
+HttpTlsOptions HttpTls(const TlsConfig& tls) {
+  HttpTlsOptions options;
+  if (!tls.enabled) return options;
+  options.cert_path = tls.cert_path;
+  options.key_path = tls.key_path;
+  options.reload_interval = std::chrono::seconds(tls.reload_interval_seconds);
+  return options;
+}
+
+}  // namespace
 
 arrow::Result<std::vector<std::string>> ParseRoles(const std::string& spec) {
   if (spec == "all") return AllRoles();
@@ -59,6 +74,9 @@ struct Node::Impl {
   std::vector<std::string> pending;
   std::vector<NodeEndpoint> endpoints;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  // This node's metrics, served at /metrics: every object the node builds reports here.
+  const std::shared_ptr<MetricsRegistry> metrics = std::make_shared<MetricsRegistry>();
+  ClusterToken cluster_token = ClusterToken::Random();
 
   std::unique_ptr<HttpServer> admin;
   std::unique_ptr<NodeRegistry> registry;
@@ -113,12 +131,45 @@ struct Node::Impl {
     return j.dump() + "\n";
   }
 
+  // The cluster token from the config; without one, a random token that only this process knows,
+  // which is enough for a process that runs every stage it talks to (`openwit all`). A process that
+  // calls, or serves, another process's internal port cannot work that way: it refuses to start
+  // and says why, instead of meeting UNAUTHENTICATED on every call later.
+  arrow::Status ResolveClusterToken() {
+    ARROW_ASSIGN_OR_RAISE(cluster_token, ClusterToken::FromConfig(config.cluster));
+    cluster_token.CountRefusalsIn(metrics);  // before the services take their copies
+    if (cluster_token.configured()) return arrow::Status::OK();
+    std::vector<std::string> peers;
+    if (Has("gateway") && !Has("ingest")) peers.push_back("the gateway sends to ingest nodes of other processes");
+    if (Has("ingest") && !Has("gateway")) peers.push_back("the ingest node serves gateways of other processes");
+    if (Has("ingest") && !Has("storage")) peers.push_back("the ingest node sends to storage nodes of other processes");
+    if (Has("storage") && !Has("ingest")) peers.push_back("the storage node serves ingest nodes of other processes");
+    if (Has("control") && !(Has("gateway") && Has("ingest") && Has("storage"))) {
+      peers.push_back("the control node serves the registrations of other processes");
+    }
+    if (!Has("control") && !config.control.endpoint.empty()) {
+      peers.push_back("this node registers with the control node at " + config.control.endpoint);
+    }
+    if (!peers.empty()) {
+      return arrow::Status::Invalid(
+          "cluster.token is not set, but ", fmt::format("{}", fmt::join(peers, "; ")),
+          ". Internal ports take calls only with the cluster token: set cluster.token (or cluster.token_file) to the "
+          "same secret in every process of the cluster (openssl rand -hex 32)");
+    }
+    spdlog::info(
+        "cluster.token not set: a random token guards the internal ports, which take calls from this "
+        "process only");
+    return arrow::Status::OK();
+  }
+
   arrow::Status StartAdmin() {
     HttpServerOptions options;
     options.name = "admin";
+    options.metrics = metrics;
     options.bind = config.admin.bind;
     options.port = static_cast<int>(config.admin.port);
     options.max_body_bytes = 64 * 1024;
+    options.tls = HttpTls(config.admin.tls);
     admin = std::make_unique<HttpServer>(options);
     // 503 until every role of this process serves: a load balancer or a test that waits for 200
     // never meets a refused port.
@@ -130,8 +181,8 @@ struct Node::Impl {
       }
       respond(HttpResponse::Json(200, HealthJson()));
     });
-    admin->Route("GET", "/metrics", [](const HttpRequest&, HttpResponder respond) {
-      HttpResponse r = HttpResponse::Text(200, MetricsRegistry::Default().Serialize());
+    admin->Route("GET", "/metrics", [this](const HttpRequest&, HttpResponder respond) {
+      HttpResponse r = HttpResponse::Text(200, metrics->Serialize());
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
       respond(std::move(r));
     });
@@ -152,7 +203,7 @@ struct Node::Impl {
       });
     }
     ARROW_RETURN_NOT_OK(admin->Start());
-    std::string base = fmt::format("http://{}:{}", config.admin.bind, admin->port());
+    std::string base = fmt::format("{}://{}:{}", admin->tls() ? "https" : "http", config.admin.bind, admin->port());
     endpoints.push_back({"health", base + "/health", "liveness and roles (JSON)"});
     endpoints.push_back({"metrics", base + "/metrics", "Prometheus metrics"});
     if (Has("control")) endpoints.push_back({"nodes", base + "/v1/nodes", "cluster members and their health (JSON)"});
@@ -161,7 +212,7 @@ struct Node::Impl {
 
   arrow::Status StartControl() {
     registry = std::make_unique<NodeRegistry>(std::chrono::milliseconds(config.control.node_timeout_ms));
-    control_service = std::make_unique<ControlService>(registry.get());
+    control_service = std::make_unique<ControlService>(registry.get(), cluster_token);
     grpc::ServerBuilder builder;
     int port = 0;
     std::string address = fmt::format("{}:{}", config.control.listen.bind, config.control.listen.port);
@@ -195,6 +246,8 @@ struct Node::Impl {
     options.delete_local_after_upload = c.delete_local_after_upload;
     options.lake = lake.get();
     options.metastore = metastore.get();
+    options.metrics = metrics;
+    options.cluster_token = cluster_token.value();
     ARROW_ASSIGN_OR_RAISE(storage_server,
                           storage::StorageServer::Start(options, c.flight.bind, static_cast<int>(c.flight.port)));
     endpoints.push_back({"storage", fmt::format("{}:{}", c.flight.bind, storage_server->port()),
@@ -208,6 +261,7 @@ struct Node::Impl {
     options.interval = std::chrono::seconds(config.janitor.interval_seconds);
     options.retention_days = config.janitor.retention_days;
     ARROW_ASSIGN_OR_RAISE(options.tenant_retention_days, ParseRetentionOverrides(config.janitor.retention_overrides));
+    options.metrics = metrics;
     janitor = std::make_unique<storage::Janitor>(std::move(options), lake.get(), metastore.get());
     janitor->Start();
     return arrow::Status::OK();
@@ -216,6 +270,8 @@ struct Node::Impl {
   arrow::Status StartIngest() {
     ingest::FlightSenderOptions sender;
     sender.endpoints = config.storage.endpoints;
+    sender.metrics = metrics;
+    sender.cluster_token = cluster_token.value();
     if (sender.endpoints.empty()) {
       if (!storage_server) {
         return arrow::Status::Invalid(
@@ -227,9 +283,10 @@ struct Node::Impl {
     ingest::PipelineOptions options;
     options.node_id = config.node.id;
     options.processing = config.processing;
+    options.metrics = metrics;
     ARROW_ASSIGN_OR_RAISE(
         pipeline, ingest::IngestPipeline::Open(options, std::make_unique<ingest::FlightSender>(std::move(sender))));
-    bulk_service = std::make_unique<ingest::BulkIngestService>(pipeline.get());
+    bulk_service = std::make_unique<ingest::BulkIngestService>(pipeline.get(), cluster_token);
     grpc::ServerBuilder builder;
     int port = 0;
     const auto& listen = config.ingest.listen;
@@ -245,12 +302,10 @@ struct Node::Impl {
   }
 
   arrow::Status StartGateway() {
-    gateway::IngestSubmit submit;
-    if (pipeline) {
-      submit = [p = pipeline.get()](ingest::v1::BulkBatch batch, ingest::SubmitCallback done) {
-        p->Submit(batch, std::move(done));
-      };
-    } else {
+    // The gateway reaches the ingest stage through the IngestSink seam only: the pipeline of this
+    // process, or gRPC clients of the ingest nodes.
+    ingest::IngestSink* sink = pipeline.get();
+    if (!sink) {
       if (config.ingest.endpoints.empty()) {
         return arrow::Status::Invalid(
             "ingest.endpoints is empty and this process runs no ingest role: "
@@ -258,10 +313,8 @@ struct Node::Impl {
       }
       ingest_client = std::make_unique<gateway::BulkIngestClient>(
           config.ingest.endpoints, std::chrono::milliseconds(config.http.upstream.request_timeout_ms),
-          static_cast<int>(config.grpc.MaxReceiveBytes()));
-      submit = [c = ingest_client.get()](ingest::v1::BulkBatch batch, ingest::SubmitCallback done) {
-        c->Submit(std::move(batch), std::move(done));
-      };
+          static_cast<int>(config.grpc.MaxReceiveBytes()), cluster_token.value(), metrics);
+      sink = ingest_client.get();
     }
     if (config.ingestion.sources.kafka.enabled) {
       // The Kafka source batches by the kafka block's batch_size / batch_timeout_ms itself.
@@ -270,18 +323,16 @@ struct Node::Impl {
       kafka.default_tenant = config.auth.default_tenant;
       kafka.node_id = config.node.id;
       kafka.max_batch_bytes = config.grpc.MaxReceiveBytes() * 8 / 10;
-      std::vector<gateway::IngestSubmit> intakes{submit};
+      kafka.metrics = metrics;
+      std::vector<ingest::IngestSink*> intakes{sink};
       if (ingest_client && config.kafka.consumer_type == "high_performance") {
         // Its own gRPC clients, each with its own connections: parallel streams to the ingest nodes.
         intakes.clear();
         for (int64_t i = 0; i < config.kafka.high_performance.num_grpc_clients; ++i) {
           kafka_ingest_clients.push_back(std::make_unique<gateway::BulkIngestClient>(
               config.ingest.endpoints, std::chrono::milliseconds(config.http.upstream.request_timeout_ms),
-              static_cast<int>(config.grpc.MaxReceiveBytes())));
-          intakes.push_back(
-              [c = kafka_ingest_clients.back().get()](ingest::v1::BulkBatch batch, ingest::SubmitCallback done) {
-                c->Submit(std::move(batch), std::move(done));
-              });
+              static_cast<int>(config.grpc.MaxReceiveBytes()), cluster_token.value(), metrics));
+          intakes.push_back(kafka_ingest_clients.back().get());
         }
       }
       kafka_source = std::make_unique<gateway::KafkaSource>(std::move(kafka), std::move(intakes));
@@ -296,21 +347,23 @@ struct Node::Impl {
     batching.max_batch_bytes = config.grpc.MaxReceiveBytes() * 8 / 10;  // headroom, as the guardrail says
     batching.node_id = config.node.id;
     batching.max_in_flight = static_cast<int>(config.ingestion.batching.max_in_flight);
-    batcher = std::make_unique<gateway::Batcher>(batching, std::move(submit));
-    submit = [b = batcher.get()](ingest::v1::BulkBatch batch, ingest::SubmitCallback done) {
-      b->Submit(std::move(batch), std::move(done));
-    };
+    batching.max_request_cost = config.processing.buffer.max_size_bytes;
+    batching.metrics = metrics;
+    batcher = std::make_unique<gateway::Batcher>(batching, sink);
     if (!authenticator) authenticator = std::make_unique<gateway::Authenticator>(config.auth);
     quotas = std::make_unique<gateway::QuotaLimiter>(config.quotas);
     if (config.ingestion.sources.grpc.enabled) {
-      otlp_grpc = std::make_unique<gateway::OtlpGrpcReceiver>(config, submit, authenticator.get(), quotas.get());
+      otlp_grpc = std::make_unique<gateway::OtlpGrpcReceiver>(config, batcher.get(), authenticator.get(), quotas.get(),
+                                                              metrics);
       ARROW_RETURN_NOT_OK(otlp_grpc->Start());
       endpoints.push_back({"otlp-grpc", fmt::format("{}:{}", config.grpc.bind, otlp_grpc->port()),
-                           "OTLP/gRPC: Logs, Trace and Metrics Export services"});
+                           config.grpc.tls.enabled ? "OTLP/gRPC over TLS: Logs, Trace and Metrics Export services"
+                                                   : "OTLP/gRPC: Logs, Trace and Metrics Export services"});
     }
     if (!config.ingestion.sources.http.enabled) return arrow::Status::OK();
     HttpServerOptions options;
     options.name = "otlp-http";
+    options.metrics = metrics;
     options.bind = config.http.bind;
     options.port = static_cast<int>(config.http.port);
     options.threads = 2;
@@ -318,12 +371,15 @@ struct Node::Impl {
     options.max_body_bytes =
         static_cast<size_t>(std::min(config.http.max_payload_size_mb, config.proxy.http.max_payload_size_mb)) << 20;
     options.request_timeout = std::chrono::milliseconds(config.http.request_timeout_ms);
-    otlp_http = std::make_unique<gateway::OtlpHttpReceiver>(config.node.id, std::move(submit), authenticator.get(),
-                                                            quotas.get(), options.max_body_bytes);
+    options.tls = HttpTls(config.http.tls);
+    otlp_http = std::make_unique<gateway::OtlpHttpReceiver>(config.node.id, batcher.get(), authenticator.get(),
+                                                            quotas.get(), options.max_body_bytes, metrics);
     otlp_http_server = std::make_unique<HttpServer>(options);
     otlp_http->Register(otlp_http_server.get());
     ARROW_RETURN_NOT_OK(otlp_http_server->Start());
-    endpoints.push_back({"otlp-http", fmt::format("http://{}:{}", config.http.bind, otlp_http_server->port()),
+    endpoints.push_back({"otlp-http",
+                         fmt::format("{}://{}:{}", otlp_http_server->tls() ? "https" : "http", config.http.bind,
+                                     otlp_http_server->port()),
                          "OTLP/HTTP: POST /v1/logs, /v1/traces, /v1/metrics (protobuf or JSON)"});
     return arrow::Status::OK();
   }
@@ -340,12 +396,22 @@ struct Node::Impl {
     }
     options.scratch_dir = config.node.data_dir + "/search";
     ARROW_ASSIGN_OR_RAISE(search_engine, search::QueryEngine::Open(std::move(options)));
+    // One authenticator for search and gateway (whichever starts first makes it).
     if (!authenticator) authenticator = std::make_unique<gateway::Authenticator>(config.auth);
-    search_api = std::make_unique<search::SearchApi>(search_engine.get(), authenticator.get());
+    search::SearchApiOptions api;
+    api.engine = search_engine.get();
+    api.tenant_of = [auth = authenticator.get()](const std::string& authorization, const std::string& api_key,
+                                                 std::string* why) {
+      return auth->Authenticate(authorization, api_key, why);
+    };
+    api.metrics = metrics;
+    search_api = std::make_unique<search::SearchApi>(std::move(api));
     HttpServerOptions http;
     http.name = "search";
+    http.metrics = metrics;
     http.bind = config.search.bind;
     http.port = static_cast<int>(config.search.port);
+    http.tls = HttpTls(config.search.tls);
     http.max_connections = 256;
     http.max_body_bytes = 1 << 20;
     // The query's own timeout answers first; this only closes connections that never finish.
@@ -353,8 +419,10 @@ struct Node::Impl {
     search_server = std::make_unique<HttpServer>(http);
     search_api->Register(search_server.get());
     ARROW_RETURN_NOT_OK(search_server->Start());
-    endpoints.push_back({"search", fmt::format("http://{}:{}", config.search.bind, search_server->port()),
-                         "SQL over the lake: POST /v1/query (tables logs, spans, metrics)"});
+    endpoints.push_back(
+        {"search",
+         fmt::format("{}://{}:{}", search_server->tls() ? "https" : "http", config.search.bind, search_server->port()),
+         "SQL over the lake: POST /v1/query (tables logs, spans, metrics)"});
     return arrow::Status::OK();
   }
 
@@ -370,6 +438,7 @@ struct Node::Impl {
         lock.unlock();
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + interval);
+        ctx.AddMetadata(kClusterTokenHeader, cluster_token.value());
         grpc::Status status;
         if (!registered) {
           control::v1::RegisterRequest req;
@@ -405,9 +474,10 @@ Node::~Node() { Stop(); }
 
 arrow::Status Node::Start() {
   auto& m = *impl_;
-  auto& build_info = MetricsRegistry::Default().Gauge("openwit.build.info", "Version of this binary",
-                                                      {{"version", kVersion}, {"arrow", kArrowVersion}});
+  auto& build_info = m.metrics->Gauge("openwit.build.info", "Version of this binary",
+                                      {{"version", kVersion}, {"arrow", kArrowVersion}});
   build_info.Set(1);
+  ARROW_RETURN_NOT_OK(m.ResolveClusterToken());
   if (m.Has("control")) ARROW_RETURN_NOT_OK(m.StartControl());
   ARROW_RETURN_NOT_OK(m.StartAdmin());
   if (m.Has("storage")) ARROW_RETURN_NOT_OK(m.StartStorage());

@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "common/metrics.h"
 #include "search/query_error.h"
 #include "search/result_format.h"
 
@@ -47,11 +46,6 @@ HttpResponse ErrorResponse(int status, const std::string& kind, const std::strin
 HttpResponse ErrorResponse(const arrow::Status& status) {
   QueryErrorKind kind = QueryErrorKindOf(status);
   return ErrorResponse(HttpStatusOf(kind), KindName(kind), status.message());
-}
-
-prometheus::Counter& Queries(const char* outcome) {
-  return MetricsRegistry::Default().Counter("search.queries", "Search queries answered, by outcome",
-                                            {{"outcome", outcome}});
 }
 
 // Days from 1970-01-01 to y-m-d (proleptic Gregorian).
@@ -95,10 +89,19 @@ arrow::Result<int64_t> ParseTime(const nlohmann::json& value) {
   return seconds * 1000000000 + fraction_ns;
 }
 
-SearchApi::SearchApi(QueryEngine* engine, gateway::Authenticator* auth)
-    : engine_(engine),
-      auth_(auth),
-      pool_(*arrow::internal::ThreadPool::Make(static_cast<int>(engine->limits().max_concurrent_queries))) {}
+SearchApi::SearchApi(SearchApiOptions options)
+    : engine_(options.engine),
+      tenant_of_(std::move(options.tenant_of)),
+      metrics_(OwnRegistryIfNone(std::move(options.metrics))),
+      pool_(*arrow::internal::ThreadPool::Make(static_cast<int>(engine_->limits().max_concurrent_queries))) {
+  for (const char* outcome :
+       {"ok", "unauthenticated", "bad_query", "refused", "timeout", "busy", "memory_limit", "internal"}) {
+    queries_[outcome] =
+        &metrics_->Counter("search.queries", "Search queries answered, by outcome", {{"outcome", outcome}});
+  }
+}
+
+prometheus::Counter& SearchApi::Queries(const std::string& outcome) const { return *queries_.at(outcome); }
 
 SearchApi::~SearchApi() { Drain(); }
 
@@ -143,7 +146,7 @@ void SearchApi::Drain() {
 
 void SearchApi::Handle(const HttpRequest& request, const HttpResponder& respond) {
   std::string why;
-  auto tenant = auth_->Authenticate(request.Header("authorization"), request.Header("x-api-key"), &why);
+  auto tenant = tenant_of_(request.Header("authorization"), request.Header("x-api-key"), &why);
   if (!tenant) {
     Queries("unauthenticated").Increment();
     return respond(ErrorResponse(401, "unauthenticated", why));

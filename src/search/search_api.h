@@ -6,7 +6,8 @@
 // before start or at/after end are not read. limit is optional (default and ceiling:
 // search.max_result_rows).
 // Credentials as for ingestion (Authorization: Bearer KEY or x-api-key: KEY): the tenant comes
-// from the key, never from the request.
+// from the key, never from the request. Which key is whose is the node's to say (SearchApiOptions::
+// tenant_of; the node asks the gateway's Authenticator): the search stage knows no gateway.
 // Answer: JSON (result_format.h), or an Arrow IPC stream when the request says
 // `Accept: application/vnd.apache.arrow.stream` (then the stats travel in the X-OpenWit-Stats
 // header, as JSON). A result cut at the row limit says "truncated": true (X-OpenWit-Truncated).
@@ -16,13 +17,17 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "common/http_server.h"
-#include "gateway/auth.h"
+#include "common/metrics.h"
 #include "search/query_engine.h"
 
 namespace arrow::internal {
@@ -31,9 +36,21 @@ class ThreadPool;
 
 namespace openwit::search {
 
+// The tenant of a request's credentials (its Authorization and x-api-key headers, either may be
+// empty), or nullopt with `why` set.
+using TenantOf = std::function<std::optional<std::string>(const std::string& authorization, const std::string& api_key,
+                                                          std::string* why)>;
+
+struct SearchApiOptions {
+  QueryEngine* engine = nullptr;
+  TenantOf tenant_of;
+  // search.queries{outcome}; none given: a registry of its own.
+  std::shared_ptr<MetricsRegistry> metrics = nullptr;
+};
+
 class SearchApi {
  public:
-  SearchApi(QueryEngine* engine, gateway::Authenticator* auth);
+  explicit SearchApi(SearchApiOptions options);
   ~SearchApi();
 
   void Register(HttpServer* server);
@@ -43,10 +60,14 @@ class SearchApi {
  private:
   void Handle(const HttpRequest& request, const HttpResponder& respond);
   void TaskDone();
+  // search.queries with this outcome (every outcome is looked up once, at construction).
+  prometheus::Counter& Queries(const std::string& outcome) const;
 
   QueryEngine* engine_;
-  gateway::Authenticator* auth_;
-  std::shared_ptr<arrow::internal::ThreadPool> pool_;  // queries never run on the HTTP I/O threads
+  const TenantOf tenant_of_;
+  const std::shared_ptr<MetricsRegistry> metrics_;
+  std::map<std::string, prometheus::Counter*> queries_;  // by outcome
+  std::shared_ptr<arrow::internal::ThreadPool> pool_;    // queries never run on the HTTP I/O threads
   std::atomic<int64_t> admitted_{0};
   std::mutex mu_;
   std::condition_variable cv_;

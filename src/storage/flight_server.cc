@@ -10,13 +10,14 @@
 #include <set>
 
 #include <arrow/buffer.h>
+#include <arrow/flight/server_middleware.h>
 #include <arrow/io/file.h>
 #include <arrow/type.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/cluster_token.h"
 #include "common/config_overrides.h"
-#include "common/metrics.h"
 #include "storage/lake_file.h"
 #include "storage/parquet_writer.h"
 
@@ -40,18 +41,58 @@ std::string RandomHex() {
   return fmt::format("{:016x}", rng());
 }
 
+// Refuses every Flight call (DoPut, Handshake, ListFlights, ...) that lacks the cluster token,
+// before the server reads any of its data: nobody outside the cluster writes the lake or the batch
+// registry.
+class ClusterTokenCheck final : public flight::ServerMiddlewareFactory {
+ public:
+  explicit ClusterTokenCheck(ClusterToken token) : token_(std::move(token)) {}
+  arrow::Status StartCall(const flight::CallInfo&, const flight::ServerCallContext& context,
+                          std::shared_ptr<flight::ServerMiddleware>*) override {
+    std::optional<std::string_view> presented;
+    const auto& headers = context.incoming_headers();
+    if (auto it = headers.find(kClusterTokenHeader); it != headers.end()) presented = it->second;
+    std::string why;
+    if (token_.Admits(presented, "flight", &why)) return arrow::Status::OK();
+    return flight::MakeFlightError(flight::FlightStatusCode::Unauthenticated, std::move(why));
+  }
+
+ private:
+  const ClusterToken token_;
+};
+
 }  // namespace
 
-StorageServer::StorageServer(StorageOptions options) : options_(std::move(options)) {}
+struct StorageServer::Metrics {
+  explicit Metrics(std::shared_ptr<MetricsRegistry> registry) : r(OwnRegistryIfNone(std::move(registry))) {}
+  const std::shared_ptr<MetricsRegistry> r;
+  prometheus::Histogram& append_latency =
+      r->Histogram("storage.append.latency", "Seconds to append a stream's batches to active files and fsync them");
+  prometheus::Counter& rows_stored = r->Counter("storage.rows.appended", "Rows made durable");
+  prometheus::Counter& duplicates =
+      r->Counter("storage.batches.duplicate", "Batches received again (a replay) and confirmed without storing");
+  prometheus::Histogram& upload_latency =
+      r->Histogram("parquet.upload.latency", "Seconds to upload a stable Parquet file, verify it and register it");
+  prometheus::Counter& uploaded = r->Counter("parquet.files.uploaded", "Stable files published");
+  prometheus::Counter& failures =
+      r->Counter("parquet.upload.failures", "Failed publications of a stable file (tried again later)");
+};
+
+StorageServer::StorageServer(StorageOptions options)
+    : options_(std::move(options)), metrics_(std::make_unique<Metrics>(options_.metrics)) {}
 
 StorageServer::~StorageServer() { Stop(); }
 
 arrow::Result<std::unique_ptr<StorageServer>> StorageServer::Start(StorageOptions options, const std::string& bind,
                                                                    int port) {
+  if (options.cluster_token.empty()) return arrow::Status::Invalid("storage: no cluster token to check calls against");
+  ClusterToken token(options.cluster_token);
   std::unique_ptr<StorageServer> server(new StorageServer(std::move(options)));
+  token.CountRefusalsIn(server->metrics_->r);
   ARROW_RETURN_NOT_OK(server->Recover());
   ARROW_ASSIGN_OR_RAISE(auto location, flight::Location::ForGrpcTcp(bind, port));
   flight::FlightServerOptions flight_options(location);
+  flight_options.middleware.emplace_back("cluster-token", std::make_shared<ClusterTokenCheck>(std::move(token)));
   auto status = server->Init(flight_options);
   if (!status.ok()) {
     return arrow::Status::IOError("storage: cannot listen on ", bind, ":", port, ": ", status.message());
@@ -113,11 +154,6 @@ arrow::Result<std::shared_ptr<ActiveFile>> StorageServer::ActiveFor(const std::s
 arrow::Status StorageServer::DoPut(const flight::ServerCallContext&,
                                    std::unique_ptr<flight::FlightMessageReader> reader,
                                    std::unique_ptr<flight::FlightMetadataWriter> writer) {
-  static auto& append_latency = MetricsRegistry::Default().Histogram(
-      "storage.append.latency", "Seconds to append a stream's batches to active files and fsync them");
-  static auto& rows_stored = MetricsRegistry::Default().Counter("storage.rows.appended", "Rows made durable");
-  static auto& duplicates = MetricsRegistry::Default().Counter(
-      "storage.batches.duplicate", "Batches received again (a replay) and confirmed without storing");
   const auto& path = reader->descriptor().path;
   if (path.size() != 2 || !ValidTenantName(path[0]) ||
       (path[1] != "logs" && path[1] != "traces" && path[1] != "metrics")) {
@@ -146,7 +182,7 @@ arrow::Status StorageServer::DoPut(const flight::ServerCallContext&,
     }
     std::string id = next->app_metadata->ToString();
     if (registry_.Contains(id) || std::find(appended.begin(), appended.end(), id) != appended.end()) {
-      duplicates.Increment();
+      metrics_->duplicates.Increment();
       confirm.push_back(std::move(id));
       continue;
     }
@@ -173,8 +209,8 @@ arrow::Status StorageServer::DoPut(const flight::ServerCallContext&,
     if (auto s = file->Sync(); !s.ok()) return s;  // nothing appended is confirmed: it comes again
   }
   for (const auto& id : appended) registry_.Add(id);
-  append_latency.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  rows_stored.Increment(static_cast<double>(rows));
+  metrics_->append_latency.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  metrics_->rows_stored.Increment(static_cast<double>(rows));
   for (const auto& id : confirm) {
     ARROW_RETURN_NOT_OK(writer->WriteMetadata(*arrow::Buffer::FromString(id)));
   }
@@ -217,11 +253,6 @@ arrow::Status StorageServer::Finalize(const std::string& tenant, const std::stri
 }
 
 arrow::Status StorageServer::Publish(const std::string& key) {
-  static auto& upload_latency = MetricsRegistry::Default().Histogram(
-      "parquet.upload.latency", "Seconds to upload a stable Parquet file, verify it and register it");
-  static auto& uploaded = MetricsRegistry::Default().Counter("parquet.files.uploaded", "Stable files published");
-  static auto& failures = MetricsRegistry::Default().Counter(
-      "parquet.upload.failures", "Failed publications of a stable file (tried again later)");
   std::lock_guard lock(rotation_mu_);
   const std::string local = options_.local_dir + "/stable/" + key;
   if (!fs::exists(local)) return arrow::Status::OK();  // published meanwhile
@@ -249,11 +280,11 @@ arrow::Status StorageServer::Publish(const std::string& key) {
     return arrow::Status::OK();
   }();
   if (!status.ok()) {
-    failures.Increment();
+    metrics_->failures.Increment();
     return status.WithMessage("publishing ", key, ": ", status.message());
   }
-  uploaded.Increment();
-  upload_latency.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  metrics_->uploaded.Increment();
+  metrics_->upload_latency.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return status;
 }
 

@@ -18,6 +18,7 @@
 
 #include <arrow/flight/server.h>
 
+#include "common/metrics.h"
 #include "storage/active_file.h"
 #include "storage/batch_registry.h"
 #include "storage/metastore/metastore.h"
@@ -32,6 +33,11 @@ struct StorageOptions {
   bool delete_local_after_upload = true;  // else kept under local_dir/uploaded
   ObjectStore* lake = nullptr;            // not owned; required
   Metastore* metastore = nullptr;         // not owned; required
+  // Required: every Flight call must carry it (x-openwit-cluster-token), else UNAUTHENTICATED
+  // before any of its data is read (common/cluster_token.h).
+  std::string cluster_token;
+  // Where it reports: the node's registry; null: a registry of its own.
+  std::shared_ptr<MetricsRegistry> metrics = nullptr;
 };
 
 class StorageServer final : public arrow::flight::FlightServerBase {
@@ -68,7 +74,9 @@ class StorageServer final : public arrow::flight::FlightServerBase {
   arrow::Status Publish(const std::string& key);
   void RotationLoop();
 
+  struct Metrics;
   const StorageOptions options_;
+  const std::unique_ptr<Metrics> metrics_;
   BatchRegistry registry_;
   std::mutex mu_;
   std::map<std::pair<std::string, std::string>, Partition> active_;

@@ -4,23 +4,24 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/metrics.h"
 #include "storage/lake_file.h"
 
 namespace openwit::storage {
 
 Janitor::Janitor(JanitorOptions options, ObjectStore* lake, Metastore* metastore)
-    : options_(std::move(options)), lake_(lake), metastore_(metastore) {}
+    : options_(std::move(options)),
+      metrics_(OwnRegistryIfNone(options_.metrics)),
+      registered_(metrics_->Counter("janitor.files.registered",
+                                    "Lake files the metastore lacked, registered from their footers")),
+      expired_(metrics_->Counter("janitor.files.expired", "Lake files deleted past their tenant's retention")),
+      unreadable_(
+          metrics_->Counter("janitor.files.unreadable", "Objects under the lake root that are not lake Parquet files")),
+      lake_(lake),
+      metastore_(metastore) {}
 
 Janitor::~Janitor() { Stop(); }
 
 arrow::Result<JanitorReport> Janitor::RunOnce(int64_t now_ns) {
-  static auto& registered = MetricsRegistry::Default().Counter(
-      "janitor.files.registered", "Lake files the metastore lacked, registered from their footers");
-  static auto& expired =
-      MetricsRegistry::Default().Counter("janitor.files.expired", "Lake files deleted past their tenant's retention");
-  static auto& unreadable = MetricsRegistry::Default().Counter(
-      "janitor.files.unreadable", "Objects under the lake root that are not lake Parquet files");
   JanitorReport report;
 
   // 1. Files in the lake, unknown to the metastore.
@@ -81,9 +82,9 @@ arrow::Result<JanitorReport> Janitor::RunOnce(int64_t now_ns) {
       spdlog::info("janitor: deleted {} (tenant {}, past retention)", f.uri, f.tenant);
     }
   }
-  registered.Increment(static_cast<double>(report.registered));
-  expired.Increment(static_cast<double>(report.expired));
-  unreadable.Increment(static_cast<double>(report.unreadable));
+  registered_.Increment(static_cast<double>(report.registered));
+  expired_.Increment(static_cast<double>(report.expired));
+  unreadable_.Increment(static_cast<double>(report.unreadable));
   return report;
 }
 

@@ -16,6 +16,7 @@
 
 #include <arrow/result.h>
 
+#include "common/metrics.h"
 #include "storage/metastore/metastore.h"
 #include "storage/object_store.h"
 
@@ -25,6 +26,8 @@ struct JanitorOptions {
   std::chrono::seconds interval{300};
   int64_t retention_days = 30;                                // 0: keep forever
   std::map<std::string, int64_t> tenant_retention_days = {};  // overrides per tenant
+  // Where it reports: the node's registry; null: a registry of its own.
+  std::shared_ptr<MetricsRegistry> metrics = nullptr;
 };
 
 struct JanitorReport {
@@ -46,6 +49,10 @@ class Janitor {
 
  private:
   const JanitorOptions options_;
+  const std::shared_ptr<MetricsRegistry> metrics_;
+  prometheus::Counter& registered_;
+  prometheus::Counter& expired_;
+  prometheus::Counter& unreadable_;
   ObjectStore* lake_;
   Metastore* metastore_;
   std::mutex mu_;

@@ -13,6 +13,9 @@ from peers import minio, postgres  # noqa: F401  (real PostgreSQL and MinIO fixt
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("OPENWIT_BIN", str(ROOT / "build" / "release" / "openwit"))
+# Every process a test starts shares this cluster token (cluster.token), as the processes of one
+# cluster must; the internal ports refuse calls without it.
+CLUSTER_TOKEN = "e2e-cluster-token-5f0c2a9d41b7"
 
 
 def run_cli(*args, cwd=None, env=None):
@@ -23,25 +26,28 @@ class OpenWit:
     """One openwit process with its own config and working directory."""
 
     def __init__(self, workdir: Path, role: str = "all", extra_yaml: str = "", storage_endpoint: str = "",
-                 ports: dict = None, storage_yaml: str = ""):
+                 ports: dict = None, storage_yaml: str = "", listener_yaml: dict = None):
         self.workdir = workdir
         self.role = role
         self.ports = {k: free_port() for k in ("admin", "grpc", "http", "ingest", "flight", "search", "control")}
         self.ports.update(ports or {})
         storage_endpoint = storage_endpoint or f"127.0.0.1:{self.ports['flight']}"
         self.config = workdir / f"openwit-{role.replace(',', '-')}.yaml"
+        # More entries of the admin, grpc, http or search block, e.g. {"http": "tls: {enabled: true, ...}"}.
+        more = {k: ", " + v for k, v in (listener_yaml or {}).items()}
         self.config.write_text(
             f"""
 node: {{id: "{role}-{self.ports['admin']}", data_dir: ./data}}
-admin: {{bind: 127.0.0.1, port: {self.ports['admin']}}}
-grpc: {{bind: 127.0.0.1, port: {self.ports['grpc']}}}
-http: {{bind: 127.0.0.1, port: {self.ports['http']}}}
+admin: {{bind: 127.0.0.1, port: {self.ports['admin']}{more.get('admin', '')}}}
+grpc: {{bind: 127.0.0.1, port: {self.ports['grpc']}{more.get('grpc', '')}}}
+http: {{bind: 127.0.0.1, port: {self.ports['http']}{more.get('http', '')}}}
 ingest: {{listen: {{bind: 127.0.0.1, port: {self.ports['ingest']}}}, endpoints: ["127.0.0.1:{self.ports['ingest']}"]}}
 storage: {{flight: {{bind: 127.0.0.1, port: {self.ports['flight']}}}, endpoints: ["{storage_endpoint}"]{', ' + storage_yaml if storage_yaml else ''}}}
-{extra_yaml.replace('CONTROL_PORT', str(self.ports['control'])).replace('SEARCH_PORT', str(self.ports['search']))}
+search: {{bind: 127.0.0.1, port: {self.ports['search']}{more.get('search', '')}}}
+{extra_yaml.replace('CONTROL_PORT', str(self.ports['control']))}
 """
-            + ("" if "search:" in extra_yaml else f"search: {{bind: 127.0.0.1, port: {self.ports['search']}}}\n")
             + ("" if "control:" in extra_yaml else f"control: {{listen: {{bind: 127.0.0.1, port: {self.ports['control']}}}}}\n")
+            + ("" if "cluster:" in extra_yaml else f"cluster: {{token: {CLUSTER_TOKEN}}}\n")
             # Test records carry fixed 2023 times: a default 30-day retention would let the janitor
             # delete them at a restart.
             + ("" if "janitor:" in extra_yaml else "janitor: {retention_days: 0}\n")
@@ -102,9 +108,11 @@ def openwit(tmp_path):
     """Factory: openwit(role, extra_yaml) -> started OpenWit; all are stopped at the end."""
     started = []
 
-    def make(role="all", extra_yaml="", wait=True, storage_endpoint="", preexec_fn=None, ports=None, storage_yaml=""):
-        """storage_yaml: more entries of the storage block, e.g. 'rotation_max_file_age_seconds: 1'."""
-        node = OpenWit(tmp_path, role, extra_yaml, storage_endpoint, ports, storage_yaml)
+    def make(role="all", extra_yaml="", wait=True, storage_endpoint="", preexec_fn=None, ports=None, storage_yaml="",
+             listener_yaml=None):
+        """storage_yaml: more entries of the storage block, e.g. 'rotation_max_file_age_seconds: 1';
+        listener_yaml: more entries of the admin/grpc/http/search blocks, e.g. {"http": "tls: {...}"}."""
+        node = OpenWit(tmp_path, role, extra_yaml, storage_endpoint, ports, storage_yaml, listener_yaml)
         started.append(node)
         return node.start(wait=wait, preexec_fn=preexec_fn)
 
@@ -135,11 +143,20 @@ def stubs():
         rc = protoc.main([
             "protoc", f"-I{ROOT / 'proto'}", f"-I{ROOT / 'build' / 'otlp-proto'}",
             f"--python_out={out}", f"--grpc_python_out={out}", str(ROOT / "proto" / "openwit" / "ingest.proto"),
+            str(ROOT / "proto" / "openwit" / "control.proto"),
         ])
-        assert rc == 0, "protoc failed on proto/openwit/ingest.proto"
+        assert rc == 0, "protoc failed on proto/openwit/ingest.proto or control.proto"
         sys.path.insert(0, str(out))
         _STUBS = (importlib.import_module("openwit.ingest_pb2"), importlib.import_module("openwit.ingest_pb2_grpc"))
     return _STUBS
+
+
+def control_stubs():
+    """(control_pb2, control_pb2_grpc) generated from proto/openwit/control.proto."""
+    import importlib
+
+    stubs()
+    return importlib.import_module("openwit.control_pb2"), importlib.import_module("openwit.control_pb2_grpc")
 
 
 def log_batch(batch_id: str, bodies, tenant: str = "acme", service: str = "checkout"):
@@ -163,11 +180,26 @@ def log_batch(batch_id: str, bodies, tenant: str = "acme", service: str = "check
     return batch
 
 
-def bulk_client(port: int):
+def with_metadata(channel, metadata):
+    """The channel with `metadata` (a list of (key, value)) added to every unary call."""
+    import grpc
+
+    class AddMetadata(grpc.UnaryUnaryClientInterceptor):
+        def intercept_unary_unary(self, continuation, details, request):
+            details = details._replace(metadata=list(details.metadata or []) + list(metadata))
+            return continuation(details, request)
+
+    return grpc.intercept_channel(channel, AddMetadata())
+
+
+def bulk_client(port: int, token: str = CLUSTER_TOKEN):
+    """A BulkIngest stub on the ingest port, sending `token` as the cluster token (None: no token)."""
     import grpc
 
     _, pb_grpc = stubs()
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    if token is not None:
+        channel = with_metadata(channel, [("x-openwit-cluster-token", token)])
     return pb_grpc.BulkIngestStub(channel)
 
 

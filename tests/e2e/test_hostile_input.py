@@ -118,3 +118,32 @@ def test_grpc_gzip_past_the_message_limit_is_refused(openwit, tmp_path):
         stub.Export(small, compression=grpc.Compression.Gzip, timeout=30)
     assert node.stop() == 0
     assert lake_bodies(tmp_path / "data" / "lake") == ["small after big"]
+
+
+def blob_request(records: int, blob_bytes: int, tag: str) -> bytes:
+    req = logs_service_pb2.ExportLogsServiceRequest()
+    rl = req.resource_logs.add()
+    kv = rl.resource.attributes.add()
+    kv.key, kv.value.string_value = "blob", "b" * blob_bytes
+    logs = rl.scope_logs.add().log_records
+    for i in range(records):
+        logs.add().body.string_value = f"{tag} {i}"
+    return req.SerializeToString()
+
+
+def test_tiny_records_under_a_huge_resource(openwit, tmp_path):
+    """Small on the wire, huge once every row carries the resource: a request no ingest node could
+    hold is refused with 400 naming the limit; one that fits is split and stored whole."""
+    node = openwit("all")
+    url = f"http://127.0.0.1:{node.ports['http']}/v1/logs"
+    never = blob_request(5000, 2 << 20, "never")  # 2 MiB x 5,000 rows = 10 GB
+    assert len(never) < 3 << 20
+    status, answer, _ = post(url, never, content_type="application/x-protobuf")
+    assert status == 400, answer
+    assert b"processing.buffer.max_size_bytes" in answer, answer
+    fits = blob_request(100, 1 << 20, "fits")  # 100 MB as rows: split into parts of ~51 MB
+    status, answer, _ = post(url, fits, content_type="application/x-protobuf")
+    assert status == 200, answer
+    assert node.proc.poll() is None
+    assert node.stop() == 0
+    assert sorted(lake_bodies(tmp_path / "data" / "lake")) == sorted(f"fits {i}" for i in range(100))

@@ -265,7 +265,7 @@ def test_shutdown_drains_in_flight_batches_and_commits_them(openwit, kafka, tmp_
     produce(kafka, topic, [log_request(f"e{i}", 4) for i in range(20)])
     # A long batch timeout keeps the records in flight when SIGTERM comes.
     node = openwit("all", extra_yaml=kafka_yaml(kafka, group, [topic]).replace("batch_timeout_ms: 50",
-                                                                                 "batch_timeout_ms: 3000"))
+                                                                                 "batch_timeout_ms: 20000"))
     deadline = time.time() + 30
     while metric_value(node.admin, "kafka_messages_consumed") < 20 and time.time() < deadline:
         time.sleep(0.02)

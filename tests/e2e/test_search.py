@@ -19,7 +19,6 @@ CONFIG = f"""
 auth:
   enabled: true
   api_keys: ["acme={KEYS['acme']}", "globex={KEYS['globex']}"]
-search: {{bind: 127.0.0.1, port: SEARCH_PORT, max_result_rows: 1000, query_timeout_ms: 1500}}
 processing:
   buffer: {{flush_interval_seconds: 0}}
   flush_size_messages: 1
@@ -99,7 +98,8 @@ def oracle(lake: Path, tenant: str, sql: str):
 
 @pytest.fixture
 def search_node(openwit, tmp_path):
-    node = openwit("all", extra_yaml=CONFIG, storage_yaml="rotation_max_file_age_seconds: 1")
+    node = openwit("all", extra_yaml=CONFIG, storage_yaml="rotation_max_file_age_seconds: 1",
+                   listener_yaml={"search": "max_result_rows: 1000, query_timeout_ms: 1500"})
     port = node.ports["search"]
     for tenant, key in KEYS.items():
         status, answer, _ = post(f"http://127.0.0.1:{node.ports['http']}/v1/logs", log_request(tenant),

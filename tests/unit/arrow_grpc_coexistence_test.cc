@@ -55,7 +55,7 @@ std::shared_ptr<arrow::RecordBatch> MakeBatch(int64_t n) {
 TEST(ArrowGrpcCoexistenceTest, FlightDoPutParquetAndOurGrpcServiceInOneProcess) {
   // Our gRPC service (Debian gRPC).
   NodeRegistry registry(std::chrono::seconds(10));
-  ControlService service(&registry);
+  ControlService service(&registry, ClusterToken("coexistence-cluster-token"));
   grpc::ServerBuilder builder;
   int control_port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &control_port);
@@ -77,6 +77,7 @@ TEST(ArrowGrpcCoexistenceTest, FlightDoPutParquetAndOurGrpcServiceInOneProcess) 
         grpc::CreateChannel("127.0.0.1:" + std::to_string(control_port), grpc::InsecureChannelCredentials()));
     for (int i = 0; i < 200; ++i) {
       grpc::ClientContext ctx;
+      ctx.AddMetadata(kClusterTokenHeader, "coexistence-cluster-token");
       control::v1::RegisterRequest req;
       req.mutable_node()->set_node_id("node-" + std::to_string(i % 7));
       req.mutable_node()->add_roles("ingest");
@@ -103,6 +104,7 @@ TEST(ArrowGrpcCoexistenceTest, FlightDoPutParquetAndOurGrpcServiceInOneProcess) 
     auto stub = control::v1::Control::NewStub(
         grpc::CreateChannel("127.0.0.1:" + std::to_string(control_port), grpc::InsecureChannelCredentials()));
     grpc::ClientContext ctx;
+    ctx.AddMetadata(kClusterTokenHeader, "coexistence-cluster-token");
     control::v1::ListNodesRequest req;
     req.set_role("ingest");
     ASSERT_TRUE(stub->ListNodes(&ctx, req, &nodes).ok());

@@ -1,6 +1,8 @@
 #include "gateway/auth.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
+#include <utime.h>
 
 #include <filesystem>
 #include <fstream>
@@ -53,6 +55,42 @@ TEST(AuthenticatorTest, KeysFileIsReloadedWhenItChanges) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the file is looked at once a second
   EXPECT_EQ(auth.Authenticate("", "second-key", &why), "acme");
   EXPECT_FALSE(auth.Authenticate("", "first-key", &why));  // rotated out
+  std::filesystem::remove(path);
+}
+
+// A revocation written within the second of the previous load keeps the file's modification time
+// (most filesystems, and utime() here to be sure): the content decides, so the key is refused at
+// the next check.
+TEST(AuthenticatorTest, RevocationInTheSameSecondAppliesAtTheNextCheck) {
+  auto path = std::filesystem::temp_directory_path() / ("openwit-keys-revoke-" + std::to_string(::getpid()));
+  std::ofstream(path) << "acme=key-one\nbeta=key-two\n";
+  struct stat loaded_stat {};
+  ASSERT_EQ(::stat(path.c_str(), &loaded_stat), 0);
+  AuthConfig config;
+  config.enabled = true;
+  config.keys_file = path.string();
+  Authenticator auth(config, std::chrono::milliseconds(0));  // look at the file at every call
+  std::string why;
+  EXPECT_EQ(auth.Authenticate("", "key-one", &why), "acme");
+  EXPECT_EQ(auth.Authenticate("", "key-two", &why), "beta");
+
+  std::ofstream(path) << "acme=key-one\n";  // beta's key revoked
+  struct utimbuf same_second {
+    loaded_stat.st_atime, loaded_stat.st_mtime
+  };
+  ASSERT_EQ(::utime(path.c_str(), &same_second), 0);
+  struct stat revoked_stat {};
+  ASSERT_EQ(::stat(path.c_str(), &revoked_stat), 0);
+  ASSERT_EQ(revoked_stat.st_mtime, loaded_stat.st_mtime);
+
+  EXPECT_FALSE(auth.Authenticate("", "key-two", &why));
+  EXPECT_EQ(why, "unknown API key");
+  EXPECT_EQ(auth.Authenticate("", "key-one", &why), "acme");
+  // A key given back within the same second (same size, same mtime) applies as well.
+  std::ofstream(path) << "beta=key-two\n";
+  ASSERT_EQ(::utime(path.c_str(), &same_second), 0);
+  EXPECT_EQ(auth.Authenticate("", "key-two", &why), "beta");
+  EXPECT_FALSE(auth.Authenticate("", "key-one", &why));
   std::filesystem::remove(path);
 }
 

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@ namespace openwit {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::optional<std::string> NoEnv(const std::string&) { return std::nullopt; }
 
@@ -162,13 +164,26 @@ TEST(ConfigTest, BatchSizeGuardrail) {
   EXPECT_TRUE(Load("grpc:\n  max_receive_message_size_mb: 64\ningestion:\n  batching:\n    batch_size: 100000\n").ok());
 }
 
+// Every listener that carries credentials warns when it runs without TLS in production: OTLP/gRPC,
+// OTLP/HTTP (API keys) and the search API; the admin listener (/health, /metrics) does not.
 TEST(ConfigTest, TlsOffInProductionIsALoudWarning) {
   auto loaded = Load("environment: production\n");
   ASSERT_TRUE(loaded.ok()) << loaded.status();
-  ASSERT_EQ(loaded->warnings.size(), 1u);
-  EXPECT_THAT(loaded->warnings[0], HasSubstr("WARNING"));
-  EXPECT_THAT(loaded->warnings[0], HasSubstr("grpc.tls.enabled"));
+  ASSERT_EQ(loaded->warnings.size(), 3u);
+  for (const auto& w : loaded->warnings) EXPECT_THAT(w, HasSubstr("WARNING"));
+  EXPECT_THAT(loaded->warnings[0], HasSubstr("grpc.tls.enabled (default): TLS is disabled"));
+  EXPECT_THAT(loaded->warnings[1], HasSubstr("http.tls.enabled (default): TLS is disabled"));
+  EXPECT_THAT(loaded->warnings[1], HasSubstr("OTLP/HTTP receiver"));
+  EXPECT_THAT(loaded->warnings[2], HasSubstr("search.tls.enabled (default): TLS is disabled"));
   EXPECT_TRUE(Load("environment: development\n")->warnings.empty());
+  const std::string cert = std::string(OPENWIT_SOURCE_DIR) + "/README.md";  // any readable file
+  std::string yaml = "environment: production\n";
+  for (const char* listener : {"grpc", "http", "search"}) {
+    yaml += fmt::format("{}: {{tls: {{enabled: true, cert_path: \"{}\", key_path: \"{}\"}}}}\n", listener, cert, cert);
+  }
+  auto with_tls = Load(yaml);
+  ASSERT_TRUE(with_tls.ok()) << with_tls.status();
+  EXPECT_TRUE(with_tls->warnings.empty()) << with_tls->warnings.front();
 }
 
 TEST(ConfigTest, TlsEnabledNeedsReadableFiles) {
@@ -177,6 +192,56 @@ TEST(ConfigTest, TlsEnabledNeedsReadableFiles) {
   EXPECT_THAT(loaded.status().message(),
               HasSubstr("line 4: grpc.tls.cert_path: cannot read \"/nonexistent/cert.pem\""));
   EXPECT_THAT(loaded.status().message(), HasSubstr("grpc.tls.key_path (default): required when grpc.tls.enabled"));
+}
+
+TEST(ConfigTest, HttpListenersTakeTlsToo) {
+  auto loaded = Load("http:\n  tls: {enabled: true}\nadmin:\n  tls: {enabled: true, cert_path: /nonexistent.pem}\n");
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_THAT(loaded.status().message(), HasSubstr("http.tls.cert_path (default): required when http.tls.enabled"));
+  EXPECT_THAT(loaded.status().message(), HasSubstr("line 4: admin.tls.cert_path: cannot read \"/nonexistent.pem\""));
+  auto reload = Load("search:\n  tls: {reload_interval_seconds: 0}\n");
+  ASSERT_FALSE(reload.ok());
+  EXPECT_THAT(reload.status().message(), HasSubstr("search.tls.reload_interval_seconds: 0 is out of range"));
+}
+
+TEST(ConfigTest, ClusterTokenRules) {
+  EXPECT_TRUE(Load("cluster: {token: 0123456789abcdef}\n").ok());
+  auto short_token = Load("cluster: {token: secret}\n");
+  ASSERT_FALSE(short_token.ok());
+  EXPECT_THAT(short_token.status().message(), HasSubstr("line 1: cluster.token: 6 characters is too short"));
+  auto both = Load("cluster:\n  token: 0123456789abcdef\n  token_file: /etc/token\n");
+  ASSERT_FALSE(both.ok());
+  EXPECT_THAT(both.status().message(), HasSubstr("set cluster.token or cluster.token_file, not both"));
+  auto missing_file = Load("cluster: {token_file: /nonexistent/token}\n");
+  ASSERT_FALSE(missing_file.ok());
+  EXPECT_THAT(missing_file.status().message(), HasSubstr("cluster.token_file: cannot read \"/nonexistent/token\""));
+  // The token is a secret: the effective configuration masks it.
+  EXPECT_THAT(EffectiveConfigYaml(Load("cluster: {token: 0123456789abcdef}\n")->config),
+              Not(HasSubstr("0123456789abcdef")));
+}
+
+// An internal port that other machines reach needs the token; with it, production still warns that
+// internal traffic is not encrypted.
+TEST(ConfigTest, InternalPortOnAPublicAddressNeedsTheToken) {
+  for (const char* key : {"ingest:\n  listen", "storage:\n  flight", "control:\n  listen"}) {
+    auto loaded = Load(std::string(key) + ": {bind: 0.0.0.0}\n");
+    ASSERT_FALSE(loaded.ok()) << key;
+    EXPECT_THAT(loaded.status().message(), HasSubstr("\"0.0.0.0\" is not a loopback address")) << key;
+    EXPECT_THAT(loaded.status().message(), HasSubstr("set cluster.token")) << key;
+  }
+  for (const char* loopback : {"127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]"}) {
+    EXPECT_TRUE(Load(fmt::format("ingest:\n  listen: {{bind: \"{}\"}}\n", loopback)).ok()) << loopback;
+  }
+  auto with_token = Load("cluster: {token: 0123456789abcdef}\ningest:\n  listen: {bind: 10.0.0.7}\n");
+  ASSERT_TRUE(with_token.ok()) << with_token.status();
+  EXPECT_TRUE(with_token->warnings.empty());
+  std::string production =
+      "environment: production\ncluster: {token: 0123456789abcdef}\ningest:\n  listen: {bind: 10.0.0.7}\n";
+  auto warned = Load(production);
+  ASSERT_TRUE(warned.ok());
+  EXPECT_THAT(warned->warnings.back(),
+              HasSubstr("WARNING: line 4: ingest.listen.bind: \"10.0.0.7\" is not a loopback address and internal "
+                        "traffic is not encrypted"));
 }
 
 TEST(ConfigTest, BindAddrMustAgreeWithBindAndPort) {

@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 #include <parquet/arrow/writer.h>
 
+#include "common/cluster_token.h"
 #include "control/control_service.h"
 #include "control/node_registry.h"
 
@@ -30,7 +31,7 @@ class NullFlightServer : public arrow::flight::FlightServerBase {};
 
 TEST(DuckDbCoexistenceTest, DuckDbReadsArrowParquetBesideFlightAndGrpc) {
   NodeRegistry registry(std::chrono::seconds(10));
-  ControlService service(&registry);
+  ControlService service(&registry, ClusterToken("duckdb-coexistence-token"));
   grpc::ServerBuilder builder;
   int control_port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &control_port);
@@ -74,6 +75,7 @@ TEST(DuckDbCoexistenceTest, DuckDbReadsArrowParquetBesideFlightAndGrpc) {
         grpc::CreateChannel("127.0.0.1:" + std::to_string(control_port), grpc::InsecureChannelCredentials()));
     for (int i = 0; i < 100; ++i) {
       grpc::ClientContext ctx;
+      ctx.AddMetadata(kClusterTokenHeader, "duckdb-coexistence-token");
       control::v1::RegisterRequest req;
       req.mutable_node()->set_node_id("node-" + std::to_string(i % 5));
       control::v1::RegisterResponse resp;

@@ -146,5 +146,58 @@ TEST(MetricsTest, SeedNamesBecomePrometheusNames) {
   EXPECT_NE(text.find("wal_write_latency_count 1"), std::string::npos) << text;
 }
 
+// At the connection limit, connections waiting for their client make room for new ones (the
+// longest-waiting first); a connection whose request is being handled is never closed for them.
+TEST(HttpServerLimitsTest, IdleConnectionsMakeRoomForNewOnes) {
+  HttpServerOptions options;
+  options.name = "limits";
+  options.max_connections = 4;
+  HttpServer server(options);
+  std::mutex mu;
+  std::vector<HttpResponder> held;
+  server.Route("GET", "/hello",
+               [](const HttpRequest&, HttpResponder respond) { respond(HttpResponse::Text(200, "hi")); });
+  server.Route("GET", "/hold", [&](const HttpRequest&, HttpResponder respond) {
+    std::lock_guard lock(mu);
+    held.push_back(std::move(respond));
+  });
+  ASSERT_TRUE(server.Start().ok());
+  net::io_context ioc;
+  // Two requests being handled, then many connections that never send a byte.
+  std::vector<std::thread> holders;
+  std::vector<Reply> held_replies(2);
+  for (int i = 0; i < 2; ++i) {
+    holders.emplace_back([&, i] { held_replies[i] = Send(server.port(), http::verb::get, "/hold"); });
+  }
+  for (int i = 0; i < 200 &&
+                  [&] {
+                    std::lock_guard lock(mu);
+                    return held.size() < 2;
+                  }();
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::vector<std::unique_ptr<net::ip::tcp::socket>> idle;
+  for (int i = 0; i < 50; ++i) {
+    idle.push_back(std::make_unique<net::ip::tcp::socket>(ioc));
+    idle.back()->connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server.port())});
+  }
+  // A new client is served although 52 connections are open against a limit of 4.
+  EXPECT_EQ(Send(server.port(), http::verb::get, "/hello").status, 200);
+  // The requests in progress were not closed: they get their answers.
+  {
+    std::lock_guard lock(mu);
+    for (auto& respond : held) respond(HttpResponse::Text(200, "held"));
+  }
+  for (auto& t : holders) t.join();
+  for (const auto& r : held_replies) EXPECT_EQ(r.body, "held");
+  // The oldest idle connections were closed by the server.
+  char byte;
+  boost::system::error_code ec;
+  idle.front()->read_some(net::buffer(&byte, 1), ec);
+  EXPECT_TRUE(ec == net::error::eof || ec == net::error::connection_reset) << ec.message();
+  server.Stop();
+}
+
 }  // namespace
 }  // namespace openwit

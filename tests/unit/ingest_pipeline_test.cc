@@ -72,7 +72,8 @@ class IngestPipelineTest : public ::testing::Test {
     auto p = IngestPipeline::Open(
         options_, std::make_unique<FlightSender>(FlightSenderOptions{.endpoints = {endpoint},
                                                                      .timeout = std::chrono::seconds(5),
-                                                                     .unhealthy_for = std::chrono::milliseconds(50)}));
+                                                                     .unhealthy_for = std::chrono::milliseconds(50),
+                                                                     .cluster_token = storage::kTestClusterToken}));
     EXPECT_TRUE(p.ok()) << p.status();
     return std::move(*p);
   }
@@ -281,6 +282,110 @@ TEST_F(IngestPipelineTest, BytesAsReceivedAreParsedOnceAndGoToTheWalUnchanged) {
   auto live = wal->TakeLiveEntries();
   ASSERT_EQ(live.size(), 1u);
   EXPECT_EQ(live[0].payload, wire);
+}
+
+// A pipeline reports to the registry it is handed, its WAL too: two pipelines in one process
+// count apart, and a test reads its own counters.
+TEST_F(IngestPipelineTest, TwoPipelinesCountInTheirOwnRegistries) {
+  StartStorage();
+  auto first_metrics = std::make_shared<MetricsRegistry>();
+  auto second_metrics = std::make_shared<MetricsRegistry>();
+  options_.metrics = first_metrics;
+  auto first = Open(StorageEndpoint());
+  options_.node_id = "unit-2";
+  options_.processing.wal.dir = (dir_ / "wal-2").string();
+  options_.metrics = second_metrics;
+  auto second = Open(StorageEndpoint());
+
+  ASSERT_TRUE(SubmitAndWait(*first, LogBatch("a", "first", 3)).status.ok());
+  ASSERT_TRUE(SubmitAndWait(*first, LogBatch("b", "first again", 2)).status.ok());
+  ASSERT_TRUE(SubmitAndWait(*second, LogBatch("c", "second", 4)).status.ok());
+  ASSERT_TRUE(SubmitAndWait(*second, LogBatch("c", "second", 4)).status.ok());  // a retry: all duplicates
+  WaitDrained(*first);
+  WaitDrained(*second);
+
+  auto read = [](MetricsRegistry& m, std::string_view name, const prometheus::Labels& labels = {}) {
+    return m.Read(name, labels).value_or(-1);
+  };
+  EXPECT_EQ(read(*first_metrics, "ingest.records.accepted"), 5);
+  EXPECT_EQ(read(*second_metrics, "ingest.records.accepted"), 4);
+  EXPECT_EQ(read(*first_metrics, "ingest.records.stored"), 5);
+  EXPECT_EQ(read(*second_metrics, "ingest.records.stored"), 4);
+  EXPECT_EQ(read(*first_metrics, "dedup.duplicates"), 0);
+  EXPECT_EQ(read(*second_metrics, "dedup.duplicates"), 4);
+  EXPECT_EQ(read(*first_metrics, "ack.latency"), 2);  // a histogram reads as its count
+  EXPECT_EQ(read(*second_metrics, "ack.latency"), 2);
+  EXPECT_GE(read(*first_metrics, "wal.write.latency", {{"wal", "short"}}), 1);
+  EXPECT_GE(read(*second_metrics, "wal.write.latency", {{"wal", "short"}}), 1);
+  EXPECT_FALSE(first_metrics->Read("no.such.metric").has_value());
+}
+
+}  // namespace
+}  // namespace openwit::ingest
+
+namespace openwit::ingest {
+namespace {
+
+// A log batch whose resource carries a `blob_bytes` attribute: once on the wire, on every row in Arrow.
+v1::BulkBatch BlobBatch(const std::string& id, const std::string& prefix, int n, size_t blob_bytes) {
+  v1::BulkBatch b = LogBatch(id, prefix, n);
+  auto* attr = b.mutable_resource_logs(0)->mutable_resource()->add_attributes();
+  attr->set_key("blob");
+  attr->mutable_value()->set_string_value(std::string(blob_bytes, 'x'));
+  return b;
+}
+
+// Issue #11: tiny records under a huge resource. The batch is refused as one that could never fit,
+// and the node takes the next batch.
+TEST_F(IngestPipelineTest, BatchWhoseArrowFormCannotFitIsRefusedAsInvalid) {
+  options_.processing.buffer.max_size_bytes = 64ll << 20;
+  StartStorage();
+  auto pipeline = Open(StorageEndpoint());
+  v1::BulkBatch huge = BlobBatch("huge", "tiny", 20000, 64 << 10);  // 64 KiB x 20,000 rows = 1.25 GiB
+  ASSERT_LT(huge.ByteSizeLong(), 1u << 20);
+  auto outcome = SubmitAndWait(*pipeline, huge);
+  ASSERT_TRUE(outcome.status.IsInvalid()) << outcome.status.ToString();
+  EXPECT_THAT(outcome.status.message(), HasSubstr("processing.buffer.max_size_bytes"));
+  EXPECT_EQ(pipeline->stats().buffered_bytes, 0);
+
+  // The same thread's converter takes the next batch as if nothing happened.
+  outcome = SubmitAndWait(*pipeline, BlobBatch("fits", "fine", 200, 16 << 10));
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status.ToString();
+  EXPECT_EQ(outcome.ack.accepted_records(), 200u);
+  WaitDrained(*pipeline);
+  pipeline->Stop(std::chrono::seconds(5));
+  storage_->Stop();
+  EXPECT_EQ(LakeBodies().size(), 200u);
+}
+
+// The buffer counts what a batch holds in memory (its Arrow bytes), not only its wire size.
+TEST_F(IngestPipelineTest, BufferCountsArrowBytes) {
+  options_.processing.buffer.max_size_bytes = 8ll << 20;
+  auto pipeline = Open("127.0.0.1:1");                            // no storage: what is accepted stays buffered
+  v1::BulkBatch first = BlobBatch("b1", "first", 200, 16 << 10);  // 200 x 16 KiB = 3.2 MiB in Arrow
+  ASSERT_LT(first.ByteSizeLong(), 64u << 10);
+  auto outcome = SubmitAndWait(*pipeline, first);
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status.ToString();
+  EXPECT_GT(pipeline->stats().buffered_bytes, 3 << 20);
+  outcome = SubmitAndWait(*pipeline, BlobBatch("b2", "second", 200, 16 << 10));
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status.ToString();
+  // A third does not fit beside them: retry later (it would fit an empty buffer), not invalid.
+  outcome = SubmitAndWait(*pipeline, BlobBatch("b3", "third", 200, 16 << 10));
+  ASSERT_TRUE(outcome.status.IsCapacityError()) << outcome.status.ToString();
+  EXPECT_THAT(outcome.status.message(), HasSubstr("bytes in memory"));
+  pipeline->Stop(std::chrono::seconds(1));
+}
+
+// A batch larger than the whole buffer on the wire is refused as invalid at once.
+TEST_F(IngestPipelineTest, BatchLargerThanTheBufferIsInvalid) {
+  options_.processing.buffer.max_size_messages = 100;
+  auto pipeline = Open("127.0.0.1:1");
+  auto outcome = SubmitAndWait(*pipeline, LogBatch("big", "row", 101));
+  ASSERT_TRUE(outcome.status.IsInvalid()) << outcome.status.ToString();
+  EXPECT_THAT(outcome.status.message(), HasSubstr("can never fit"));
+  outcome = SubmitAndWait(*pipeline, LogBatch("ok", "row", 100));
+  EXPECT_TRUE(outcome.status.ok()) << outcome.status.ToString();
+  pipeline->Stop(std::chrono::seconds(1));
 }
 
 }  // namespace

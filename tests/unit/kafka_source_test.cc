@@ -148,15 +148,18 @@ TEST(KafkaSource, StartsAndStopsWithTheConfigExtremesAndNoBroker) {
     options.kafka.fetch_max_bytes = high ? 2147483135 : 1024;
     options.kafka.max_partition_fetch_bytes = high ? 2147483135 : 1024;
     options.kafka.session_timeout_ms = high ? 3600000 : 1000;
-    int submitted = 0;
-    KafkaSource source(options, {[&](ingest::v1::BulkBatch, ingest::SubmitCallback) { ++submitted; }});
+    struct CountingSink final : ingest::IngestSink {
+      int submitted = 0;
+      void Submit(ingest::v1::BulkBatch, ingest::SubmitCallback) override { ++submitted; }
+    } sink;
+    KafkaSource source(options, {&sink});
     auto started = source.Start();
     ASSERT_TRUE(started.ok()) << started.ToString();
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     const auto start = std::chrono::steady_clock::now();
     source.Stop(std::chrono::seconds(5));
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
-    EXPECT_EQ(submitted, 0);
+    EXPECT_EQ(sink.submitted, 0);
   }
 }
 

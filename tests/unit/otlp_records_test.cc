@@ -1,15 +1,16 @@
-#include "ingest/otlp_records.h"
+#include "otlp/otlp_records.h"
 
 #include <gtest/gtest.h>
 
-namespace openwit::ingest {
+namespace openwit::otlp {
 namespace {
 
-v1::BulkBatch Batch(const std::string& service, std::vector<std::string> bodies, const std::string& tenant = "t") {
-  v1::BulkBatch b;
+ingest::v1::BulkBatch Batch(const std::string& service, std::vector<std::string> bodies,
+                            const std::string& tenant = "t") {
+  ingest::v1::BulkBatch b;
   b.set_batch_id("x");
   b.set_tenant(tenant);
-  b.set_signal(v1::SIGNAL_LOGS);
+  b.set_signal(ingest::v1::SIGNAL_LOGS);
   auto* rl = b.add_resource_logs();
   auto* a = rl->mutable_resource()->add_attributes();
   a->set_key("service.name");
@@ -19,7 +20,7 @@ v1::BulkBatch Batch(const std::string& service, std::vector<std::string> bodies,
   return b;
 }
 
-std::vector<uint64_t> Keys(const v1::BulkBatch& b) {
+std::vector<uint64_t> Keys(const ingest::v1::BulkBatch& b) {
   return RecordKeys(ReadBulkHeader(b.SerializeAsString()).ValueOrDie()).ValueOrDie();
 }
 
@@ -35,13 +36,13 @@ TEST(OtlpRecordsTest, KeysDependOnRecordResourceAndTenantOnly) {
 }
 
 TEST(OtlpRecordsTest, KeysCoverEverySignal) {
-  v1::BulkBatch traces;
-  traces.set_signal(v1::SIGNAL_TRACES);
+  ingest::v1::BulkBatch traces;
+  traces.set_signal(ingest::v1::SIGNAL_TRACES);
   traces.add_resource_spans()->add_scope_spans()->add_spans()->set_name("GET /");
   traces.mutable_resource_spans(0)->mutable_scope_spans(0)->add_spans()->set_name("SELECT");
   EXPECT_EQ(Keys(traces).size(), 2u);
-  v1::BulkBatch metrics;
-  metrics.set_signal(v1::SIGNAL_METRICS);
+  ingest::v1::BulkBatch metrics;
+  metrics.set_signal(ingest::v1::SIGNAL_METRICS);
   metrics.add_resource_metrics()->add_scope_metrics()->add_metrics()->set_name("cpu");
   EXPECT_EQ(Keys(metrics).size(), 1u);
   EXPECT_EQ(CountRecords(traces), 2);
@@ -49,7 +50,7 @@ TEST(OtlpRecordsTest, KeysCoverEverySignal) {
 
 TEST(OtlpRecordsTest, MalformedBytesAreInvalid) {
   // A resource whose scope list claims more bytes than it has (the batch around it is well formed).
-  v1::BulkBatch batch = Batch("checkout", {"one"});
+  ingest::v1::BulkBatch batch = Batch("checkout", {"one"});
   batch.clear_resource_logs();
   std::string bytes = batch.SerializeAsString() + std::string("\x22\x03\x12\x7f\x00", 5);
   auto header = ReadBulkHeader(bytes);
@@ -72,5 +73,23 @@ TEST(OtlpRecordsTest, RemoveRecordsDropsFlaggedAndEmptiedContainers) {
   EXPECT_EQ(records[1].body().string_value(), "c");
 }
 
+TEST(OtlpRecordsTest, RepeatedBytesCountResourceAndScopeOncePerRow) {
+  auto logs = Batch("checkout", {"a", "b", "c"});
+  const auto resource = static_cast<int64_t>(logs.resource_logs(0).resource().ByteSizeLong());
+  const auto scope = static_cast<int64_t>(logs.resource_logs(0).scope_logs(0).scope().ByteSizeLong());
+  EXPECT_EQ(RepeatedBytes(logs), 3 * (resource + scope));
+
+  // Metrics: every data point is a row.
+  ingest::v1::BulkBatch metrics;
+  metrics.set_signal(ingest::v1::SIGNAL_METRICS);
+  auto* rm = metrics.add_resource_metrics();
+  auto* attr = rm->mutable_resource()->add_attributes();
+  attr->set_key("blob");
+  attr->mutable_value()->set_string_value(std::string(1000, 'm'));
+  auto* metric = rm->add_scope_metrics()->add_metrics();
+  for (int i = 0; i < 50; ++i) metric->mutable_gauge()->add_data_points()->set_as_int(i);
+  EXPECT_EQ(RepeatedBytes(metrics), 50 * static_cast<int64_t>(rm->resource().ByteSizeLong()));
+}
+
 }  // namespace
-}  // namespace openwit::ingest
+}  // namespace openwit::otlp

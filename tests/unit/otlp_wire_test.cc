@@ -1,4 +1,4 @@
-// OTLP read from the wire format (ingest/otlp_wire.h) against protobuf's own parse: the converter
+// OTLP read from the wire format (otlp/otlp_wire.h) against protobuf's own parse: the converter
 // gives the same batch from the bytes as from the parsed message, whatever the encoding (repeated
 // message fields, wrong wire types, unknown fields, groups), and refuses what protobuf refuses,
 // naming the path of a string that is not UTF-8. Then random mutations of real messages: wherever
@@ -10,8 +10,8 @@
 #include <type_traits>
 
 #include "arrow_convert_test_util.h"
-#include "ingest/otlp_records.h"
-#include "ingest/otlp_wire.h"
+#include "otlp/otlp_records.h"
+#include "otlp/otlp_wire.h"
 
 namespace openwit::ingest::arrow_test {
 namespace {
@@ -207,16 +207,16 @@ TEST(OtlpWire, MalformedBytesAreRefusedWithTheResourceIndex) {
 }
 
 TEST(OtlpWire, DecoderViewsHaveTheGeneratedAccessors) {
-  wire::LogsDecoder decoder;
+  otlp::wire::LogsDecoder decoder;
   const std::string bytes = SampleLogs().SerializeAsString();
-  ASSERT_EQ(decoder.Decode(bytes, 0), wire::Decoded::kOk);
-  const wire::ResourceLogs& r = decoder.resource();
+  ASSERT_EQ(decoder.Decode(bytes, 0), otlp::wire::Decoded::kOk);
+  const otlp::wire::ResourceLogs& r = decoder.resource();
   ASSERT_EQ(r.scope_logs_size(), 2);
   EXPECT_EQ(r.schema_url(), "https://opentelemetry.io/schemas/1.26.0");
   EXPECT_EQ(r.resource().attributes()[1].value().int_value(), 8);
   EXPECT_EQ(r.scope_logs(0).scope().name(), "io.openwit.payments");
   ASSERT_EQ(r.scope_logs(0).log_records().size(), 2u);
-  const wire::LogRecord& full = r.scope_logs(0).log_records()[0];
+  const otlp::wire::LogRecord& full = r.scope_logs(0).log_records()[0];
   EXPECT_EQ(full.time_unix_nano(), static_cast<uint64_t>(kT0));
   EXPECT_EQ(full.severity_number(), logs::SEVERITY_NUMBER_ERROR);
   EXPECT_EQ(full.attributes()[0].key(), "http.route");
@@ -315,7 +315,7 @@ TEST(OtlpWire, BulkHeaderAndKeysAgreeWithProtobufUnderMutation) {
     v1::BulkBatch expected;
     if (!expected.ParseFromString(bytes)) continue;
     ++parsed;
-    auto header = ReadBulkHeader(bytes);
+    auto header = otlp::ReadBulkHeader(bytes);
     ASSERT_TRUE(header.ok()) << "mutation " << i << ": " << header.status();
     EXPECT_EQ(header->batch_id, expected.batch_id());
     EXPECT_EQ(header->tenant, expected.tenant());
@@ -327,9 +327,9 @@ TEST(OtlpWire, BulkHeaderAndKeysAgreeWithProtobufUnderMutation) {
     EXPECT_EQ(header->list_sizes[0], expected.resource_logs_size());
     EXPECT_EQ(header->list_sizes[1], expected.resource_spans_size());
     EXPECT_EQ(header->list_sizes[2], expected.resource_metrics_size());
-    auto keys = RecordKeys(*header);
+    auto keys = otlp::RecordKeys(*header);
     ASSERT_TRUE(keys.ok()) << "mutation " << i << ": " << keys.status();
-    ASSERT_EQ(static_cast<int64_t>(keys->size()), CountRecords(expected)) << "mutation " << i;
+    ASSERT_EQ(static_cast<int64_t>(keys->size()), otlp::CountRecords(expected)) << "mutation " << i;
   }
   EXPECT_GT(parsed, 1000);
 }
@@ -338,12 +338,12 @@ TEST(OtlpWire, BulkHeaderRefusesWhatIsNotABulkBatch) {
   v1::BulkBatch batch;
   batch.set_batch_id("b");
   batch.set_tenant(std::string("ac\xc3", 3));
-  EXPECT_EQ(ReadBulkHeader(batch.SerializeAsString()).status().message(), "tenant: not valid UTF-8");
+  EXPECT_EQ(otlp::ReadBulkHeader(batch.SerializeAsString()).status().message(), "tenant: not valid UTF-8");
   batch.set_tenant("acme");
   std::string bytes = batch.SerializeAsString();
   bytes.pop_back();
-  EXPECT_TRUE(ReadBulkHeader(bytes).status().IsInvalid());
-  EXPECT_TRUE(ReadBulkHeader("\xff\xff\xff").status().IsInvalid());
+  EXPECT_TRUE(otlp::ReadBulkHeader(bytes).status().IsInvalid());
+  EXPECT_TRUE(otlp::ReadBulkHeader("\xff\xff\xff").status().IsInvalid());
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <set>
 
 #include <arrow/api.h>
+#include <arrow/flight/client.h>
 #include <arrow/io/file.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -155,7 +156,8 @@ TEST(BatchRegistryTest, TheFileGrowsWithRangesNotWithBatches) {
 
 TEST_F(StorageTest, ConfirmsDurableBatchesAndStoresAReplayOnce) {
   auto server = StartServer();
-  ingest::FlightSender sender({.endpoints = {"127.0.0.1:" + std::to_string(server->port())}});
+  ingest::FlightSender sender(
+      {.endpoints = {"127.0.0.1:" + std::to_string(server->port())}, .cluster_token = kTestClusterToken});
   auto puts = Puts("ingest-1:w1", 1, 5);
   EXPECT_EQ(Send(sender, puts).size(), 5u);
   // A replay of the same batches (a lost release): confirmed again, stored once.
@@ -167,7 +169,8 @@ TEST_F(StorageTest, ConfirmsDurableBatchesAndStoresAReplayOnce) {
   // Still remembered after a restart, from the registry file.
   server.reset();
   server = StartServer();
-  ingest::FlightSender again({.endpoints = {"127.0.0.1:" + std::to_string(server->port())}});
+  ingest::FlightSender again(
+      {.endpoints = {"127.0.0.1:" + std::to_string(server->port())}, .cluster_token = kTestClusterToken});
   EXPECT_EQ(Send(again, puts).size(), 5u);
   server->Stop();
   EXPECT_EQ(LakeRows().size(), 500u);
@@ -202,7 +205,8 @@ TEST_F(StorageTest, ActiveFileLeftByACrashIsRecoveredUpToTheTornTail) {
   EXPECT_EQ(rows.back(), 19);
   EXPECT_FALSE(fs::exists(path));
   // The recovered batch ids are known: a replay of them is not stored again.
-  ingest::FlightSender sender({.endpoints = {"127.0.0.1:" + std::to_string(server->port())}});
+  ingest::FlightSender sender(
+      {.endpoints = {"127.0.0.1:" + std::to_string(server->port())}, .cluster_token = kTestClusterToken});
   StoragePut replay;
   replay.batch_id = "ingest-1:w1:2";
   replay.tenant = "acme";
@@ -217,7 +221,8 @@ TEST_F(StorageTest, SenderFailsOverToAHealthyEndpoint) {
   auto server = StartServer();
   // Nothing listens on the first endpoint.
   ingest::FlightSender sender({.endpoints = {"127.0.0.1:1", "127.0.0.1:" + std::to_string(server->port())},
-                               .timeout = std::chrono::seconds(5)});
+                               .timeout = std::chrono::seconds(5),
+                               .cluster_token = kTestClusterToken});
   auto puts = Puts("ingest-1:w1", 1, 3);
   EXPECT_EQ(Send(sender, puts).size(), 3u);
   // The dead endpoint is now marked unhealthy: the next call goes straight to the live one.
@@ -228,7 +233,8 @@ TEST_F(StorageTest, SenderFailsOverToAHealthyEndpoint) {
 }
 
 TEST_F(StorageTest, SenderReportsAnUnreachableStorage) {
-  ingest::FlightSender sender({.endpoints = {"127.0.0.1:1"}, .timeout = std::chrono::seconds(2)});
+  ingest::FlightSender sender(
+      {.endpoints = {"127.0.0.1:1"}, .timeout = std::chrono::seconds(2), .cluster_token = kTestClusterToken});
   arrow::Status status;
   auto confirmed = Send(sender, Puts("x:y", 1, 1), &status);
   EXPECT_TRUE(confirmed.empty());
@@ -238,12 +244,61 @@ TEST_F(StorageTest, SenderReportsAnUnreachableStorage) {
 
 TEST_F(StorageTest, RejectsABadDescriptorAndABatchWithoutId) {
   auto server = StartServer();
-  ingest::FlightSender sender({.endpoints = {"127.0.0.1:" + std::to_string(server->port())}});
+  ingest::FlightSender sender(
+      {.endpoints = {"127.0.0.1:" + std::to_string(server->port())}, .cluster_token = kTestClusterToken});
   auto puts = Puts("a:b", 1, 1);
   puts[0].tenant = "../etc";
   arrow::Status status;
   EXPECT_TRUE(Send(sender, puts, &status).empty());
   EXPECT_THAT(status.message(), HasSubstr("descriptor path must be [tenant"));
+}
+
+// The Flight port is internal: a call without the cluster token, or with another one, is refused
+// (UNAUTHENTICATED) before any of its data is read, so neither the lake nor the batch registry sees
+// it: the same batch ids sent by the cluster afterwards are stored, not taken for replays.
+TEST_F(StorageTest, RefusesFlightCallsWithoutTheClusterToken) {
+  auto server = StartServer();
+  const std::string address = "127.0.0.1:" + std::to_string(server->port());
+  auto puts = Puts("outsider:w1", 1, 2);
+  {
+    // No token at all: a plain Flight client, as anyone on the network could run.
+    auto location = arrow::flight::Location::Parse("grpc+tcp://" + address).ValueOrDie();
+    auto client = arrow::flight::FlightClient::Connect(location).ValueOrDie();
+    auto put = client->DoPut({}, arrow::flight::FlightDescriptor::Path({"acme", "logs"}), puts[0].batch->schema());
+    arrow::Status status = put.status();
+    if (status.ok()) {
+      status = put->writer->WriteWithMetadata(*puts[0].batch, arrow::Buffer::FromString(puts[0].batch_id));
+      if (status.ok()) status = put->writer->DoneWriting();
+      std::shared_ptr<arrow::Buffer> metadata;
+      if (status.ok()) status = put->reader->ReadMetadata(&metadata);
+      if (status.ok()) status = put->writer->Close();
+    }
+    ASSERT_FALSE(status.ok());
+    auto detail = arrow::flight::FlightStatusDetail::UnwrapStatus(status);
+    ASSERT_NE(detail, nullptr) << status;
+    EXPECT_EQ(detail->code(), arrow::flight::FlightStatusCode::Unauthenticated) << status;
+    EXPECT_THAT(status.message(), HasSubstr("x-openwit-cluster-token"));
+    auto list = client->ListFlights();
+    ASSERT_FALSE(list.ok());
+    EXPECT_THAT(list.status().message(), HasSubstr("internal to the OpenWit cluster"));
+  }
+  for (std::string token : {"", "a-wrong-cluster-token"}) {
+    ingest::FlightSender outsider({.endpoints = {address}, .timeout = std::chrono::seconds(5), .cluster_token = token});
+    arrow::Status status;
+    EXPECT_TRUE(Send(outsider, puts, &status).empty());
+    EXPECT_THAT(status.message(), HasSubstr("wrong cluster token")) << token;
+  }
+  ingest::FlightSender member({.endpoints = {address}, .cluster_token = kTestClusterToken});
+  EXPECT_EQ(Send(member, puts).size(), 2u);
+  ASSERT_TRUE(server->RotateAll().ok());
+  EXPECT_EQ(LakeRows().size(), 200u);
+}
+
+TEST_F(StorageTest, StartsOnlyWithAClusterToken) {
+  options_.cluster_token.clear();
+  auto server = StorageServer::Start(options_, "127.0.0.1", 0);
+  ASSERT_FALSE(server.ok());
+  EXPECT_THAT(server.status().message(), HasSubstr("cluster token"));
 }
 
 }  // namespace
@@ -263,7 +318,8 @@ std::shared_ptr<arrow::RecordBatch> TimedRows(int64_t first_ns, int64_t n) {
 
 TEST_F(StorageTest, PublishedFilesAreRegisteredWithTheirTimeRange) {
   auto server = StartServer();
-  ingest::FlightSender sender({.endpoints = {"127.0.0.1:" + std::to_string(server->port())}});
+  ingest::FlightSender sender(
+      {.endpoints = {"127.0.0.1:" + std::to_string(server->port())}, .cluster_token = kTestClusterToken});
   StoragePut put;
   put.batch_id = "ingest-1:w1:1";
   put.tenant = "acme";
@@ -303,7 +359,8 @@ TEST_F(StorageTest, FileKeptLocallyIsRegisteredWhenTheMetastoreComesBack) {
   options_.delete_local_after_upload = false;  // the local copy outlives the upload
   auto server = StartServer();
   RefuseRegistrations((dir_ / "metastore.sqlite").string(), true);
-  ingest::FlightSender sender({.endpoints = {"127.0.0.1:" + std::to_string(server->port())}});
+  ingest::FlightSender sender(
+      {.endpoints = {"127.0.0.1:" + std::to_string(server->port())}, .cluster_token = kTestClusterToken});
   EXPECT_EQ(Send(sender, Puts("ingest-1:w1", 1, 2)).size(), 2u);  // confirmed: durable locally
   ASSERT_TRUE(server->RotateAll().ok());
   EXPECT_TRUE(lake_.metastore->ListFiles()->empty());
@@ -324,7 +381,8 @@ TEST_F(StorageTest, FileKeptLocallyIsRegisteredWhenTheMetastoreComesBack) {
 TEST_F(StorageTest, UploadedButUnregisteredFileIsFoundByTheJanitor) {
   auto server = StartServer();
   RefuseRegistrations((dir_ / "metastore.sqlite").string(), true);
-  ingest::FlightSender sender({.endpoints = {"127.0.0.1:" + std::to_string(server->port())}});
+  ingest::FlightSender sender(
+      {.endpoints = {"127.0.0.1:" + std::to_string(server->port())}, .cluster_token = kTestClusterToken});
   StoragePut put;
   put.batch_id = "ingest-1:w1:1";
   put.tenant = "acme";

@@ -1,6 +1,6 @@
 #pragma once
 // A lake for unit tests: a local object store and a SQLite metastore under `dir`, wired into
-// StorageOptions.
+// StorageOptions (with the cluster token that test senders present: kTestClusterToken).
 
 #include <filesystem>
 #include <memory>
@@ -10,6 +10,8 @@
 #include "storage/flight_server.h"
 
 namespace openwit::storage {
+
+inline constexpr const char* kTestClusterToken = "unit-test-cluster-token";
 
 struct TestLake {
   std::unique_ptr<ObjectStore> store;
@@ -32,6 +34,7 @@ struct TestLake {
     if (options) {
       options->lake = lake.store.get();
       options->metastore = lake.metastore.get();
+      options->cluster_token = kTestClusterToken;
     }
     return lake;
   }

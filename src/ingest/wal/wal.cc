@@ -17,7 +17,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "common/metrics.h"
 #include "ingest/wal/crc32c.h"
 
 namespace openwit::wal {
@@ -193,7 +192,7 @@ arrow::Result<std::string> ReadWholeFile(const std::string& path) {
 
 }  // namespace
 
-Wal::Wal(WalOptions options) : options_(std::move(options)) {}
+Wal::Wal(WalOptions options) : options_(std::move(options)), metrics_(OwnRegistryIfNone(options_.metrics)) {}
 
 arrow::Result<std::unique_ptr<Wal>> Wal::Open(WalOptions options) {
   std::unique_ptr<Wal> wal(new Wal(std::move(options)));
@@ -352,11 +351,10 @@ arrow::Future<uint64_t> Wal::Release(uint64_t sequence) {
 std::vector<WalEntry> Wal::TakeLiveEntries() { return std::move(recovered_live_); }
 
 void Wal::WriterLoop() {
-  auto& latency =
-      MetricsRegistry::Default().Histogram("wal.write.latency", "Seconds to write (and fsync) one group of WAL entries",
-                                           MetricsRegistry::LatencyBuckets(), {{"wal", options_.name}});
-  auto& errors = MetricsRegistry::Default().Counter("wal.write.errors", "WAL writes that failed (nothing acked)",
-                                                    {{"wal", options_.name}});
+  auto& latency = metrics_->Histogram("wal.write.latency", "Seconds to write (and fsync) one group of WAL entries",
+                                      MetricsRegistry::LatencyBuckets(), {{"wal", options_.name}});
+  auto& errors =
+      metrics_->Counter("wal.write.errors", "WAL writes that failed (nothing acked)", {{"wal", options_.name}});
   std::vector<Pending> group;
   while (true) {
     {

@@ -20,6 +20,8 @@
 #include <arrow/result.h>
 #include <arrow/util/future.h>
 
+#include "common/metrics.h"
+
 namespace openwit::wal {
 
 enum class EntryType : uint8_t {
@@ -36,6 +38,8 @@ struct WalOptions {
   // Where a closed segment goes once all its DATA entries are released (the long WAL); empty:
   // such a segment is deleted.
   std::string archive_dir;
+  // Where wal.write.latency and wal.write.errors go (labelled wal=<name>); null: a registry of its own.
+  std::shared_ptr<MetricsRegistry> metrics = nullptr;
 };
 
 struct WalEntry {
@@ -120,6 +124,7 @@ class Wal {
   std::string SegmentPath(uint64_t number) const;
 
   const WalOptions options_;
+  const std::shared_ptr<MetricsRegistry> metrics_;
   std::string id_;
   RecoveryReport recovery_;
   std::vector<WalEntry> recovered_live_;

@@ -1,9 +1,9 @@
 // Logs read from the wire format (otlp_wire.h).
 
-#include "ingest/otlp_wire.h"
-#include "ingest/otlp_wire_internal.h"
+#include "otlp/otlp_wire.h"
+#include "otlp/otlp_wire_internal.h"
 
-namespace openwit::ingest::wire {
+namespace openwit::otlp::wire {
 
 Decoded LogsDecoder::Decode(std::string_view bytes, int index) {
   OPENWIT_WIRE_RETURN(DecodeResourceOf(bytes, index, {"resource_logs", "scope_logs", "log_records"}, &resource_,
@@ -59,4 +59,4 @@ Decoded LogsDecoder::DecodeRecord(std::string_view bytes, LogRecord* out) {
   return Ended(r);
 }
 
-}  // namespace openwit::ingest::wire
+}  // namespace openwit::otlp::wire

@@ -1,12 +1,12 @@
-#include "ingest/otlp_wire.h"
-#include "ingest/otlp_wire_internal.h"
+#include "otlp/otlp_wire.h"
+#include "otlp/otlp_wire_internal.h"
 
 #include <cstring>
 
 #include <arrow/util/utf8.h>
 #include <fmt/format.h>
 
-namespace openwit::ingest::wire {
+namespace openwit::otlp::wire {
 
 namespace {
 
@@ -237,4 +237,4 @@ Decoded Decoder::DecodeScope(std::string_view bytes, InstrumentationScope* out) 
   return Ended(r);
 }
 
-}  // namespace openwit::ingest::wire
+}  // namespace openwit::otlp::wire

@@ -1,10 +1,12 @@
-#include "ingest/otlp_records.h"
+#include "otlp/otlp_records.h"
+
+#include <type_traits>
 
 #include <arrow/util/hashing.h>
 
-#include "ingest/otlp_wire.h"
+#include "otlp/otlp_wire.h"
 
-namespace openwit::ingest {
+namespace openwit::otlp {
 namespace {
 
 uint64_t HashBytes(std::string_view bytes) {
@@ -37,6 +39,29 @@ void RemoveFrom(Resources* resources, ScopesOf scopes_of, RecordsOf records_of, 
 }
 
 }  // namespace
+
+int64_t RepeatedBytes(const ingest::v1::BulkBatch& batch) {
+  int64_t total = 0;
+  const void* last_resource = nullptr;
+  const void* last_scope = nullptr;
+  int64_t resource_bytes = 0, scope_bytes = 0;
+  ForEachRecord(batch, [&](const RecordPosition&, const auto& resource, const auto& scope, const auto& record) {
+    if (&resource != last_resource) {
+      last_resource = &resource;
+      resource_bytes = static_cast<int64_t>(resource.ByteSizeLong());
+    }
+    if (&scope != last_scope) {
+      last_scope = &scope;
+      scope_bytes = static_cast<int64_t>(scope.ByteSizeLong());
+    }
+    int64_t rows = 1;
+    if constexpr (std::is_same_v<std::decay_t<decltype(record)>, opentelemetry::proto::metrics::v1::Metric>) {
+      rows = MetricDataPoints(record);
+    }
+    total += rows * (resource_bytes + scope_bytes);
+  });
+  return total;
+}
 
 arrow::Result<std::vector<uint64_t>> RecordKeys(const BulkHeader& batch) {
   const uint64_t seed = Combine(HashBytes(batch.tenant), static_cast<uint64_t>(batch.signal));
@@ -83,7 +108,7 @@ arrow::Result<BulkHeader> ReadBulkHeader(std::string_view serialized_batch) {
         h.tenant.assign(f.bytes);
         break;
       case 3 * 8 + 0:
-        h.signal = static_cast<v1::Signal>(static_cast<int32_t>(f.scalar));  // an open enum
+        h.signal = static_cast<ingest::v1::Signal>(static_cast<int32_t>(f.scalar));  // an open enum
         break;
       case 4 * 8 + 2:
       case 5 * 8 + 2:
@@ -103,24 +128,25 @@ arrow::Result<BulkHeader> ReadBulkHeader(std::string_view serialized_batch) {
     return arrow::Status::Invalid("not a serialized openwit.ingest.v1.BulkBatch (protobuf wire format error)");
   }
   for (int i = 0; i < 3; ++i) h.list_sizes[i] = static_cast<int>(entries[i].size());
-  if (h.signal >= v1::SIGNAL_LOGS && h.signal <= v1::SIGNAL_METRICS) h.resources = std::move(entries[h.signal - 1]);
+  if (h.signal >= ingest::v1::SIGNAL_LOGS && h.signal <= ingest::v1::SIGNAL_METRICS)
+    h.resources = std::move(entries[h.signal - 1]);
   return h;
 }
 
-void RemoveRecords(v1::BulkBatch* batch, const std::vector<bool>& drop) {
+void RemoveRecords(ingest::v1::BulkBatch* batch, const std::vector<bool>& drop) {
   size_t index = 0;
   switch (batch->signal()) {
-    case v1::SIGNAL_LOGS:
+    case ingest::v1::SIGNAL_LOGS:
       RemoveFrom(
           batch->mutable_resource_logs(), [](auto* r) { return r->mutable_scope_logs(); },
           [](auto* s) { return s->mutable_log_records(); }, drop, &index);
       break;
-    case v1::SIGNAL_TRACES:
+    case ingest::v1::SIGNAL_TRACES:
       RemoveFrom(
           batch->mutable_resource_spans(), [](auto* r) { return r->mutable_scope_spans(); },
           [](auto* s) { return s->mutable_spans(); }, drop, &index);
       break;
-    case v1::SIGNAL_METRICS:
+    case ingest::v1::SIGNAL_METRICS:
       RemoveFrom(
           batch->mutable_resource_metrics(), [](auto* r) { return r->mutable_scope_metrics(); },
           [](auto* s) { return s->mutable_metrics(); }, drop, &index);
@@ -130,4 +156,4 @@ void RemoveRecords(v1::BulkBatch* batch, const std::vector<bool>& drop) {
   }
 }
 
-}  // namespace openwit::ingest
+}  // namespace openwit::otlp

@@ -6,9 +6,9 @@
 #include <string_view>
 #include <vector>
 
-#include "ingest/otlp_wire.h"
+#include "otlp/otlp_wire.h"
 
-namespace openwit::ingest::wire {
+namespace openwit::otlp::wire {
 
 // Every decode step returns on anything but kOk.
 #define OPENWIT_WIRE_RETURN(expr)                        \
@@ -78,4 +78,4 @@ Decoded Decoder::DecodeResourceOf(std::string_view bytes, int index, const ListN
   return Decoded::kOk;
 }
 
-}  // namespace openwit::ingest::wire
+}  // namespace openwit::otlp::wire

@@ -1,9 +1,9 @@
 // Spans read from the wire format (otlp_wire.h).
 
-#include "ingest/otlp_wire.h"
-#include "ingest/otlp_wire_internal.h"
+#include "otlp/otlp_wire.h"
+#include "otlp/otlp_wire_internal.h"
 
-namespace openwit::ingest::wire {
+namespace openwit::otlp::wire {
 
 Decoded TracesDecoder::Decode(std::string_view bytes, int index) {
   events_.clear();
@@ -138,4 +138,4 @@ Decoded TracesDecoder::DecodeStatus(std::string_view bytes, SpanStatus* out) {
   return Ended(r);
 }
 
-}  // namespace openwit::ingest::wire
+}  // namespace openwit::otlp::wire

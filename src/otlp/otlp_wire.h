@@ -27,7 +27,7 @@
 #include "opentelemetry/proto/common/v1/common.pb.h"
 #include "opentelemetry/proto/metrics/v1/metrics.pb.h"
 
-namespace openwit::ingest::wire {
+namespace openwit::otlp::wire {
 
 namespace pb = opentelemetry::proto::common::v1;
 namespace pm = opentelemetry::proto::metrics::v1;
@@ -557,4 +557,4 @@ class MetricsDecoder : public Decoder {
   std::vector<double> f64_;
 };
 
-}  // namespace openwit::ingest::wire
+}  // namespace openwit::otlp::wire

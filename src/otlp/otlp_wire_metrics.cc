@@ -3,10 +3,10 @@
 #include <cstring>
 #include <type_traits>
 
-#include "ingest/otlp_wire.h"
-#include "ingest/otlp_wire_internal.h"
+#include "otlp/otlp_wire.h"
+#include "otlp/otlp_wire_internal.h"
 
-namespace openwit::ingest::wire {
+namespace openwit::otlp::wire {
 
 namespace {
 
@@ -278,4 +278,4 @@ Decoded MetricsDecoder::DecodeExemplar(std::string_view bytes, Exemplar* out) {
   return Ended(r);
 }
 
-}  // namespace openwit::ingest::wire
+}  // namespace openwit::otlp::wire
