@@ -122,7 +122,14 @@ void SearchApi::Register(HttpServer* server) {
       ++tasks_;
     }
     auto spawned = pool_->Spawn([this, request = std::move(request), respond]() mutable {
-      Handle(request, respond);
+      {
+        // The responder holds the HTTP session: it is released here, before TaskDone(), so that
+        // once Drain() returns no session outlives the server it belongs to (the pool may destroy
+        // this task's captures only after TaskDone() has woken Drain()).
+        HttpResponder responder;
+        responder.swap(respond);
+        Handle(request, responder);
+      }
       admitted_.fetch_sub(1);
       TaskDone();
     });

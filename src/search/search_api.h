@@ -54,7 +54,8 @@ class SearchApi {
   ~SearchApi();
 
   void Register(HttpServer* server);
-  // Waits for the queries in progress (call after the server stopped taking requests).
+  // Waits for the queries in progress (call after the server stopped taking requests); once it
+  // returns, no query holds a session of the server, which may then be destroyed.
   void Drain();
 
  private:

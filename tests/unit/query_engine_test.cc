@@ -8,12 +8,19 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <parquet/arrow/writer.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/http_server.h"
+#include "common/metrics.h"
 #include "search/lake_tables.h"
 #include "search/query_engine.h"
 #include "search/query_error.h"
 #include "search/result_format.h"
+#include "search/search_api.h"
 #include "test_lake.h"
 
 namespace openwit::search {
@@ -263,6 +270,66 @@ TEST_F(QueryEngineTest, JsonAnswerHasTypedColumnsRowsAndStats) {
   EXPECT_EQ(json["truncated"], false);
   EXPECT_EQ(json["stats"]["files_read"], 2);
   EXPECT_EQ(json["stats"]["rows_returned"], 1);
+}
+
+// POST /v1/query with a key: the status and the body of the answer.
+std::pair<int, std::string> PostQuery(int port, const std::string& authorization, const std::string& body) {
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::resolver resolver(ioc);
+  beast::tcp_stream stream(ioc);
+  stream.connect(resolver.resolve("127.0.0.1", std::to_string(port)));
+  http::request<http::string_body> req(http::verb::post, "/v1/query", 11);
+  req.set(http::field::host, "127.0.0.1");
+  req.set(http::field::authorization, authorization);
+  req.body() = body;
+  req.prepare_payload();
+  http::write(stream, req);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  beast::error_code ec;
+  http::read(stream, buffer, res, ec);
+  if (ec) return {-1, ec.message()};
+  return {static_cast<int>(res.result_int()), res.body()};
+}
+
+// The API knows no keys: the node tells it whose a request is. What it counts goes to the registry
+// it was handed.
+TEST_F(QueryEngineTest, ApiAsksTheNodeWhoseRequestItIsAndCountsInTheRegistryHandedToIt) {
+  auto metrics = std::make_shared<MetricsRegistry>();
+  SearchApiOptions options;
+  options.engine = &Engine();
+  options.tenant_of = [](const std::string& authorization, const std::string& api_key,
+                         std::string* why) -> std::optional<std::string> {
+    if (authorization == "Bearer key-of-b" && api_key.empty()) return "b";
+    *why = "unknown key";
+    return std::nullopt;
+  };
+  options.metrics = metrics;
+  SearchApi api(std::move(options));
+  HttpServerOptions http;
+  http.name = "search";
+  HttpServer server(http);
+  api.Register(&server);
+  ASSERT_TRUE(server.Start().ok());
+
+  auto [refused, refusal] = PostQuery(server.port(), "Bearer key-of-a", R"({"sql": "SELECT Body FROM logs"})");
+  EXPECT_EQ(refused, 401);
+  EXPECT_NE(refusal.find("unknown key"), std::string::npos) << refusal;
+  auto [status, answer] = PostQuery(server.port(), "Bearer key-of-b", R"({"sql": "SELECT Body FROM logs"})");
+  EXPECT_EQ(status, 200) << answer;
+  auto json = nlohmann::json::parse(answer);
+  EXPECT_EQ(json["rows"], nlohmann::json::parse(R"([["b-secret"]])"));
+  auto [bad, _] = PostQuery(server.port(), "Bearer key-of-b", R"({"sql": 1})");
+  EXPECT_EQ(bad, 400);
+  server.Stop();
+  api.Drain();
+
+  EXPECT_EQ(metrics->Read("search.queries", {{"outcome", "unauthenticated"}}), 1);
+  EXPECT_EQ(metrics->Read("search.queries", {{"outcome", "ok"}}), 1);
+  EXPECT_EQ(metrics->Read("search.queries", {{"outcome", "bad_query"}}), 1);
+  EXPECT_EQ(metrics->Read("search.queries", {{"outcome", "timeout"}}), 0);
 }
 
 }  // namespace
