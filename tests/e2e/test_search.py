@@ -12,7 +12,7 @@ import duckdb
 import pyarrow.ipc as ipc
 import pytest
 
-from conftest import http_get, metastore_files, wait_for
+from conftest import http_get, metastore_files, metric_value, wait_for
 
 KEYS = {"acme": "acme-search-key", "globex": "globex-search-key"}
 CONFIG = f"""
@@ -222,3 +222,7 @@ def test_bad_queries_get_clear_errors_and_the_node_stays_up(search_node):
     status, answer, _ = query(search_node, "acme", {"sql": "SELECT count(*) FROM logs"})
     assert status == 200 and answer["rows"] == [[RECORDS]]
     assert search_node.search.rsplit("/v1", 1)[0] in search_node.output() and "/v1/query" in search_node.output()
+    # Counted in the node's registry, served at /metrics: five 400s above and "not json"; one 408.
+    assert metric_value(search_node.admin, 'search_queries{outcome="bad_query"}') == 6
+    assert metric_value(search_node.admin, 'search_queries{outcome="timeout"}') == 1
+    assert metric_value(search_node.admin, 'search_queries{outcome="ok"}') >= 1

@@ -1,4 +1,4 @@
-"""TLS on every public listener (OTLP/HTTP, OTLP/gRPC, admin), checked with real TLS clients that
+"""TLS on every public listener (OTLP/HTTP, OTLP/gRPC, admin, search), checked with real TLS clients that
 verify the server against a test CA (requests, the OpenTelemetry SDK's exporters, Python's ssl);
 certificates replaced on disk serve new connections without a restart."""
 import json
@@ -10,7 +10,7 @@ import grpc
 import pytest
 import requests
 
-from certs import CertAuthority, common_name_while_renewing, install, served_common_name
+from certs import CertAuthority, install, served_common_name
 from conftest import lake_bodies, run_cli, wait_for
 
 LOG_JSON = {"resourceLogs": [{
@@ -55,7 +55,7 @@ def test_otlp_http_over_tls_and_a_certificate_renewed_without_restart(openwit, c
     assert served_common_name(port, ca.pem) == "first.openwit.test"
     pid = node.proc.pid
     install(*ca.second, ca.cert, ca.key)
-    wait_for(lambda: common_name_while_renewing(port, ca.pem) == "second.openwit.test", timeout=10,
+    wait_for(lambda: served_common_name(port, ca.pem) == "second.openwit.test", timeout=10,
              what="new connections to get the renewed certificate")
     assert node.proc.pid == pid and node.proc.poll() is None  # no restart
     assert post_log(url, "after the renewal", verify=str(ca.pem)).status_code == 200
@@ -118,7 +118,7 @@ def test_otlp_grpc_over_tls_and_a_certificate_renewed_without_restart(openwit, c
     assert served_common_name(port, ca.pem, alpn=["h2"]) == "first.openwit.test"
     pid = node.proc.pid
     install(*ca.second, ca.cert, ca.key)
-    wait_for(lambda: common_name_while_renewing(port, ca.pem, alpn=["h2"]) == "second.openwit.test", timeout=15,
+    wait_for(lambda: served_common_name(port, ca.pem, alpn=["h2"]) == "second.openwit.test", timeout=15,
              what="gRPC to serve the renewed certificate")
     assert node.proc.pid == pid and node.proc.poll() is None
     send("after the grpc renewal")
@@ -145,6 +145,22 @@ def test_admin_listener_over_tls(openwit, ca):
     wait_for(healthy, timeout=60, what="/health over https")
     metrics = requests.get(base + "/metrics", verify=str(ca.pem), timeout=5)
     assert metrics.status_code == 200 and "openwit_build_info" in metrics.text
+    assert node.stop() == 0
+
+
+def test_search_api_over_tls(openwit, ca):
+    node = openwit("all", listener_yaml={"search": tls_yaml(ca)})
+    port = node.ports["search"]
+    assert f"https://127.0.0.1:{port}" in node.output()  # the banner says https
+    url = f"https://127.0.0.1:{port}/v1/query"
+    query = {"sql": "SELECT 42 AS answer"}
+    r = requests.post(url, json=query, verify=str(ca.pem), timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.json()["rows"] == [[42]]
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.post(f"http://127.0.0.1:{port}/v1/query", json=query, timeout=10)
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.post(url, json=query, timeout=10)  # the system CAs do not know the test CA
     assert node.stop() == 0
 
 
