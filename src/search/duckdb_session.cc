@@ -4,6 +4,8 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <limits>
+#include <mutex>
 #include <string_view>
 
 #include <arrow/c/abi.h>
@@ -11,6 +13,11 @@
 #include <fmt/format.h>
 
 #include "search/query_error.h"
+
+// Registers the built-in extensions linked into libduckdb.so (parquet, json, icu, core_functions;
+// scripts/duckdb-lib.sh writes it): DuckDB 2.0 no longer registers them from static initialisers.
+// 0 when every one registered.
+extern "C" int32_t openwit_duckdb_register_extensions(void);
 
 namespace openwit::search {
 namespace {
@@ -101,6 +108,60 @@ int64_t MetricValue(duckdb_profiling_info info, const char* key) {
 
 }  // namespace
 
+namespace {
+
+// The lake's times read as TIMESTAMPTZ_NS (DuckDB 2.0), a type DuckDB 2.0.0 gives few functions:
+// no comparison with TIMESTAMPTZ (now(), TIMESTAMPTZ literals), no time_bucket, date_trunc,
+// epoch_us, extract or interval arithmetic. Two implicit casts make every TIMESTAMPTZ function
+// and comparison take it: TIMESTAMPTZ -> TIMESTAMPTZ_NS, exact and cheap, so a comparison casts
+// the constant and keeps the column (and its Parquet pruning) as it is; TIMESTAMPTZ_NS ->
+// TIMESTAMPTZ (microseconds, rounded down) where a function has no nanosecond overload.
+template <bool kToNanos>
+bool CastTimestampTz(duckdb_function_info info, idx_t count, duckdb_vector input, duckdb_vector output) {
+  const auto* in = static_cast<const int64_t*>(duckdb_vector_get_data(input));
+  auto* out = static_cast<int64_t*>(duckdb_vector_get_data(output));
+  uint64_t* valid = duckdb_vector_get_validity(input);
+  constexpr int64_t kLimit = std::numeric_limits<int64_t>::max() / 1000;
+  for (idx_t i = 0; i < count; ++i) {
+    if (valid != nullptr && !duckdb_validity_row_is_valid(valid, i)) {
+      duckdb_vector_ensure_validity_writable(output);
+      duckdb_validity_set_row_invalid(duckdb_vector_get_validity(output), i);
+      continue;
+    }
+    const int64_t v = in[i];
+    if constexpr (kToNanos) {
+      if (v > kLimit || v < -kLimit) {
+        duckdb_cast_function_set_row_error(info, "timestamp outside the nanosecond range (1677-2262)", i, output);
+        continue;
+      }
+      out[i] = v * 1000;
+    } else {
+      out[i] = v >= 0 ? v / 1000 : -((-(v + 1)) / 1000) - 1;  // floor
+    }
+  }
+  return true;
+}
+
+arrow::Status RegisterTimestampTzCasts(duckdb_connection conn) {
+  for (bool to_nanos : {true, false}) {
+    duckdb_logical_type micros = duckdb_create_logical_type(DUCKDB_TYPE_TIMESTAMP_TZ);
+    duckdb_logical_type nanos = duckdb_create_logical_type(DUCKDB_TYPE_TIMESTAMP_TZ_NS);
+    duckdb_cast_function cast = duckdb_create_cast_function();
+    duckdb_cast_function_set_source_type(cast, to_nanos ? micros : nanos);
+    duckdb_cast_function_set_target_type(cast, to_nanos ? nanos : micros);
+    duckdb_cast_function_set_implicit_cast_cost(cast, to_nanos ? 1 : 100);
+    duckdb_cast_function_set_function(cast, to_nanos ? CastTimestampTz<true> : CastTimestampTz<false>);
+    const duckdb_state state = duckdb_register_cast_function(conn, cast);
+    duckdb_destroy_cast_function(&cast);
+    duckdb_destroy_logical_type(&micros);
+    duckdb_destroy_logical_type(&nanos);
+    if (state == DuckDBError) return QueryError(QueryErrorKind::kInternal, "DuckDB refused the timestamp casts");
+  }
+  return arrow::Status::OK();
+}
+
+}  // namespace
+
 struct DuckDbSession::Impl {
   duckdb_database db = nullptr;
   duckdb_connection conn = nullptr;
@@ -116,7 +177,18 @@ struct DuckDbSession::Impl {
 DuckDbSession::DuckDbSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 DuckDbSession::~DuckDbSession() = default;
 
+arrow::Status RegisterDuckDbExtensions() {
+  static std::once_flag registered;
+  static int32_t register_failed = 0;
+  std::call_once(registered, [] { register_failed = openwit_duckdb_register_extensions(); });
+  if (register_failed != 0) {
+    return QueryError(QueryErrorKind::kInternal, "DuckDB's built-in extensions (parquet, json, icu) did not register");
+  }
+  return arrow::Status::OK();
+}
+
 arrow::Result<std::unique_ptr<DuckDbSession>> DuckDbSession::Open(const DuckDbSettings& settings) {
+  ARROW_RETURN_NOT_OK(RegisterDuckDbExtensions());
   auto impl = std::make_unique<Impl>();
   duckdb_config config = nullptr;
   if (duckdb_create_config(&config) == DuckDBError) return arrow::Status::OutOfMemory("duckdb_create_config");
@@ -150,6 +222,7 @@ arrow::Result<std::unique_ptr<DuckDbSession>> DuckDbSession::Open(const DuckDbSe
   if (duckdb_connect(impl->db, &impl->conn) == DuckDBError) {
     return QueryError(QueryErrorKind::kInternal, "cannot connect to DuckDB");
   }
+  ARROW_RETURN_NOT_OK(RegisterTimestampTzCasts(impl->conn));
   std::unique_ptr<DuckDbSession> session(new DuckDbSession(std::move(impl)));
   // A setting of the icu extension, known only once the database runs.
   ARROW_RETURN_NOT_OK(session->Run("SET TimeZone = 'UTC'"));

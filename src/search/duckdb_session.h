@@ -36,6 +36,11 @@ struct DuckDbCounters {
   int64_t rows_scanned = -1;  // CUMULATIVE_ROWS_SCANNED: a plan that scans twice counts twice
 };
 
+// Registers the built-in extensions linked into libduckdb.so (parquet, json, icu, core_functions)
+// with DuckDB, once per process; DuckDbSession::Open does it, and so must any other user of the C
+// API before its first database (DuckDB 2.0 no longer does it from static initialisers).
+arrow::Status RegisterDuckDbExtensions();
+
 class DuckDbSession {
  public:
   // Opens an in-memory database: extension auto-install and auto-load off, no spilling to disk,

@@ -17,9 +17,8 @@
 // query), search.max_result_rows (more rows are cut and flagged), search.max_concurrent_queries
 // (more are refused at once), search.threads (DuckDB's threads per query).
 //
-// Timestamps: DuckDB 1.5 reads the lake's timestamp[ns, UTC] columns (Parquet TIMESTAMP(NANOS,
-// isAdjustedToUTC=true)) as TIMESTAMPTZ in microseconds, so results carry microseconds. See
-// README "Search" for the evidence and what exact nanoseconds would take.
+// Timestamps: DuckDB 2.0 reads the lake's timestamp[ns, UTC] columns (Parquet TIMESTAMP(NANOS,
+// isAdjustedToUTC=true)) as TIMESTAMPTZ_NS, so results keep their nanoseconds.
 
 #include <atomic>
 #include <chrono>

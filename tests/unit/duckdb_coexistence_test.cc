@@ -23,6 +23,7 @@
 #include "common/cluster_token.h"
 #include "control/control_service.h"
 #include "control/node_registry.h"
+#include "search/duckdb_session.h"
 
 namespace openwit {
 namespace {
@@ -85,6 +86,7 @@ TEST(DuckDbCoexistenceTest, DuckDbReadsArrowParquetBesideFlightAndGrpc) {
 
   duckdb_database db = nullptr;
   duckdb_connection conn = nullptr;
+  ASSERT_TRUE(search::RegisterDuckDbExtensions().ok());
   ASSERT_EQ(duckdb_open(nullptr, &db), DuckDBSuccess);
   ASSERT_EQ(duckdb_connect(db, &conn), DuckDBSuccess);
   duckdb_prepared_statement stmt = nullptr;
@@ -131,11 +133,11 @@ TEST(DuckDbCoexistenceTest, DuckDbReadsArrowParquetBesideFlightAndGrpc) {
   auto table = arrow::Table::FromRecordBatches(schema, batches).ValueOrDie()->CombineChunks().ValueOrDie();
   ASSERT_EQ(table->num_rows(), 3);
   EXPECT_EQ(table->schema()->field(0)->type()->id(), arrow::Type::STRING);
-  // The lake's timestamp[ns, UTC] comes back as DuckDB's TIMESTAMPTZ: microseconds.
-  // (zoned in the session's TimeZone, the host's here).
+  // The lake's timestamp[ns, UTC] comes back as DuckDB's TIMESTAMPTZ_NS: nanoseconds (DuckDB 2.0;
+  // 1.5 read microseconds), zoned in the session's TimeZone, the host's here.
   ASSERT_EQ(table->schema()->field(3)->type()->id(), arrow::Type::TIMESTAMP);
   const auto& last = static_cast<const arrow::TimestampType&>(*table->schema()->field(3)->type());
-  EXPECT_EQ(last.unit(), arrow::TimeUnit::MICRO);
+  EXPECT_EQ(last.unit(), arrow::TimeUnit::NANO);
   EXPECT_FALSE(last.timezone().empty());
   auto svc = std::static_pointer_cast<arrow::StringArray>(table->column(0)->chunk(0));
   auto n = std::static_pointer_cast<arrow::Int64Array>(table->column(1)->chunk(0));
