@@ -422,7 +422,7 @@ struct Node::Impl {
     endpoints.push_back(
         {"search",
          fmt::format("{}://{}:{}", search_server->tls() ? "https" : "http", config.search.bind, search_server->port()),
-         "SQL over the lake: POST /v1/query (tables logs, spans, metrics)"});
+         "SQL over the lake: POST /v1/query (tables logs, spans, metrics); Grafana Tempo: <address>/tempo"});
     return arrow::Status::OK();
   }
 

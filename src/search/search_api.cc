@@ -10,42 +10,33 @@
 
 #include "search/query_error.h"
 #include "search/result_format.h"
+#include "search/tempo_api.h"
 
 namespace openwit::search {
 namespace {
 
 constexpr const char* kArrowStream = "application/vnd.apache.arrow.stream";
 
-const char* KindName(QueryErrorKind kind) {
-  switch (kind) {
-    case QueryErrorKind::kBadQuery:
+// search.queries's outcome of an answer's status code.
+const char* OutcomeOf(int status) {
+  switch (status) {
+    case 400:
       return "bad_query";
-    case QueryErrorKind::kRefused:
+    case 401:
+      return "unauthenticated";
+    case 403:
       return "refused";
-    case QueryErrorKind::kTimeout:
+    case 404:
+      return "not_found";
+    case 408:
       return "timeout";
-    case QueryErrorKind::kBusy:
-      return "busy";
-    case QueryErrorKind::kMemoryLimit:
+    case 422:
       return "memory_limit";
-    case QueryErrorKind::kInternal:
-      break;
+    case 503:
+      return "busy";
+    default:
+      return status < 300 ? "ok" : "internal";
   }
-  return "internal";
-}
-
-HttpResponse ErrorResponse(int status, const std::string& kind, const std::string& message) {
-  HttpResponse r = HttpResponse::Json(status, nlohmann::json{{"error", message}, {"kind", kind}}.dump(
-                                                  -1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                                                  "\n");
-  if (status == 503) r.headers.emplace_back("Retry-After", "1");
-  if (status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
-  return r;
-}
-
-HttpResponse ErrorResponse(const arrow::Status& status) {
-  QueryErrorKind kind = QueryErrorKindOf(status);
-  return ErrorResponse(HttpStatusOf(kind), KindName(kind), status.message());
 }
 
 // Days from 1970-01-01 to y-m-d (proleptic Gregorian).
@@ -95,7 +86,7 @@ SearchApi::SearchApi(SearchApiOptions options)
       metrics_(OwnRegistryIfNone(std::move(options.metrics))),
       pool_(*arrow::internal::ThreadPool::Make(static_cast<int>(engine_->limits().max_concurrent_queries))) {
   for (const char* outcome :
-       {"ok", "unauthenticated", "bad_query", "refused", "timeout", "busy", "memory_limit", "internal"}) {
+       {"ok", "unauthenticated", "bad_query", "refused", "not_found", "timeout", "busy", "memory_limit", "internal"}) {
     queries_[outcome] =
         &metrics_->Counter("search.queries", "Search queries answered, by outcome", {{"outcome", outcome}});
   }
@@ -106,39 +97,59 @@ prometheus::Counter& SearchApi::Queries(const std::string& outcome) const { retu
 SearchApi::~SearchApi() { Drain(); }
 
 void SearchApi::Register(HttpServer* server) {
-  server->Route("POST", "/v1/query", [this](HttpRequest request, HttpResponder respond) {
-    // Admitted here, on the I/O thread: a query over the limit is refused at once instead of
-    // waiting in the pool behind the running ones.
-    if (admitted_.fetch_add(1) >= engine_->limits().max_concurrent_queries) {
-      admitted_.fetch_sub(1);
-      Queries("busy").Increment();
-      return respond(ErrorResponse(503, "busy",
-                                   fmt::format("{} queries are running already (search.max_concurrent_queries): try "
-                                               "again",
-                                               engine_->limits().max_concurrent_queries)));
-    }
-    {
-      std::lock_guard lock(mu_);
-      ++tasks_;
-    }
-    auto spawned = pool_->Spawn([this, request = std::move(request), respond]() mutable {
-      {
-        // The responder holds the HTTP session: it is released here, before TaskDone(), so that
-        // once Drain() returns no session outlives the server it belongs to (the pool may destroy
-        // this task's captures only after TaskDone() has woken Drain()).
-        HttpResponder responder;
-        responder.swap(respond);
-        Handle(request, responder);
-      }
-      admitted_.fetch_sub(1);
-      TaskDone();
-    });
-    if (!spawned.ok()) {
-      admitted_.fetch_sub(1);
-      respond(HttpResponse::Text(503, "shutting down\n"));
-      TaskDone();
-    }
-  });
+  std::vector<SearchRoute> routes = TempoRoutes(engine_);
+  routes.push_back({"POST", "/v1/query", [this](const std::string& tenant, const HttpRequest& request) {
+                      return SqlQuery(tenant, request);
+                    }});
+  for (auto& route : routes) Serve(server, std::move(route));
+}
+
+void SearchApi::Serve(HttpServer* server, SearchRoute route) {
+  server->Route(
+      route.method, route.path, [this, handle = std::move(route.handle)](HttpRequest request, HttpResponder respond) {
+        // Admitted here, on the I/O thread: a query over the limit is refused at once instead of
+        // waiting in the pool behind the running ones.
+        if (admitted_.fetch_add(1) >= engine_->limits().max_concurrent_queries) {
+          admitted_.fetch_sub(1);
+          Queries("busy").Increment();
+          return respond(SearchError(503, "busy",
+                                     fmt::format("{} queries are running already (search.max_concurrent_queries): try "
+                                                 "again",
+                                                 engine_->limits().max_concurrent_queries)));
+        }
+        {
+          std::lock_guard lock(mu_);
+          ++tasks_;
+        }
+        auto spawned = pool_->Spawn([this, handle, request = std::move(request), respond]() mutable {
+          {
+            // The responder holds the HTTP session: it is released here, before TaskDone(), so that
+            // once Drain() returns no session outlives the server it belongs to (the pool may destroy
+            // this task's captures only after TaskDone() has woken Drain()).
+            HttpResponder responder;
+            responder.swap(respond);
+            responder(Answer(handle, request));
+          }
+          admitted_.fetch_sub(1);
+          TaskDone();
+        });
+        if (!spawned.ok()) {
+          admitted_.fetch_sub(1);
+          respond(HttpResponse::Text(503, "shutting down\n"));
+          TaskDone();
+        }
+      });
+}
+
+HttpResponse SearchApi::Answer(const SearchRoute::Handler& handle, const HttpRequest& request) {
+  std::string why;
+  auto tenant = tenant_of_(request.Header("authorization"), request.Header("x-api-key"), &why);
+  HttpResponse response = tenant ? handle(*tenant, request) : SearchError(401, "unauthenticated", why);
+  Queries(OutcomeOf(response.status)).Increment();
+  if (response.status >= 500 && response.status != 503) {
+    spdlog::warn("search: {} {} of {} failed: {}", request.method, request.path, tenant.value_or("?"), response.body);
+  }
+  return response;
 }
 
 void SearchApi::TaskDone() {
@@ -151,17 +162,8 @@ void SearchApi::Drain() {
   cv_.wait(lock, [this] { return tasks_ == 0; });
 }
 
-void SearchApi::Handle(const HttpRequest& request, const HttpResponder& respond) {
-  std::string why;
-  auto tenant = tenant_of_(request.Header("authorization"), request.Header("x-api-key"), &why);
-  if (!tenant) {
-    Queries("unauthenticated").Increment();
-    return respond(ErrorResponse(401, "unauthenticated", why));
-  }
-  auto bad = [&](const std::string& message) {
-    Queries("bad_query").Increment();
-    respond(ErrorResponse(400, "bad_query", message));
-  };
+HttpResponse SearchApi::SqlQuery(const std::string& tenant, const HttpRequest& request) {
+  auto bad = [](const std::string& message) { return SearchError(400, "bad_query", message); };
   nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   if (!body.is_object()) return bad("the body must be a JSON object: {\"sql\": \"SELECT ...\"}");
   QueryRequest query;
@@ -185,25 +187,18 @@ void SearchApi::Handle(const HttpRequest& request, const HttpResponder& respond)
     }
   }
 
-  auto result = engine_->Run(*tenant, query);
-  if (!result.ok()) {
-    QueryErrorKind kind = QueryErrorKindOf(result.status());
-    Queries(KindName(kind)).Increment();
-    if (kind == QueryErrorKind::kInternal)
-      spdlog::warn("search: query of {} failed: {}", *tenant, result.status().ToString());
-    return respond(ErrorResponse(result.status()));
-  }
-  Queries("ok").Increment();
+  auto result = engine_->Run(tenant, query);
+  if (!result.ok()) return SearchError(result.status());
   const bool arrow_stream = request.Header("accept").find(kArrowStream) != std::string::npos;
   auto encoded = arrow_stream ? ResultArrowStream(*result) : ResultJson(*result);
-  if (!encoded.ok()) return respond(ErrorResponse(500, "internal", encoded.status().message()));
+  if (!encoded.ok()) return SearchError(500, "internal", encoded.status().message());
   HttpResponse r = HttpResponse::Json(200, std::move(*encoded));
   if (arrow_stream) {
     r.content_type = kArrowStream;
     r.headers.emplace_back("X-OpenWit-Stats", StatsJson(result->stats, result->rows).dump());
   }
   r.headers.emplace_back("X-OpenWit-Truncated", result->rows.truncated ? "true" : "false");
-  respond(std::move(r));
+  return r;
 }
 
 }  // namespace openwit::search

@@ -1,5 +1,7 @@
 #pragma once
-// The search role's HTTP API (issue #13): POST /v1/query.
+// The search role's HTTP API (issue #13): POST /v1/query here, and the Tempo API
+// (tempo_api.h); every endpoint is a SearchRoute served on the query pool after admission and
+// authentication, and counted in search.queries{outcome}.
 //
 // Request (JSON): {"sql": "...", "start": T, "end": T, "limit": N}; start and end are optional,
 // each Unix nanoseconds (a number) or RFC 3339 text ("2023-11-14T22:13:20Z"); files entirely
@@ -29,6 +31,7 @@
 #include "common/http_server.h"
 #include "common/metrics.h"
 #include "search/query_engine.h"
+#include "search/search_route.h"
 
 namespace arrow::internal {
 class ThreadPool;
@@ -59,7 +62,12 @@ class SearchApi {
   void Drain();
 
  private:
-  void Handle(const HttpRequest& request, const HttpResponder& respond);
+  // Serves the route on the query pool: admission, then Answer().
+  void Serve(HttpServer* server, SearchRoute route);
+  // The tenant of the request's credentials, the handler's answer (401 without), counted.
+  HttpResponse Answer(const SearchRoute::Handler& handle, const HttpRequest& request);
+  // POST /v1/query.
+  HttpResponse SqlQuery(const std::string& tenant, const HttpRequest& request);
   void TaskDone();
   // search.queries with this outcome (every outcome is looked up once, at construction).
   prometheus::Counter& Queries(const std::string& outcome) const;
