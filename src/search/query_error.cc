@@ -2,10 +2,10 @@
 
 namespace openwit::search {
 
-std::string QueryErrorDetail::ToString() const {
-  switch (kind_) {
+const char* QueryErrorKindName(QueryErrorKind kind) {
+  switch (kind) {
     case QueryErrorKind::kBadQuery:
-      return "bad query";
+      return "bad_query";
     case QueryErrorKind::kRefused:
       return "refused";
     case QueryErrorKind::kTimeout:
@@ -13,12 +13,14 @@ std::string QueryErrorDetail::ToString() const {
     case QueryErrorKind::kBusy:
       return "busy";
     case QueryErrorKind::kMemoryLimit:
-      return "memory limit";
+      return "memory_limit";
     case QueryErrorKind::kInternal:
       break;
   }
   return "internal";
 }
+
+std::string QueryErrorDetail::ToString() const { return QueryErrorKindName(kind_); }
 
 arrow::Status QueryError(QueryErrorKind kind, const std::string& message) {
   arrow::StatusCode code = arrow::StatusCode::UnknownError;

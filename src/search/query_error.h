@@ -36,6 +36,9 @@ arrow::Status QueryError(QueryErrorKind kind, const std::string& message);
 // The kind of a failed Status; kInternal when it carries no QueryErrorDetail.
 QueryErrorKind QueryErrorKindOf(const arrow::Status& status);
 
+// "bad_query", "refused", "timeout", "busy", "memory_limit", "internal": the `kind` of an API error.
+const char* QueryErrorKindName(QueryErrorKind kind);
+
 // The HTTP status code of a kind.
 int HttpStatusOf(QueryErrorKind kind);
 

@@ -5,27 +5,6 @@
 #include "search/query_error.h"
 
 namespace openwit::search {
-namespace {
-
-const char* KindName(QueryErrorKind kind) {
-  switch (kind) {
-    case QueryErrorKind::kBadQuery:
-      return "bad_query";
-    case QueryErrorKind::kRefused:
-      return "refused";
-    case QueryErrorKind::kTimeout:
-      return "timeout";
-    case QueryErrorKind::kBusy:
-      return "busy";
-    case QueryErrorKind::kMemoryLimit:
-      return "memory_limit";
-    case QueryErrorKind::kInternal:
-      break;
-  }
-  return "internal";
-}
-
-}  // namespace
 
 HttpResponse SearchError(int status, const std::string& kind, const std::string& message) {
   HttpResponse r = HttpResponse::Json(status, nlohmann::json{{"error", message}, {"kind", kind}}.dump(
@@ -38,7 +17,7 @@ HttpResponse SearchError(int status, const std::string& kind, const std::string&
 
 HttpResponse SearchError(const arrow::Status& status) {
   QueryErrorKind kind = QueryErrorKindOf(status);
-  return SearchError(HttpStatusOf(kind), KindName(kind), status.message());
+  return SearchError(HttpStatusOf(kind), QueryErrorKindName(kind), status.message());
 }
 
 }  // namespace openwit::search
