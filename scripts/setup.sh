@@ -72,6 +72,11 @@ need_command go /usr/local/go/bin "MinIO needs Go >= 1.24 (Debian 12's golang-go
 pinned_tool MinIO "$tools/minio" "$tools/.minio.version" "$MINIO_MODULE" \
   env GOBIN="$tools" go install "$MINIO_MODULE"
 
+# --- DuckDB, the search role's SQL engine (Go module proxy; linked into build/duckdb) ------------
+# shellcheck source=scripts/duckdb-lib.sh
+. scripts/duckdb-lib.sh
+duckdb_library
+
 # --- Apache Kafka for the end-to-end tests (Maven Central jars; never committed) ---------------
 # One KRaft broker started by tests/e2e/peers.py (DESIGN.md, "Real peers"); the stamp holds the
 # pom's hash, so a version change in scripts/kafka-pom.xml fetches again.

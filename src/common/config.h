@@ -393,7 +393,7 @@ struct ListenConfig {
   }
 };
 
-// One HTTP listener (the admin endpoints, the search API): where it listens and its TLS.
+// One HTTP listener (the admin endpoints): where it listens and its TLS.
 struct HttpListenConfig {
   std::string bind = "127.0.0.1";
   int64_t port = 0;
@@ -423,6 +423,41 @@ struct ClusterConfig {
     v.Field("token_file", token_file,
             {.doc = "File whose first line is the cluster token, read at start: keeps the secret out of the YAML. "
                     "Set token or token_file, not both."});
+  }
+};
+
+// The search role: its HTTP API (where it listens, its TLS) and the bounds of each query
+// (DESIGN.md, "Search engine").
+struct SearchConfig {
+  std::string bind = "127.0.0.1";
+  int64_t port = 7280;
+  TlsConfig tls;
+  int64_t query_timeout_ms = 30000;
+  int64_t memory_limit_mb = 512;
+  int64_t max_result_rows = 10000;
+  int64_t max_concurrent_queries = 4;
+  int64_t threads = 1;
+  template <class V>
+  void Visit(V& v) {
+    v.Field("bind", bind, {.doc = "Listen address of the search HTTP API."});
+    v.Field("port", port, {.doc = "Search HTTP API port (0: any free port).", .min = 0, .max = 65535});
+    v.Section("tls", tls, "TLS (HTTPS) of this listener.");
+    v.Field("query_timeout_ms", query_timeout_ms,
+            {.doc = "A query running longer is stopped and answered 408.", .min = 1, .max = 3600000});
+    v.Field("memory_limit_mb", memory_limit_mb,
+            {.doc = "DuckDB memory of one query in MiB (no spilling to disk); past it the query fails with 422.",
+             .min = 16,
+             .max = 1048576});
+    v.Field("max_result_rows", max_result_rows,
+            {.doc = "Rows one query returns at most; more are cut and the answer says truncated.",
+             .min = 1,
+             .max = 100000000});
+    v.Field("max_concurrent_queries", max_concurrent_queries,
+            {.doc = "Queries running at once on this node; more are answered 503 with Retry-After.",
+             .min = 1,
+             .max = 1024});
+    v.Field("threads", threads,
+            {.doc = "DuckDB threads of one query (DuckDB shares the cores with ingest).", .min = 1, .max = 256});
   }
 };
 
@@ -578,7 +613,7 @@ struct Config {
   IngestNodeConfig ingest;
   StorageNodeConfig storage;
   MetastoreConfig metastore;
-  HttpListenConfig search{"127.0.0.1", 7280, {}};
+  SearchConfig search;
   ControlConfig control;
   JanitorConfig janitor;
   AuthConfig auth;
@@ -601,7 +636,7 @@ struct Config {
     v.Section("ingest", ingest, "Ingest node service.");
     v.Section("storage", storage, "Storage node: Flight in, Parquet out.");
     v.Section("metastore", metastore, "Where file metadata lives.");
-    v.Section("search", search, "Search HTTP API.");
+    v.Section("search", search, "Search role: SQL API and query bounds.");
     v.Section("control", control, "Control plane.");
     v.Section("janitor", janitor, "Janitor role.");
     v.Section("auth", auth, "Gateway authentication and tenants.");

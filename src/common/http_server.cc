@@ -51,11 +51,64 @@ HttpResponse HttpResponse::Json(int status, std::string body) {
   return r;
 }
 
+std::string PercentDecoded(std::string_view text) {
+  auto digit = [](char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+  };
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out.push_back(' ');
+    } else if (text[i] == '%' && i + 2 < text.size() && digit(text[i + 1]) >= 0 && digit(text[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(digit(text[i + 1]) * 16 + digit(text[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> QueryParameters(std::string_view target) {
+  std::map<std::string, std::string> parameters;
+  const size_t question = target.find('?');
+  if (question == std::string_view::npos) return parameters;
+  std::string_view rest = target.substr(question + 1);
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    parameters[PercentDecoded(pair.substr(0, eq))] =
+        eq == std::string_view::npos ? std::string() : PercentDecoded(pair.substr(eq + 1));
+  }
+  return parameters;
+}
+
 namespace {
 
 struct Routes {
-  // path -> method -> handler
-  std::map<std::string, std::map<std::string, HttpHandler>> by_path;
+  using ByMethod = std::map<std::string, HttpHandler>;
+  std::map<std::string, ByMethod> by_path;
+  std::map<std::string, ByMethod> by_prefix;  // "/api/traces/" of a route "/api/traces/*"
+
+  const ByMethod* Find(const std::string& path) const {
+    if (auto exact = by_path.find(path); exact != by_path.end()) return &exact->second;
+    const ByMethod* found = nullptr;
+    size_t longest = 0;
+    for (const auto& [prefix, methods] : by_prefix) {
+      if (prefix.size() >= longest && path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0) {
+        found = &methods;
+        longest = prefix.size();
+      }
+    }
+    return found;
+  }
 };
 
 arrow::Result<std::string> ReadWholeFile(const std::string& path) {
@@ -325,14 +378,14 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
     }
     request.body = std::move(msg.body());
 
-    auto path_it = routes_->by_path.find(request.path);
-    if (path_it == routes_->by_path.end()) {
+    const Routes::ByMethod* methods = routes_->Find(request.path);
+    if (methods == nullptr) {
       return Write(HttpResponse::Text(404, "no such endpoint: " + request.path + "\n"), version_);
     }
-    auto method_it = path_it->second.find(request.method);
-    if (method_it == path_it->second.end()) {
+    auto method_it = methods->find(request.method);
+    if (method_it == methods->end()) {
       std::string allowed;
-      for (const auto& [m, h] : path_it->second) allowed += (allowed.empty() ? "" : ", ") + m;
+      for (const auto& [m, h] : *methods) allowed += (allowed.empty() ? "" : ", ") + m;
       HttpResponse r = HttpResponse::Text(405, request.method + " not allowed on " + request.path + "\n");
       r.headers.emplace_back("Allow", allowed);
       return Write(std::move(r), version_);
@@ -456,7 +509,11 @@ HttpServer::HttpServer(HttpServerOptions options) : options_(std::move(options))
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Route(const std::string& method, const std::string& path, HttpHandler handler) {
-  impl_->routes->by_path[path][method] = std::move(handler);
+  if (path.size() >= 2 && path.compare(path.size() - 2, 2, "/*") == 0) {
+    impl_->routes->by_prefix[path.substr(0, path.size() - 1)][method] = std::move(handler);
+  } else {
+    impl_->routes->by_path[path][method] = std::move(handler);
+  }
 }
 
 arrow::Status HttpServer::Start() {

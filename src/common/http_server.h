@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -30,6 +31,14 @@ struct HttpRequest {
   // A header's value, or "" when absent. `name` in lower case.
   const std::string& Header(const std::string& name) const;
 };
+
+// The parameters of a request target's query string ("/p?a=1&b=x%20y" -> {a: "1", b: "x y"}):
+// percent-escapes decoded, '+' read as a space, a repeated name keeps its last value, a name
+// without '=' has the empty value. A malformed escape stays as written.
+std::map<std::string, std::string> QueryParameters(std::string_view target);
+
+// `text` with its percent-escapes decoded and '+' read as a space (a path segment, a parameter).
+std::string PercentDecoded(std::string_view text);
 
 struct HttpResponse {
   int status = 200;
@@ -80,6 +89,8 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Routes by exact path; a path with no route for the method answers 405, an unknown one 404.
+  // A path ending in "/*" routes every path under it ("/api/traces/*" takes "/api/traces/abc")
+  // that no exact route takes; the longest such prefix wins.
   void Route(const std::string& method, const std::string& path, HttpHandler handler);
 
   // Binds and starts serving; fails with a message naming the address when it cannot bind, or the

@@ -116,6 +116,13 @@ int RunRoles(const std::string& role_spec, const std::string& config_path, const
   std::string banner = fmt::format("OpenWit {} ({}) node {} running roles: {}\n", kVersion, kGitRevision,
                                    config.node.id, fmt::join(*roles, ", "));
   for (const auto& e : node.endpoints()) banner += fmt::format("  {:<10} {:<40} {}\n", e.name, e.address, e.what);
+  for (const auto& e : node.endpoints()) {
+    if (e.name != "search") continue;
+    banner += fmt::format(
+        "  try:       curl -s {}/v1/query{} -d '{{\"sql\": \"SELECT ServiceName, count(*) AS n FROM logs GROUP BY "
+        "ServiceName\"}}'\n",
+        e.address, config.auth.enabled ? " -H 'Authorization: Bearer YOUR_KEY'" : "");
+  }
   banner += fmt::format("  config     {}\n", config_path.empty() ? "embedded defaults" : config_path);
   banner += "Stop with Ctrl-C (SIGINT) or SIGTERM.\n";
   std::fputs(banner.c_str(), stdout);

@@ -23,9 +23,12 @@
 #include "gateway/kafka_source.h"
 #include "gateway/otlp_grpc.h"
 #include "gateway/otlp_http.h"
+#include "ingest/arrow_convert.h"
 #include "ingest/bulk_service.h"
 #include "ingest/flight_sender.h"
 #include "ingest/ingest_pipeline.h"
+#include "search/query_engine.h"
+#include "search/search_api.h"
 #include "storage/flight_server.h"
 #include "storage/janitor.h"
 #include "storage/metastore/metastore.h"
@@ -95,6 +98,9 @@ struct Node::Impl {
   std::unique_ptr<gateway::KafkaSource> kafka_source;
   std::unique_ptr<gateway::Authenticator> authenticator;
   std::unique_ptr<gateway::QuotaLimiter> quotas;
+  std::unique_ptr<search::QueryEngine> search_engine;
+  std::unique_ptr<search::SearchApi> search_api;
+  std::unique_ptr<HttpServer> search_server;
 
   // Registration with a remote control node.
   std::thread heartbeat;
@@ -344,7 +350,7 @@ struct Node::Impl {
     batching.max_request_cost = config.processing.buffer.max_size_bytes;
     batching.metrics = metrics;
     batcher = std::make_unique<gateway::Batcher>(batching, sink);
-    authenticator = std::make_unique<gateway::Authenticator>(config.auth);
+    if (!authenticator) authenticator = std::make_unique<gateway::Authenticator>(config.auth);
     quotas = std::make_unique<gateway::QuotaLimiter>(config.quotas);
     if (config.ingestion.sources.grpc.enabled) {
       otlp_grpc = std::make_unique<gateway::OtlpGrpcReceiver>(config, batcher.get(), authenticator.get(), quotas.get(),
@@ -375,6 +381,48 @@ struct Node::Impl {
                          fmt::format("{}://{}:{}", otlp_http_server->tls() ? "https" : "http", config.http.bind,
                                      otlp_http_server->port()),
                          "OTLP/HTTP: POST /v1/logs, /v1/traces, /v1/metrics (protobuf or JSON)"});
+    return arrow::Status::OK();
+  }
+
+  // SQL over the lake (src/search): the same API keys as ingestion say whose files a query reads.
+  arrow::Status StartSearch() {
+    ARROW_RETURN_NOT_OK(OpenLake());
+    search::QueryEngineOptions options;
+    options.metastore = metastore.get();
+    options.lake_uri_root = lake->uri_root();
+    options.limits = config.search;
+    for (auto signal : {ingest::Signal::kLogs, ingest::Signal::kTraces, ingest::Signal::kMetrics}) {
+      options.schemas[ingest::SignalText(signal)] = ingest::SchemaFor(signal);
+    }
+    options.scratch_dir = config.node.data_dir + "/search";
+    ARROW_ASSIGN_OR_RAISE(search_engine, search::QueryEngine::Open(std::move(options)));
+    // One authenticator for search and gateway (whichever starts first makes it).
+    if (!authenticator) authenticator = std::make_unique<gateway::Authenticator>(config.auth);
+    search::SearchApiOptions api;
+    api.engine = search_engine.get();
+    api.tenant_of = [auth = authenticator.get()](const std::string& authorization, const std::string& api_key,
+                                                 std::string* why) {
+      return auth->Authenticate(authorization, api_key, why);
+    };
+    api.metrics = metrics;
+    search_api = std::make_unique<search::SearchApi>(std::move(api));
+    HttpServerOptions http;
+    http.name = "search";
+    http.metrics = metrics;
+    http.bind = config.search.bind;
+    http.port = static_cast<int>(config.search.port);
+    http.tls = HttpTls(config.search.tls);
+    http.max_connections = 256;
+    http.max_body_bytes = 1 << 20;
+    // The query's own timeout answers first; this only closes connections that never finish.
+    http.request_timeout = std::chrono::milliseconds(config.search.query_timeout_ms + 10000);
+    search_server = std::make_unique<HttpServer>(http);
+    search_api->Register(search_server.get());
+    ARROW_RETURN_NOT_OK(search_server->Start());
+    endpoints.push_back(
+        {"search",
+         fmt::format("{}://{}:{}", search_server->tls() ? "https" : "http", config.search.bind, search_server->port()),
+         "SQL over the lake: POST /v1/query (tables logs, spans, metrics); Grafana Tempo: <address>/tempo"});
     return arrow::Status::OK();
   }
 
@@ -434,10 +482,12 @@ arrow::Status Node::Start() {
   ARROW_RETURN_NOT_OK(m.StartAdmin());
   if (m.Has("storage")) ARROW_RETURN_NOT_OK(m.StartStorage());
   if (m.Has("ingest")) ARROW_RETURN_NOT_OK(m.StartIngest());
+  if (m.Has("search")) ARROW_RETURN_NOT_OK(m.StartSearch());
   if (m.Has("gateway")) ARROW_RETURN_NOT_OK(m.StartGateway());
   if (m.Has("janitor")) ARROW_RETURN_NOT_OK(m.StartJanitor());
   for (const auto& role : m.roles) {
-    if (role != "control" && role != "storage" && role != "ingest" && role != "gateway" && role != "janitor") {
+    if (role != "control" && role != "storage" && role != "ingest" && role != "gateway" && role != "janitor" &&
+        role != "search") {
       m.pending.push_back(role);
     }
   }
@@ -478,6 +528,10 @@ void Node::Stop() {
   if (m.janitor) m.janitor->Stop();
   m.janitor.reset();
   m.storage_server.reset();
+  if (m.search_server) m.search_server->Stop();
+  if (m.search_api) m.search_api->Drain();  // queries in progress still read the metastore
+  m.search_api.reset();
+  m.search_engine.reset();
   m.lake.reset();  // before the process finalizes Arrow's S3 client
   m.metastore.reset();
   if (m.control_server) m.control_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));

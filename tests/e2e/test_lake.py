@@ -45,12 +45,12 @@ def test_duckdb_reads_the_lake_and_the_metastore_lists_every_file(openwit, tmp_p
     data = tmp_path / "data"
     glob = f"{data}/lake/**/*.parquet"
     rows = duckdb_query(f"""
-        SELECT tenant, signal, count(*), count(DISTINCT Body), epoch_us(min(Timestamp)), epoch_us(max(Timestamp))
+        SELECT tenant, signal, count(*), count(DISTINCT Body), epoch_ns(min(Timestamp)), epoch_ns(max(Timestamp))
         FROM read_parquet('{glob}', hive_partitioning = true, union_by_name = true)
         GROUP BY ALL""")
     assert len(rows) == 1
-    # DuckDB reads timestamp[ns, UTC] as TIMESTAMPTZ, in microseconds.
-    assert rows[0] == ("acme", "logs", 300, 300, 1_700_000_000_000_000, 1_700_000_000_000_000)
+    # DuckDB reads timestamp[ns, UTC] as TIMESTAMPTZ_NS: nanoseconds (the records are 0-99 ns apart).
+    assert rows[0] == ("acme", "logs", 300, 300, 1_700_000_000_000_000_000, 1_700_000_000_000_000_099)
     # Attributes are maps: a key added later and a value whose type changed read as text.
     routes = duckdb_query(f"""
         SELECT LogAttributes['http.route'], count(*) FROM read_parquet('{glob}', union_by_name = true)

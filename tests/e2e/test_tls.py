@@ -1,4 +1,4 @@
-"""TLS on every public listener (OTLP/HTTP, OTLP/gRPC, admin), checked with real TLS clients that
+"""TLS on every public listener (OTLP/HTTP, OTLP/gRPC, admin, search), checked with real TLS clients that
 verify the server against a test CA (requests, the OpenTelemetry SDK's exporters, Python's ssl);
 certificates replaced on disk serve new connections without a restart."""
 import json
@@ -145,6 +145,22 @@ def test_admin_listener_over_tls(openwit, ca):
     wait_for(healthy, timeout=60, what="/health over https")
     metrics = requests.get(base + "/metrics", verify=str(ca.pem), timeout=5)
     assert metrics.status_code == 200 and "openwit_build_info" in metrics.text
+    assert node.stop() == 0
+
+
+def test_search_api_over_tls(openwit, ca):
+    node = openwit("all", listener_yaml={"search": tls_yaml(ca)})
+    port = node.ports["search"]
+    assert f"https://127.0.0.1:{port}" in node.output()  # the banner says https
+    url = f"https://127.0.0.1:{port}/v1/query"
+    query = {"sql": "SELECT 42 AS answer"}
+    r = requests.post(url, json=query, verify=str(ca.pem), timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.json()["rows"] == [[42]]
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.post(f"http://127.0.0.1:{port}/v1/query", json=query, timeout=10)
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.post(url, json=query, timeout=10)  # the system CAs do not know the test CA
     assert node.stop() == 0
 
 

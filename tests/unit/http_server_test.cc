@@ -59,6 +59,13 @@ class HttpServerTest : public ::testing::Test {
     });
     server_->Route("POST", "/echo",
                    [](const HttpRequest& req, HttpResponder respond) { respond(HttpResponse::Text(200, req.body)); });
+    for (std::string prefix : {"/api/*", "/api/traces/*"}) {
+      server_->Route("GET", prefix, [prefix](const HttpRequest& req, HttpResponder respond) {
+        respond(HttpResponse::Text(200, prefix + " " + req.path));
+      });
+    }
+    server_->Route("GET", "/api/echo",
+                   [](const HttpRequest&, HttpResponder respond) { respond(HttpResponse::Text(200, "echo")); });
     // Answers later, from another thread (as an ack after a WAL fsync would).
     server_->Route("POST", "/later", [this](const HttpRequest& req, HttpResponder respond) {
       std::lock_guard lock(answerers_mu_);
@@ -91,6 +98,26 @@ TEST_F(HttpServerTest, RoutesByMethodAndPath) {
   EXPECT_EQ(Send(server_->port(), http::verb::get, "/nope").status, 404);
   EXPECT_EQ(Send(server_->port(), http::verb::post, "/hello").status, 405);
   EXPECT_EQ(Send(server_->port(), http::verb::post, "/echo", "abc").body, "abc");
+}
+
+TEST_F(HttpServerTest, PrefixRoutesTakeWhatNoExactRouteTakesLongestFirst) {
+  EXPECT_EQ(Send(server_->port(), http::verb::get, "/api/echo").body, "echo");
+  EXPECT_EQ(Send(server_->port(), http::verb::get, "/api/traces/0af7?x=1").body, "/api/traces/* /api/traces/0af7");
+  EXPECT_EQ(Send(server_->port(), http::verb::get, "/api/search").body, "/api/* /api/search");
+  EXPECT_EQ(Send(server_->port(), http::verb::get, "/api/traces/").body, "/api/* /api/traces/");
+  EXPECT_EQ(Send(server_->port(), http::verb::get, "/api/").status, 404);  // the prefix alone is no path under it
+  EXPECT_EQ(Send(server_->port(), http::verb::post, "/api/traces/0af7").status, 405);
+}
+
+TEST(QueryParametersTest, DecodesEscapesPlusAndKeepsTheLastOfARepeatedName) {
+  auto p = QueryParameters("/api/search?tags=service.name%3D%22a+b%22%20x&limit=20&limit=5&flag&&=v&bad=%zz%4");
+  EXPECT_EQ(p["tags"], "service.name=\"a b\" x");
+  EXPECT_EQ(p["limit"], "5");
+  EXPECT_EQ(p.count("flag"), 1u);
+  EXPECT_EQ(p["flag"], "");
+  EXPECT_EQ(p[""], "v");
+  EXPECT_EQ(p["bad"], "%zz%4");
+  EXPECT_TRUE(QueryParameters("/api/search").empty());
 }
 
 TEST_F(HttpServerTest, AsynchronousAnswerFromAnotherThread) {

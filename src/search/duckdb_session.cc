@@ -1,0 +1,365 @@
+#include "search/duckdb_session.h"
+
+#include <duckdb.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <limits>
+#include <mutex>
+#include <string_view>
+
+#include <arrow/c/abi.h>
+#include <arrow/c/bridge.h>
+#include <fmt/format.h>
+
+#include "search/query_error.h"
+
+// Registers the built-in extensions linked into libduckdb.so (parquet, json, icu, core_functions;
+// scripts/duckdb-lib.sh writes it): DuckDB 2.0 no longer registers them from static initialisers.
+// 0 when every one registered.
+extern "C" int32_t openwit_duckdb_register_extensions(void);
+
+namespace openwit::search {
+namespace {
+
+QueryErrorKind KindOf(duckdb_error_type type) {
+  switch (type) {
+    case DUCKDB_ERROR_PERMISSION:
+    case DUCKDB_ERROR_HTTP:
+    case DUCKDB_ERROR_NETWORK:
+      return QueryErrorKind::kRefused;
+    case DUCKDB_ERROR_INTERRUPT:
+      return QueryErrorKind::kTimeout;
+    case DUCKDB_ERROR_OUT_OF_MEMORY:
+      return QueryErrorKind::kMemoryLimit;
+    case DUCKDB_ERROR_INTERNAL:
+    case DUCKDB_ERROR_FATAL:
+    case DUCKDB_ERROR_IO:
+    case DUCKDB_ERROR_CONNECTION:
+    case DUCKDB_ERROR_SERIALIZATION:
+    case DUCKDB_ERROR_TRANSACTION:
+    case DUCKDB_ERROR_SCHEDULER:
+      return QueryErrorKind::kInternal;
+    default:
+      return QueryErrorKind::kBadQuery;
+  }
+}
+
+// duckdb_prepare_error gives a message only; DuckDB starts it with the error's type.
+QueryErrorKind KindOfMessage(std::string_view message) {
+  auto starts = [&](std::string_view prefix) { return message.substr(0, prefix.size()) == prefix; };
+  if (starts("Permission Error")) return QueryErrorKind::kRefused;
+  if (starts("Out of Memory Error")) return QueryErrorKind::kMemoryLimit;
+  if (starts("INTERRUPT") || starts("Interrupt")) return QueryErrorKind::kTimeout;
+  if (starts("INTERNAL Error") || starts("FATAL Error") || starts("IO Error")) return QueryErrorKind::kInternal;
+  return QueryErrorKind::kBadQuery;
+}
+
+// The first word of the SQL, upper-cased, after blanks and comments.
+std::string FirstKeyword(std::string_view sql) {
+  size_t i = 0;
+  while (i < sql.size()) {
+    if (std::isspace(static_cast<unsigned char>(sql[i]))) {
+      ++i;
+    } else if (sql.substr(i, 2) == "--") {
+      i = sql.find('\n', i);
+      if (i == std::string_view::npos) return "";
+    } else if (sql.substr(i, 2) == "/*") {
+      i = sql.find("*/", i + 2);
+      if (i == std::string_view::npos) return "";
+      i += 2;
+    } else {
+      break;
+    }
+  }
+  std::string word;
+  while (i < sql.size() && std::isalpha(static_cast<unsigned char>(sql[i]))) {
+    word += static_cast<char>(std::toupper(static_cast<unsigned char>(sql[i++])));
+  }
+  return word;
+}
+
+arrow::Status ResultError(duckdb_result* result) {
+  const char* message = duckdb_result_error(result);
+  return QueryError(KindOf(duckdb_result_error_type(result)), message ? message : "DuckDB failed without a message");
+}
+
+// An owned duckdb_error_data: OK when it holds no error.
+arrow::Status TakeErrorData(duckdb_error_data error, std::string_view what) {
+  if (error == nullptr) return arrow::Status::OK();
+  arrow::Status status;
+  if (duckdb_error_data_has_error(error)) {
+    status = QueryError(KindOf(duckdb_error_data_error_type(error)),
+                        fmt::format("{}: {}", what, duckdb_error_data_message(error)));
+  }
+  duckdb_destroy_error_data(&error);
+  return status;
+}
+
+int64_t MetricValue(duckdb_profiling_info info, const char* key) {
+  duckdb_value value = duckdb_profiling_info_get_value(info, key);
+  if (value == nullptr) return -1;
+  char* text = duckdb_get_varchar(value);
+  int64_t n = text ? std::strtoll(text, nullptr, 10) : -1;
+  duckdb_free(text);
+  duckdb_destroy_value(&value);
+  return n;
+}
+
+}  // namespace
+
+namespace {
+
+// The lake's times read as TIMESTAMPTZ_NS (DuckDB 2.0), a type DuckDB 2.0.0 gives few functions:
+// no comparison with TIMESTAMPTZ (now(), TIMESTAMPTZ literals), no time_bucket, date_trunc,
+// epoch_us, extract or interval arithmetic. Two implicit casts make every TIMESTAMPTZ function
+// and comparison take it: TIMESTAMPTZ -> TIMESTAMPTZ_NS, exact and cheap, so a comparison casts
+// the constant and keeps the column (and its Parquet pruning) as it is; TIMESTAMPTZ_NS ->
+// TIMESTAMPTZ (microseconds, rounded down) where a function has no nanosecond overload.
+template <bool kToNanos>
+bool CastTimestampTz(duckdb_function_info info, idx_t count, duckdb_vector input, duckdb_vector output) {
+  const auto* in = static_cast<const int64_t*>(duckdb_vector_get_data(input));
+  auto* out = static_cast<int64_t*>(duckdb_vector_get_data(output));
+  uint64_t* valid = duckdb_vector_get_validity(input);
+  constexpr int64_t kLimit = std::numeric_limits<int64_t>::max() / 1000;
+  for (idx_t i = 0; i < count; ++i) {
+    if (valid != nullptr && !duckdb_validity_row_is_valid(valid, i)) {
+      duckdb_vector_ensure_validity_writable(output);
+      duckdb_validity_set_row_invalid(duckdb_vector_get_validity(output), i);
+      continue;
+    }
+    const int64_t v = in[i];
+    if constexpr (kToNanos) {
+      if (v > kLimit || v < -kLimit) {
+        duckdb_cast_function_set_row_error(info, "timestamp outside the nanosecond range (1677-2262)", i, output);
+        continue;
+      }
+      out[i] = v * 1000;
+    } else {
+      out[i] = v >= 0 ? v / 1000 : -((-(v + 1)) / 1000) - 1;  // floor
+    }
+  }
+  return true;
+}
+
+arrow::Status RegisterTimestampTzCasts(duckdb_connection conn) {
+  for (bool to_nanos : {true, false}) {
+    duckdb_logical_type micros = duckdb_create_logical_type(DUCKDB_TYPE_TIMESTAMP_TZ);
+    duckdb_logical_type nanos = duckdb_create_logical_type(DUCKDB_TYPE_TIMESTAMP_TZ_NS);
+    duckdb_cast_function cast = duckdb_create_cast_function();
+    duckdb_cast_function_set_source_type(cast, to_nanos ? micros : nanos);
+    duckdb_cast_function_set_target_type(cast, to_nanos ? nanos : micros);
+    duckdb_cast_function_set_implicit_cast_cost(cast, to_nanos ? 1 : 100);
+    duckdb_cast_function_set_function(cast, to_nanos ? CastTimestampTz<true> : CastTimestampTz<false>);
+    const duckdb_state state = duckdb_register_cast_function(conn, cast);
+    duckdb_destroy_cast_function(&cast);
+    duckdb_destroy_logical_type(&micros);
+    duckdb_destroy_logical_type(&nanos);
+    if (state == DuckDBError) return QueryError(QueryErrorKind::kInternal, "DuckDB refused the timestamp casts");
+  }
+  return arrow::Status::OK();
+}
+
+}  // namespace
+
+struct DuckDbSession::Impl {
+  duckdb_database db = nullptr;
+  duckdb_connection conn = nullptr;
+  duckdb_prepared_statement query = nullptr;
+
+  ~Impl() {
+    if (query) duckdb_destroy_prepare(&query);
+    if (conn) duckdb_disconnect(&conn);
+    if (db) duckdb_close(&db);
+  }
+};
+
+DuckDbSession::DuckDbSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+DuckDbSession::~DuckDbSession() = default;
+
+arrow::Status RegisterDuckDbExtensions() {
+  static std::once_flag registered;
+  static int32_t register_failed = 0;
+  std::call_once(registered, [] { register_failed = openwit_duckdb_register_extensions(); });
+  if (register_failed != 0) {
+    return QueryError(QueryErrorKind::kInternal, "DuckDB's built-in extensions (parquet, json, icu) did not register");
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Result<std::unique_ptr<DuckDbSession>> DuckDbSession::Open(const DuckDbSettings& settings) {
+  ARROW_RETURN_NOT_OK(RegisterDuckDbExtensions());
+  auto impl = std::make_unique<Impl>();
+  duckdb_config config = nullptr;
+  if (duckdb_create_config(&config) == DuckDBError) return arrow::Status::OutOfMemory("duckdb_create_config");
+  const std::pair<const char*, std::string> options[] = {
+      // The built-in extensions (parquet, json, icu, core_functions) are linked in; anything else
+      // would be fetched from the network or the disk: never.
+      {"autoinstall_known_extensions", "false"},
+      {"autoload_known_extensions", "false"},
+      {"allow_community_extensions", "false"},
+      {"allow_unsigned_extensions", "false"},
+      {"threads", std::to_string(settings.threads)},
+      {"memory_limit", fmt::format("{}MB", settings.memory_limit_mb)},
+      {"temp_directory", ""},  // no spilling: memory_limit is the bound
+  };
+  std::string error;
+  for (const auto& [name, value] : options) {
+    if (duckdb_set_config(config, name, value.c_str()) == DuckDBError) {
+      error = fmt::format("DuckDB refused setting {} = {}", name, value);
+      break;
+    }
+  }
+  if (error.empty()) {
+    char* open_error = nullptr;
+    if (duckdb_open_ext(nullptr, &impl->db, config, &open_error) == DuckDBError) {
+      error = fmt::format("cannot open DuckDB: {}", open_error ? open_error : "?");
+    }
+    duckdb_free(open_error);
+  }
+  duckdb_destroy_config(&config);
+  if (!error.empty()) return QueryError(QueryErrorKind::kInternal, error);
+  if (duckdb_connect(impl->db, &impl->conn) == DuckDBError) {
+    return QueryError(QueryErrorKind::kInternal, "cannot connect to DuckDB");
+  }
+  ARROW_RETURN_NOT_OK(RegisterTimestampTzCasts(impl->conn));
+  std::unique_ptr<DuckDbSession> session(new DuckDbSession(std::move(impl)));
+  // A setting of the icu extension, known only once the database runs.
+  ARROW_RETURN_NOT_OK(session->Run("SET TimeZone = 'UTC'"));
+  return session;
+}
+
+arrow::Status DuckDbSession::Run(const std::string& sql, const std::vector<std::vector<std::string>>& lists) {
+  duckdb_prepared_statement stmt = nullptr;
+  if (duckdb_prepare(impl_->conn, sql.c_str(), &stmt) == DuckDBError) {
+    std::string message = duckdb_prepare_error(stmt) ? duckdb_prepare_error(stmt) : "?";
+    duckdb_destroy_prepare(&stmt);
+    return QueryError(QueryErrorKind::kInternal, fmt::format("{}: {}", sql, message));
+  }
+  arrow::Status status;
+  duckdb_logical_type varchar = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+  for (size_t i = 0; i < lists.size() && status.ok(); ++i) {
+    std::vector<duckdb_value> items;
+    items.reserve(lists[i].size());
+    for (const auto& s : lists[i]) items.push_back(duckdb_create_varchar(s.c_str()));
+    // (An empty list has no values array: DuckDB then returns no value at all.)
+    duckdb_value list = items.empty() ? nullptr : duckdb_create_list_value(varchar, items.data(), items.size());
+    if (list == nullptr) {
+      status = QueryError(QueryErrorKind::kInternal, fmt::format("{}: no list value for ${}", sql, i + 1));
+    } else if (duckdb_bind_value(stmt, i + 1, list) == DuckDBError) {
+      status = QueryError(QueryErrorKind::kInternal, fmt::format("{}: cannot bind ${}", sql, i + 1));
+    }
+    if (list) duckdb_destroy_value(&list);
+    for (auto& v : items) duckdb_destroy_value(&v);
+  }
+  duckdb_destroy_logical_type(&varchar);
+  if (status.ok()) {
+    duckdb_result result;
+    if (duckdb_execute_prepared(stmt, &result) == DuckDBError) status = ResultError(&result);
+    duckdb_destroy_result(&result);
+  }
+  duckdb_destroy_prepare(&stmt);
+  return status;
+}
+
+arrow::Status DuckDbSession::PrepareQuery(const std::string& sql) {
+  duckdb_extracted_statements statements = nullptr;
+  idx_t count = duckdb_extract_statements(impl_->conn, sql.c_str(), &statements);
+  arrow::Status status;
+  if (count == 0) {
+    const char* message = duckdb_extract_statements_error(statements);
+    status = message ? QueryError(KindOfMessage(message), message)
+                     : QueryError(QueryErrorKind::kBadQuery, "no SQL statement in the query");
+  } else if (count > 1) {
+    status = QueryError(QueryErrorKind::kRefused,
+                        fmt::format("one statement per query, found {}: send them one at a time", count));
+  } else if (duckdb_prepare_extracted_statement(impl_->conn, statements, 0, &impl_->query) == DuckDBError) {
+    const char* message = duckdb_prepare_error(impl_->query);
+    status = QueryError(message ? KindOfMessage(message) : QueryErrorKind::kBadQuery, message ? message : "?");
+  } else if (duckdb_prepared_statement_type(impl_->query) != DUCKDB_STATEMENT_TYPE_SELECT ||
+             FirstKeyword(sql) == "PRAGMA") {
+    // (DuckDB turns a PRAGMA that reads, `PRAGMA database_list`, into a SELECT: refused all the same.)
+    status = QueryError(QueryErrorKind::kRefused,
+                        "only queries (SELECT, WITH ... SELECT, FROM ...) are allowed: statements that change "
+                        "settings, attach, load, install, copy or write are refused");
+  } else if (duckdb_nparams(impl_->query) != 0) {
+    status = QueryError(QueryErrorKind::kBadQuery, "the query has parameters ($1, ?): none can be bound here");
+  }
+  duckdb_destroy_extracted(&statements);
+  if (!status.ok() && impl_->query) duckdb_destroy_prepare(&impl_->query);
+  return status;
+}
+
+arrow::Result<QueryRows> DuckDbSession::Execute(int64_t max_rows) {
+  if (impl_->query == nullptr) return arrow::Status::Invalid("Execute without a prepared query");
+  duckdb_result result;
+  if (duckdb_execute_prepared_streaming(impl_->query, &result) == DuckDBError) {
+    auto status = ResultError(&result);
+    duckdb_destroy_result(&result);
+    return status;
+  }
+  QueryRows out;
+  arrow::Status status;
+  duckdb_arrow_options options = duckdb_result_get_arrow_options(&result);
+  {
+    idx_t columns = duckdb_column_count(&result);
+    std::vector<duckdb_logical_type> types(columns);
+    std::vector<const char*> names(columns);
+    for (idx_t i = 0; i < columns; ++i) {
+      types[i] = duckdb_column_logical_type(&result, i);
+      names[i] = duckdb_column_name(&result, i);
+    }
+    struct ArrowSchema schema;
+    status = TakeErrorData(duckdb_to_arrow_schema(options, types.data(), names.data(), columns, &schema),
+                           "result schema to Arrow");
+    for (auto& t : types) duckdb_destroy_logical_type(&t);
+    if (status.ok()) {
+      auto imported = arrow::ImportSchema(&schema);  // releases the schema, even on failure
+      if (imported.ok())
+        out.schema = *imported;
+      else
+        status = imported.status();
+    }
+  }
+  while (status.ok()) {
+    duckdb_data_chunk chunk = duckdb_fetch_chunk(result);
+    if (chunk == nullptr) {
+      if (duckdb_result_error(&result) != nullptr) status = ResultError(&result);
+      break;
+    }
+    int64_t size = static_cast<int64_t>(duckdb_data_chunk_get_size(chunk));
+    struct ArrowArray array;
+    status = TakeErrorData(duckdb_data_chunk_to_arrow(options, chunk, &array), "result chunk to Arrow");
+    duckdb_destroy_data_chunk(&chunk);
+    if (!status.ok()) break;
+    auto batch = arrow::ImportRecordBatch(&array, out.schema);  // releases the array
+    if (!batch.ok()) {
+      status = batch.status();
+      break;
+    }
+    if (out.rows + size > max_rows) {
+      out.batches.push_back((*batch)->Slice(0, max_rows - out.rows));
+      out.rows = max_rows;
+      out.truncated = true;
+      break;  // destroying the streaming result stops the query
+    }
+    out.rows += size;
+    out.batches.push_back(std::move(*batch));
+  }
+  duckdb_destroy_arrow_options(&options);
+  duckdb_destroy_result(&result);
+  if (!status.ok()) return status;
+  return out;
+}
+
+DuckDbCounters DuckDbSession::Counters() {
+  DuckDbCounters counters;
+  duckdb_profiling_info info = duckdb_get_profiling_info(impl_->conn);
+  if (info == nullptr) return counters;
+  counters.rows_scanned = MetricValue(info, "CUMULATIVE_ROWS_SCANNED");
+  return counters;
+}
+
+void DuckDbSession::Interrupt() { duckdb_interrupt(impl_->conn); }
+
+}  // namespace openwit::search

@@ -1,0 +1,93 @@
+#pragma once
+// The search role's engine (issue #13): SQL over the lake through embedded DuckDB. OpenWit picks
+// the files (tenant, signal, time range), DuckDB plans and runs the SQL with its own Parquet scan
+// and pruning; no SQL planner of our own.
+//
+// Confinement, in depth, for every query:
+//  - the tables `logs`, `spans`, `metrics` are views over read_parquet() of the caller's files
+//    only, passed as bound list values (never as SQL text);
+//  - each query gets its own in-memory DuckDB database, so one tenant's allowed files can never
+//    be read by another tenant's query (allowed_paths is database-wide);
+//  - extension auto-install and auto-load are off; external access is restricted to exactly the
+//    chosen files (allowed_paths + enable_external_access = false), then lock_configuration;
+//  - only one statement, and only a query (SELECT): SET, PRAGMA, COPY, ATTACH, INSTALL, LOAD,
+//    CREATE, ... are refused before they run; read_parquet/read_csv/glob of any other path fail
+//    with DuckDB's permission error.
+// Bounds: search.query_timeout_ms (duckdb_interrupt from a timer), search.memory_limit_mb (per
+// query), search.max_result_rows (more rows are cut and flagged), search.max_concurrent_queries
+// (more are refused at once), search.threads (DuckDB's threads per query).
+//
+// Timestamps: DuckDB 2.0 reads the lake's timestamp[ns, UTC] columns (Parquet TIMESTAMP(NANOS,
+// isAdjustedToUTC=true)) as TIMESTAMPTZ_NS, so results keep their nanoseconds.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <arrow/result.h>
+#include <arrow/type_fwd.h>
+
+#include "common/config.h"
+#include "search/duckdb_session.h"
+#include "storage/metastore/metastore.h"
+
+namespace openwit::search {
+
+struct QueryEngineOptions {
+  storage::Metastore* metastore = nullptr;
+  std::string lake_uri_root;  // file:///abs/lake (ObjectStore::uri_root())
+  SearchConfig limits;        // bind and port unused here
+  // The lake schema of each signal (logs, traces, metrics): a table the tenant has no file of yet
+  // reads an empty Parquet file of that schema from scratch_dir, so its columns still bind.
+  std::map<std::string, std::shared_ptr<arrow::Schema>> schemas;
+  std::string scratch_dir;
+};
+
+struct QueryRequest {
+  std::string sql;
+  std::optional<int64_t> start_ns = std::nullopt;  // files whose newest row is older are not read
+  std::optional<int64_t> end_ns = std::nullopt;    // files whose oldest row is at or after are not read
+  int64_t limit = 0;                               // rows returned at most; 0: search.max_result_rows
+};
+
+struct QueryStats {
+  int64_t files_considered = 0;  // the tenant's files of the tables the query names
+  int64_t files_pruned = 0;      // of those, outside [start, end)
+  int64_t files_read = 0;        // handed to DuckDB
+  int64_t bytes_in_files = 0;    // their size: what DuckDB reads at most (row-group pruning reads less)
+  int64_t rows_scanned = -1;     // DuckDB's profiler count of rows its scans produced (-1: not reported)
+  double open_ms = 0;            // opening and confining the query's database
+  double elapsed_ms = 0;         // the whole query
+};
+
+struct QueryResult {
+  QueryRows rows;
+  QueryStats stats;
+};
+
+class QueryEngine {
+ public:
+  // Writes the empty Parquet files of `schemas` into scratch_dir.
+  static arrow::Result<std::unique_ptr<QueryEngine>> Open(QueryEngineOptions options);
+
+  // Runs one query for `tenant` (who comes from the credentials, never from the request).
+  // Errors carry a QueryErrorKind (query_error.h).
+  arrow::Result<QueryResult> Run(const std::string& tenant, const QueryRequest& request);
+
+  int64_t running() const { return running_.load(); }
+  const SearchConfig& limits() const { return options_.limits; }
+
+ private:
+  explicit QueryEngine(QueryEngineOptions options) : options_(std::move(options)) {}
+  arrow::Result<QueryResult> RunAdmitted(const std::string& tenant, const QueryRequest& request);
+
+  QueryEngineOptions options_;
+  std::map<std::string, std::string> empty_files_;  // signal -> path
+  std::atomic<int64_t> running_{0};
+};
+
+}  // namespace openwit::search
