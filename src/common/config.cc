@@ -442,8 +442,11 @@ void ValidateAcrossKeys(LoadedConfig& loaded, std::vector<std::string>* errors) 
     }
   }
   // The seeds carry keepalive in both ms and seconds: either form sets both, and they must agree.
+  // The seconds are the milliseconds in whole seconds (at least 1), as set from the ms alone: so a
+  // config with only keepalive_timeout_ms: 20001 writes back (EffectiveConfigYaml) as 20001 ms and
+  // 20 s and loads again (found by tests/fuzz/config).
   auto reconcile = [&](const char* ms_key, int64_t& ms, const char* s_key, int64_t& s) {
-    if (set(ms_key) && set(s_key) && ms != s * 1000) {
+    if (set(ms_key) && set(s_key) && s != std::max<int64_t>(1, ms / 1000)) {
       errors->push_back(
           fmt::format("{}: {} ms disagrees with {} = {} s; set one of them", Where(loaded, ms_key), ms, s_key, s));
     } else if (set(s_key) && !set(ms_key)) {

@@ -257,6 +257,19 @@ TEST(ConfigTest, KeepaliveSecondsAndMillisecondsAgree) {
   auto conflict = Load("grpc:\n  keepalive_time_ms: 1000\n  keepalive_time_seconds: 30\n");
   ASSERT_FALSE(conflict.ok());
   EXPECT_THAT(conflict.status().message(), HasSubstr("grpc.keepalive_time_ms: 1000 ms disagrees"));
+  // Milliseconds that are no whole number of seconds: the seconds they give agree with them, so
+  // the effective config (both keys) loads again to the same (found by tests/fuzz/config).
+  for (const char* yaml : {"grpc:\n  keepalive_timeout_ms: 20001\n", "grpc:\n  keepalive_timeout_ms: 500\n"}) {
+    auto ms_only = Load(yaml);
+    ASSERT_TRUE(ms_only.ok()) << ms_only.status();
+    const std::string effective = EffectiveConfigYaml(ms_only->config);
+    auto again = Load(effective);
+    ASSERT_TRUE(again.ok()) << yaml << again.status();
+    EXPECT_EQ(again->config.grpc.keepalive_timeout_ms, ms_only->config.grpc.keepalive_timeout_ms);
+    EXPECT_EQ(EffectiveConfigYaml(again->config), effective);
+  }
+  auto rounded_up = Load("grpc:\n  keepalive_timeout_ms: 20001\n  keepalive_timeout_seconds: 21\n");
+  EXPECT_FALSE(rounded_up.ok());
 }
 
 TEST(ConfigTest, KafkaEnabledNeedsBrokersAndTopics) {
