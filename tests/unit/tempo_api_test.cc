@@ -76,7 +76,7 @@ class TempoApiTest : public ::testing::Test {
     options.lake_uri_root = lake_.store->uri_root();
     options.schemas["traces"] = ingest::SchemaFor(ingest::Signal::kTraces);
     options.scratch_dir = (dir_ / "scratch").string();
-    engine_ = std::move(QueryEngine::Open(std::move(options)).ValueOrDie());
+    engine_ = QueryEngine::Open(std::move(options)).ValueOrDie();
     for (auto& route : TempoRoutes(engine_.get())) routes_.push_back(std::move(route));
   }
   void TearDown() override {
