@@ -3,6 +3,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 
 #include <arrow/util/thread_pool.h>
 #include <fmt/format.h>
@@ -77,7 +78,39 @@ arrow::Result<int64_t> ParseTime(const nlohmann::json& value) {
     return arrow::Status::Invalid("\"", text, "\": RFC 3339 needs Z or an offset at the end");
   }
   int64_t seconds = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset_s;
+  // Unix nanoseconds in an int64 reach from 1677-09-21 to 2262-04-11.
+  constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1000000000 - 1;
+  if (seconds < -kMaxSeconds || seconds > kMaxSeconds) {
+    return arrow::Status::Invalid("\"", text, "\" is outside the years 1678 to 2261 that nanoseconds reach");
+  }
   return seconds * 1000000000 + fraction_ns;
+}
+
+arrow::Result<QueryRequest> ParseQueryRequest(std::string_view body_text) {
+  auto bad = [](const std::string& message) { return QueryError(QueryErrorKind::kBadQuery, message); };
+  nlohmann::json body = nlohmann::json::parse(body_text, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object()) return bad("the body must be a JSON object: {\"sql\": \"SELECT ...\"}");
+  QueryRequest query;
+  if (!body.contains("sql") || !body["sql"].is_string()) return bad("\"sql\" (a string) is required");
+  query.sql = body["sql"].get<std::string>();
+  for (const char* key : {"start", "end"}) {
+    if (!body.contains(key) || body[key].is_null()) continue;
+    auto t = ParseTime(body[key]);
+    if (!t.ok()) return bad(fmt::format("\"{}\": {}", key, t.status().message()));
+    (std::string(key) == "start" ? query.start_ns : query.end_ns) = *t;
+  }
+  if (body.contains("limit") && !body["limit"].is_null()) {
+    if (!body["limit"].is_number_integer() || body["limit"].get<int64_t>() < 0) {
+      return bad("\"limit\" must be a non-negative integer");
+    }
+    query.limit = body["limit"].get<int64_t>();
+  }
+  for (const auto& [key, value] : body.items()) {
+    if (key != "sql" && key != "start" && key != "end" && key != "limit") {
+      return bad(fmt::format("unknown field \"{}\" (known: sql, start, end, limit)", key));
+    }
+  }
+  return query;
 }
 
 SearchApi::SearchApi(SearchApiOptions options)
@@ -163,31 +196,9 @@ void SearchApi::Drain() {
 }
 
 HttpResponse SearchApi::SqlQuery(const std::string& tenant, const HttpRequest& request) {
-  auto bad = [](const std::string& message) { return SearchError(400, "bad_query", message); };
-  nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (!body.is_object()) return bad("the body must be a JSON object: {\"sql\": \"SELECT ...\"}");
-  QueryRequest query;
-  if (!body.contains("sql") || !body["sql"].is_string()) return bad("\"sql\" (a string) is required");
-  query.sql = body["sql"].get<std::string>();
-  for (const char* key : {"start", "end"}) {
-    if (!body.contains(key) || body[key].is_null()) continue;
-    auto t = ParseTime(body[key]);
-    if (!t.ok()) return bad(fmt::format("\"{}\": {}", key, t.status().message()));
-    (std::string(key) == "start" ? query.start_ns : query.end_ns) = *t;
-  }
-  if (body.contains("limit") && !body["limit"].is_null()) {
-    if (!body["limit"].is_number_integer() || body["limit"].get<int64_t>() < 0) {
-      return bad("\"limit\" must be a non-negative integer");
-    }
-    query.limit = body["limit"].get<int64_t>();
-  }
-  for (const auto& [key, value] : body.items()) {
-    if (key != "sql" && key != "start" && key != "end" && key != "limit") {
-      return bad(fmt::format("unknown field \"{}\" (known: sql, start, end, limit)", key));
-    }
-  }
-
-  auto result = engine_->Run(tenant, query);
+  auto query = ParseQueryRequest(request.body);
+  if (!query.ok()) return SearchError(query.status());
+  auto result = engine_->Run(tenant, *query);
   if (!result.ok()) return SearchError(result.status());
   const bool arrow_stream = request.Header("accept").find(kArrowStream) != std::string::npos;
   auto encoded = arrow_stream ? ResultArrowStream(*result) : ResultJson(*result);

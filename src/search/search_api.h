@@ -86,4 +86,8 @@ class SearchApi {
 // "start"/"end" of a request: Unix nanoseconds, or RFC 3339 text; Invalid otherwise.
 arrow::Result<int64_t> ParseTime(const nlohmann::json& value);
 
+// The request of POST /v1/query (its JSON body, above); errors are QueryError kBadQuery naming the
+// field.
+arrow::Result<QueryRequest> ParseQueryRequest(std::string_view body);
+
 }  // namespace openwit::search

@@ -97,6 +97,7 @@ arrow::Result<std::unique_ptr<StorageServer>> StorageServer::Start(StorageOption
   if (!status.ok()) {
     return arrow::Status::IOError("storage: cannot listen on ", bind, ":", port, ": ", status.message());
   }
+  server->serving_ = true;
   server->rotation_ = std::thread([raw = server.get()] { raw->RotationLoop(); });
   return server;
 }
@@ -383,7 +384,7 @@ void StorageServer::Stop() {
   }
   cv_.notify_all();
   if (rotation_.joinable()) rotation_.join();
-  (void)Shutdown();
+  if (serving_) (void)Shutdown();
   if (auto s = RotateAll(); !s.ok()) spdlog::error("storage: finalizing at stop: {}", s.message());
 }
 

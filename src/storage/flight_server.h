@@ -85,6 +85,7 @@ class StorageServer final : public arrow::flight::FlightServerBase {
   std::chrono::seconds publish_backoff_{1};
   std::condition_variable cv_;
   bool stopping_ = false;
+  bool serving_ = false;  // Init succeeded: Flight's Shutdown crashes on a server that never listened
   std::thread rotation_;
 };
 

@@ -6,6 +6,7 @@
 #include <arrow/api.h>
 #include <arrow/io/file.h>
 #include <fmt/format.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <parquet/arrow/writer.h>
 #include <boost/asio/io_context.hpp>
@@ -351,6 +352,40 @@ TEST_F(QueryEngineTest, ApiAsksTheNodeWhoseRequestItIsAndCountsInTheRegistryHand
   EXPECT_EQ(metrics->Read("search.queries", {{"outcome", "ok"}}), 1);
   EXPECT_EQ(metrics->Read("search.queries", {{"outcome", "bad_query"}}), 1);
   EXPECT_EQ(metrics->Read("search.queries", {{"outcome", "timeout"}}), 0);
+}
+
+}  // namespace
+}  // namespace openwit::search
+
+namespace openwit::search {
+namespace {
+
+TEST(ParseQueryRequestTest, FieldsTimesAndErrorsNamingTheField) {
+  auto request = ParseQueryRequest(R"({"sql": "SELECT 1", "start": "2023-11-14T22:13:20.5Z", "end": 5, "limit": 3})");
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->sql, "SELECT 1");
+  EXPECT_EQ(request->start_ns, 1700000000500000000LL);
+  EXPECT_EQ(request->end_ns, 5);
+  EXPECT_EQ(request->limit, 3);
+  EXPECT_EQ(ParseQueryRequest(R"({"sql": "SELECT 1", "start": "1970-01-01T01:00:00+01:00"})")->start_ns, 0);
+
+  auto refused = [](std::string_view body) {
+    auto r = ParseQueryRequest(body);
+    EXPECT_FALSE(r.ok()) << body;
+    EXPECT_EQ(QueryErrorKindOf(r.status()), QueryErrorKind::kBadQuery) << body;
+    return r.status().message();
+  };
+  EXPECT_THAT(refused("[1]"), ::testing::HasSubstr("JSON object"));
+  EXPECT_THAT(refused(R"({"sql": 1})"), ::testing::HasSubstr("\"sql\""));
+  EXPECT_THAT(refused(R"({"sql": "x", "limit": -1})"), ::testing::HasSubstr("\"limit\""));
+  EXPECT_THAT(refused(R"({"sql": "x", "limit": 18446744073709551615})"), ::testing::HasSubstr("\"limit\""));
+  EXPECT_THAT(refused(R"({"sql": "x", "tenant": "b"})"), ::testing::HasSubstr("unknown field \"tenant\""));
+  EXPECT_THAT(refused(R"({"sql": "x", "end": "2023-11-14"})"), ::testing::HasSubstr("\"end\""));
+  // Nanoseconds since 1970 in an int64 end in 2262: a later year is an error, not an overflow.
+  EXPECT_THAT(refused(R"({"sql": "x", "start": "9999-12-31T23:59:59Z"})"),
+              ::testing::HasSubstr("outside the years"));
+  EXPECT_THAT(refused(R"({"sql": "x", "start": "0001-01-01T00:00:00Z"})"),
+              ::testing::HasSubstr("outside the years"));
 }
 
 }  // namespace

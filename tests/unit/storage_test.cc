@@ -1,5 +1,8 @@
 // Storage node pieces and the ingest side's Flight sender, against a real Flight server.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -352,6 +355,24 @@ TEST_F(StorageTest, StartsOnlyWithAClusterToken) {
   auto server = StorageServer::Start(options_, "127.0.0.1", 0);
   ASSERT_FALSE(server.ok());
   EXPECT_THAT(server.status().message(), HasSubstr("cluster token"));
+}
+
+// A port taken by another process is an error naming the address, not a crash in Flight's
+// Shutdown of a server that never listened (what `openwit all` did when its Flight port was taken).
+TEST_F(StorageTest, APortInUseIsAnErrorNotACrash) {
+  int taken = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(taken, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(::bind(taken, reinterpret_cast<sockaddr*>(&address), length), 0);
+  ASSERT_EQ(::listen(taken, 1), 0);
+  ASSERT_EQ(::getsockname(taken, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  auto server = StorageServer::Start(options_, "127.0.0.1", ntohs(address.sin_port));
+  ::close(taken);
+  ASSERT_FALSE(server.ok());
+  EXPECT_THAT(server.status().message(), HasSubstr("cannot listen on 127.0.0.1:"));
 }
 
 }  // namespace
