@@ -415,20 +415,20 @@ void ConfigSeeds(Corpus& corpus, const fs::path& source) {
 // the escapes the engine refuses (search_query_fuzz.cc).
 void SearchSeeds(Corpus& corpus) {
   corpus.Write("search_query", "body-search",
-               R"({"sql": "SELECT Timestamp, ServiceName, Body FROM logs WHERE Body ILIKE '%declined%' )"
-               R"(ORDER BY Timestamp DESC", "limit": 10})");
+               R"j({"sql": "SELECT Timestamp, ServiceName, Body FROM logs WHERE Body ILIKE '%declined%' )j"
+               R"j(ORDER BY Timestamp DESC", "limit": 10})j");
   corpus.Write("search_query", "count-by-service",
-               R"({"sql": "SELECT ServiceName, count(*) AS n FROM logs GROUP BY ALL ORDER BY n DESC", )"
-               R"("start": "2023-11-14T22:00:00Z", "end": 1700010000000000000})");
+               R"j({"sql": "SELECT ServiceName, count(*) AS n FROM logs GROUP BY ALL ORDER BY n DESC", )j"
+               R"j("start": "2023-11-14T22:00:00Z", "end": 1700010000000000000})j");
   corpus.Write("search_query", "spans-join",
-               R"({"sql": "SELECT s.TraceId, l.Body FROM spans s JOIN logs l ON s.TraceId = l.TraceId", )"
-               R"("start": "2023-11-14T22:13:20.5+01:00"})");
+               R"j({"sql": "SELECT s.TraceId, l.Body FROM spans s JOIN logs l ON s.TraceId = l.TraceId", )j"
+               R"j("start": "2023-11-14T22:13:20.5+01:00"})j");
   corpus.Write("search_query", "metrics-cte",
-               R"({"sql": "WITH m AS (SELECT * FROM metrics) SELECT MetricName, avg(Value) FROM m GROUP BY 1"})");
+               R"j({"sql": "WITH m AS (SELECT * FROM metrics) SELECT MetricName, avg(Value) FROM m GROUP BY 1"})j");
   corpus.Write("search_query", "read-parquet-escape",
-               R"({"sql": "SELECT * FROM read_parquet('lake/tenant=b/signal=logs/**/*.parquet')"})");
-  corpus.Write("search_query", "two-statements", R"({"sql": "SELECT 1; ATTACH 'x.db'"})");
-  corpus.Write("search_query", "set", R"({"sql": "SET enable_external_access = true"})");
+               R"j({"sql": "SELECT * FROM read_parquet('lake/tenant=b/signal=logs/**/*.parquet')"})j");
+  corpus.Write("search_query", "two-statements", R"j({"sql": "SELECT 1; ATTACH 'x.db'"})j");
+  corpus.Write("search_query", "set", R"j({"sql": "SET enable_external_access = true"})j");
 }
 
 }  // namespace

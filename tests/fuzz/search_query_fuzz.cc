@@ -92,12 +92,12 @@ void OpenLake() {
   lake.root = base / ("openwit-fuzz-search-" + std::to_string(::getpid()));
   fs::remove_all(lake.root, ec);
   fs::create_directories(lake.root / "lake");
-  storage::ObjectStoreConfig store;
+  ObjectStoreConfig store;
   store.uri = (lake.root / "lake").string();
   auto opened = storage::ObjectStore::Open(store);
   FUZZ_EXPECT(opened.ok(), "object store: {}", opened.status().ToString());
   lake.store = std::move(*opened);
-  storage::MetastoreConfig meta;
+  MetastoreConfig meta;
   meta.sqlite_path = (lake.root / "metastore.sqlite").string();
   auto metastore = storage::Metastore::Open(meta);
   FUZZ_EXPECT(metastore.ok(), "metastore: {}", metastore.status().ToString());
