@@ -408,7 +408,8 @@ HttpResponse FindTraces(QueryEngine* engine, const std::string& tenant, const Ht
   }
   // ...then all their spans, also those outside the range: within an hour of the matching spans,
   // as Jaeger's Elasticsearch reader looks for a trace's spans.
-  TimeRange around{first_ns - kNanosPerHour, last_ns + kNanosPerHour};
+  TimeRange around{std::max(first_ns, std::numeric_limits<int64_t>::min() + kNanosPerHour) - kNanosPerHour,
+                   std::min(last_ns, std::numeric_limits<int64_t>::max() - kNanosPerHour) + kNanosPerHour};
   auto spans = RunInRange(engine, tenant,
                           fmt::format("SELECT {} FROM spans JOIN (VALUES {}) AS hits(hit_id, hit_rank) ON TraceId = "
                                       "hit_id WHERE TRUE{} ORDER BY hit_rank, Timestamp, SpanId",
