@@ -1,12 +1,12 @@
 #include "search/tempo_api.h"
 
-#include <charconv>
 #include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "search/arrow_cells.h"
+#include "search/compat_api.h"
 #include "search/query_error.h"
 #include "search/trace_view.h"
 
@@ -17,78 +17,11 @@ constexpr const char* kProtobuf = "application/protobuf";
 constexpr int64_t kNanosPerSecond = 1000000000;
 constexpr int64_t kMaxTagEntries = 1000;  // tag names or values listed at most
 
-// A SQL string literal of `text`.
-std::string Sql(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') out.push_back('\'');
-    if (c != '\0') out.push_back(c);
-  }
-  out.push_back('\'');
-  return out;
-}
-
 HttpResponse BadRequest(const std::string& message) { return SearchError(400, "bad_query", message); }
 
-// The request's time range: start and end in Unix seconds (Tempo's), either optional.
-struct TimeRange {
-  std::optional<int64_t> start_ns, end_ns;
-
-  // " AND ..." bounding Timestamp, or "".
-  std::string Sql() const {
-    std::string sql;
-    if (start_ns) sql += fmt::format(" AND epoch_ns(Timestamp) >= {}", *start_ns);
-    if (end_ns) sql += fmt::format(" AND epoch_ns(Timestamp) < {}", *end_ns);
-    return sql;
-  }
-};
-
-arrow::Result<int64_t> ParseInt(const std::string& name, const std::string& text) {
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) {
-    return arrow::Status::Invalid("\"", name, "\" must be an integer, not \"", text, "\"");
-  }
-  return value;
-}
-
-arrow::Result<TimeRange> ParseTimeRange(const std::map<std::string, std::string>& parameters) {
-  TimeRange range;
-  for (auto [name, slot] : {std::pair{"start", &range.start_ns}, std::pair{"end", &range.end_ns}}) {
-    auto it = parameters.find(name);
-    if (it == parameters.end() || it->second.empty()) continue;
-    ARROW_ASSIGN_OR_RAISE(int64_t seconds, ParseInt(name, it->second));
-    if (seconds < 0 || seconds > (int64_t{1} << 33)) {
-      return arrow::Status::Invalid("\"", name, "\" is Unix seconds, not ", seconds);
-    }
-    *slot = seconds * kNanosPerSecond;
-  }
-  // Tempo's end is inclusive at second precision.
-  if (range.end_ns) *range.end_ns += kNanosPerSecond;
-  if (range.start_ns && range.end_ns && *range.start_ns >= *range.end_ns) {
-    return arrow::Status::Invalid("start must not be after end");
-  }
-  return range;
-}
-
-// Runs `sql` for the tenant with the request's time range pruning files.
-arrow::Result<QueryResult> Run(QueryEngine* engine, const std::string& tenant, std::string sql, const TimeRange& range,
-                               int64_t limit = 0) {
-  QueryRequest request;
-  request.sql = std::move(sql);
-  request.start_ns = range.start_ns;
-  request.end_ns = range.end_ns;
-  request.limit = limit;
-  return engine->Run(tenant, request);
-}
-
-// The values of column `c` of every row, as text.
-std::vector<std::string> Column(const QueryRows& rows, int c) {
-  std::vector<std::string> values;
-  for (const auto& batch : rows.batches) {
-    for (int64_t i = 0; i < batch->num_rows(); ++i) values.emplace_back(cells::Bytes(*batch->column(c), i));
-  }
-  return values;
+// Tempo's start and end: Unix seconds.
+arrow::Result<TimeRange> ParseSecondsRange(const std::map<std::string, std::string>& parameters) {
+  return ParseTimeRange(parameters, kNanosPerSecond, "seconds");
 }
 
 bool WantsProtobuf(const HttpRequest& request) { return request.Header("accept").find(kProtobuf) != std::string::npos; }
@@ -100,12 +33,9 @@ HttpResponse TraceById(QueryEngine* engine, const std::string& tenant, const Htt
   const std::string hex = PercentDecoded(std::string_view(request.path).substr(prefix.size()));
   auto id = TraceIdFromHex(hex);
   if (!id.ok()) return BadRequest(id.status().message());
-  auto range = ParseTimeRange(QueryParameters(request.target));
+  auto range = ParseSecondsRange(QueryParameters(request.target));
   if (!range.ok()) return BadRequest(range.status().message());
-  auto result = Run(engine, tenant,
-                    fmt::format("SELECT {} FROM spans WHERE TraceId = from_hex('{}'){} ORDER BY Timestamp, SpanId",
-                                kTraceColumns, Hex(*id), range->Sql()),
-                    *range);
+  auto result = RunTraceById(engine, tenant, *id, *range);
   if (!result.ok()) return SearchError(result.status());
   if (result->rows.rows == 0) {
     return SearchError(404, "not_found", fmt::format("trace {} not found", Hex(*id)));
@@ -144,10 +74,10 @@ HttpResponse TraceById(QueryEngine* engine, const std::string& tenant, const Htt
 
 // The SQL condition one span meets for the tag key=value.
 std::string TagCondition(const std::string& key, const std::string& value) {
-  if (key == "service.name") return "ServiceName = " + Sql(value);
-  if (key == "name") return "SpanName = " + Sql(value);
-  if (key == "status.code" || key == "status") return "lower(StatusCode) = lower(" + Sql(value) + ")";
-  return fmt::format("(SpanAttributes[{0}] = {1} OR ResourceAttributes[{0}] = {1})", Sql(key), Sql(value));
+  if (key == "service.name") return "ServiceName = " + SqlString(value);
+  if (key == "name") return "SpanName = " + SqlString(value);
+  if (key == "status.code" || key == "status") return "lower(StatusCode) = lower(" + SqlString(value) + ")";
+  return AttributeCondition(key, value);
 }
 
 HttpResponse Search(QueryEngine* engine, const std::string& tenant, const HttpRequest& request) {
@@ -160,13 +90,13 @@ HttpResponse Search(QueryEngine* engine, const std::string& tenant, const HttpRe
   if (!q.empty() && q != "{}" && q != "{ }") {
     return BadRequest("TraceQL (q=) is not supported: search with tags= (logfmt), minDuration, maxDuration");
   }
-  auto range = ParseTimeRange(parameters);
+  auto range = ParseSecondsRange(parameters);
   if (!range.ok()) return BadRequest(range.status().message());
   auto tags = ParseLogfmt(get("tags"));
   if (!tags.ok()) return BadRequest("tags: " + tags.status().message());
   int64_t limit = 20;
   if (!get("limit").empty()) {
-    auto parsed = ParseInt("limit", get("limit"));
+    auto parsed = ParseInteger("limit", get("limit"));
     if (!parsed.ok() || *parsed <= 0) return BadRequest("\"limit\" must be a positive integer");
     limit = *parsed;
   }
@@ -189,7 +119,7 @@ HttpResponse Search(QueryEngine* engine, const std::string& tenant, const HttpRe
       "any_value(SpanName) FILTER (WHERE ParentSpanId IS NULL) AS root_name "
       "FROM spans WHERE TraceId IS NOT NULL{} GROUP BY TraceId HAVING {} ORDER BY min(epoch_ns(Timestamp)) DESC, 1",
       range->Sql(), having);
-  auto result = Run(engine, tenant, sql, *range, limit);
+  auto result = RunInRange(engine, tenant, sql, *range, limit);
   if (!result.ok()) return SearchError(result.status());
   nlohmann::json traces = nlohmann::json::array();
   for (const auto& batch : result->rows.batches) {
@@ -217,19 +147,19 @@ const std::vector<std::string> kIntrinsicTagsV1 = {"name", "service.name", "stat
 const std::vector<std::string> kIntrinsicTagsV2 = {"kind", "name", "status"};
 
 HttpResponse TagNames(QueryEngine* engine, const std::string& tenant, const HttpRequest& request, bool v2) {
-  auto range = ParseTimeRange(QueryParameters(request.target));
+  auto range = ParseSecondsRange(QueryParameters(request.target));
   if (!range.ok()) return BadRequest(range.status().message());
   const std::string where = "TRUE" + range->Sql();
   auto result =
-      Run(engine, tenant,
-          fmt::format("SELECT DISTINCT 'span' AS scope, k FROM (SELECT unnest(map_keys(SpanAttributes)) AS k "
-                      "FROM spans WHERE {0}) UNION SELECT DISTINCT 'resource', k FROM (SELECT "
-                      "unnest(map_keys(ResourceAttributes)) AS k FROM spans WHERE {0}) ORDER BY 1, 2 LIMIT {1}",
-                      where, 2 * kMaxTagEntries),
-          *range);
+      RunInRange(engine, tenant,
+                 fmt::format("SELECT DISTINCT 'span' AS scope, k FROM (SELECT unnest(map_keys(SpanAttributes)) AS k "
+                             "FROM spans WHERE {0}) UNION SELECT DISTINCT 'resource', k FROM (SELECT "
+                             "unnest(map_keys(ResourceAttributes)) AS k FROM spans WHERE {0}) ORDER BY 1, 2 LIMIT {1}",
+                             where, 2 * kMaxTagEntries),
+                 *range);
   if (!result.ok()) return SearchError(result.status());
-  const auto scopes = Column(result->rows, 0);
-  const auto keys = Column(result->rows, 1);
+  const auto scopes = ColumnText(result->rows, 0);
+  const auto keys = ColumnText(result->rows, 1);
   if (!v2) {
     std::set<std::string> names(kIntrinsicTagsV1.begin(), kIntrinsicTagsV1.end());
     names.insert(keys.begin(), keys.end());
@@ -252,16 +182,16 @@ std::string TagValueExpression(const std::string& name, bool v2) {
     if (name == "service.name") return "ServiceName";
     if (name == "name") return "SpanName";
     if (name == "status.code") return "lower(StatusCode)";
-    return fmt::format("unnest([SpanAttributes[{0}], ResourceAttributes[{0}]])", Sql(name));
+    return fmt::format("unnest([SpanAttributes[{0}], ResourceAttributes[{0}]])", SqlString(name));
   }
   if (name == "name") return "SpanName";
   if (name == "status") return "lower(StatusCode)";
   if (name == "kind") return "lower(SpanKind)";
   if (name == "resource.service.name") return "ServiceName";
-  if (name.rfind("resource.", 0) == 0) return fmt::format("ResourceAttributes[{}]", Sql(name.substr(9)));
-  if (name.rfind("span.", 0) == 0) return fmt::format("SpanAttributes[{}]", Sql(name.substr(5)));
+  if (name.rfind("resource.", 0) == 0) return fmt::format("ResourceAttributes[{}]", SqlString(name.substr(9)));
+  if (name.rfind("span.", 0) == 0) return fmt::format("SpanAttributes[{}]", SqlString(name.substr(5)));
   const std::string key = name.rfind('.', 0) == 0 ? name.substr(1) : name;
-  return fmt::format("unnest([SpanAttributes[{0}], ResourceAttributes[{0}]])", Sql(key));
+  return fmt::format("unnest([SpanAttributes[{0}], ResourceAttributes[{0}]])", SqlString(key));
 }
 
 HttpResponse TagValues(QueryEngine* engine, const std::string& tenant, const HttpRequest& request, bool v2) {
@@ -272,17 +202,18 @@ HttpResponse TagValues(QueryEngine* engine, const std::string& tenant, const Htt
     return SearchError(404, "not_found", "no such endpoint: " + request.path);
   }
   const std::string name = PercentDecoded(rest.substr(0, rest.size() - kValues.size()));
-  auto range = ParseTimeRange(QueryParameters(request.target));
+  auto range = ParseSecondsRange(QueryParameters(request.target));
   if (!range.ok()) return BadRequest(range.status().message());
-  auto result = Run(engine, tenant,
-                    fmt::format("SELECT DISTINCT v FROM (SELECT {} AS v FROM spans WHERE TRUE{}) WHERE v IS NOT NULL "
-                                "AND v <> '' ORDER BY v LIMIT {}",
-                                TagValueExpression(name, v2), range->Sql(), kMaxTagEntries),
-                    *range);
+  auto result =
+      RunInRange(engine, tenant,
+                 fmt::format("SELECT DISTINCT v FROM (SELECT {} AS v FROM spans WHERE TRUE{}) WHERE v IS NOT NULL "
+                             "AND v <> '' ORDER BY v LIMIT {}",
+                             TagValueExpression(name, v2), range->Sql(), kMaxTagEntries),
+                 *range);
   if (!result.ok()) return SearchError(result.status());
   nlohmann::json values = nlohmann::json::array();
   const bool keyword = name == "status" || name == "kind";
-  for (auto& value : Column(result->rows, 0)) {
+  for (auto& value : ColumnText(result->rows, 0)) {
     if (v2) {
       values.push_back({{"type", keyword ? "keyword" : "string"}, {"value", std::move(value)}});
     } else {
@@ -294,42 +225,6 @@ HttpResponse TagValues(QueryEngine* engine, const std::string& tenant, const Htt
 }
 
 }  // namespace
-
-arrow::Result<int64_t> ParseGoDuration(std::string_view text) {
-  if (text.empty()) return arrow::Status::Invalid("empty duration");
-  static const std::pair<std::string_view, double> kUnits[] = {{"ns", 1},  {"us", 1e3}, {"µs", 1e3},  {"ms", 1e6},
-                                                               {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
-  double total = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t number_end = i;
-    while (number_end < text.size() &&
-           (std::isdigit(static_cast<unsigned char>(text[number_end])) || text[number_end] == '.')) {
-      ++number_end;
-    }
-    if (number_end == i) return arrow::Status::Invalid("\"", text, "\" is no duration (300ms, 1.5s, 2m, 1h)");
-    double number = 0;
-    auto [end, ec] = std::from_chars(text.data() + i, text.data() + number_end, number);
-    if (ec != std::errc() || end != text.data() + number_end) {
-      return arrow::Status::Invalid("\"", text, "\" is no duration (300ms, 1.5s, 2m, 1h)");
-    }
-    size_t unit_end = number_end;
-    while (unit_end < text.size() && !std::isdigit(static_cast<unsigned char>(text[unit_end])) &&
-           text[unit_end] != '.') {
-      ++unit_end;
-    }
-    const std::string_view unit = text.substr(number_end, unit_end - number_end);
-    const auto* found =
-        std::find_if(std::begin(kUnits), std::end(kUnits), [&](const auto& u) { return u.first == unit; });
-    if (found == std::end(kUnits)) {
-      return arrow::Status::Invalid("\"", text, "\": unit \"", unit, "\" is none of ns, us, ms, s, m, h");
-    }
-    total += number * found->second;
-    i = unit_end;
-  }
-  if (total > 9.2e18) return arrow::Status::Invalid("\"", text, "\" is too long");
-  return static_cast<int64_t>(total);
-}
 
 arrow::Result<std::vector<std::pair<std::string, std::string>>> ParseLogfmt(std::string_view text) {
   std::vector<std::pair<std::string, std::string>> pairs;
@@ -375,11 +270,7 @@ arrow::Result<std::vector<std::pair<std::string, std::string>>> ParseLogfmt(std:
 }
 
 std::vector<SearchRoute> TempoRoutes(QueryEngine* engine) {
-  auto route = [engine](std::string path, auto handle) {
-    return SearchRoute{"GET", std::move(path), [engine, handle](const std::string& tenant, const HttpRequest& request) {
-                         return handle(engine, tenant, request);
-                       }};
-  };
+  auto route = [engine](std::string path, CompatHandler handle) { return GetRoute(engine, std::move(path), handle); };
   return {
       SearchRoute{"GET", "/tempo/api/echo",
                   [](const std::string&, const HttpRequest&) { return HttpResponse::Text(200, "echo"); }},

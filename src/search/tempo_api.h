@@ -29,9 +29,6 @@ namespace openwit::search {
 
 std::vector<SearchRoute> TempoRoutes(QueryEngine* engine);
 
-// A Go duration ("300ms", "1.5s", "2m", "1h30m", "250us", "10ns") in nanoseconds.
-arrow::Result<int64_t> ParseGoDuration(std::string_view text);
-
 // Tempo's logfmt tags ("a=1 b=\"x y\"") as (key, value) pairs, in order.
 arrow::Result<std::vector<std::pair<std::string, std::string>>> ParseLogfmt(std::string_view text);
 

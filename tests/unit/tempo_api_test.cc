@@ -1,19 +1,14 @@
 // The Tempo API of the search role (search/tempo_api.h) over a lake file written as storage writes
 // it, from spans converted as ingest converts them: a trace comes back as the OTLP that went in.
 
-#include <filesystem>
-
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "arrow_convert_test_util.h"
-#include "ingest/arrow_convert.h"
-#include "search/query_engine.h"
+#include "search/compat_api.h"
 #include "search/tempo_api.h"
 #include "search/trace_view.h"
-#include "storage/parquet_writer.h"
-#include "test_lake.h"
+#include "span_lake_fixture.h"
 
 namespace openwit::search {
 namespace {
@@ -53,82 +48,9 @@ TEST(TempoParseTest, TraceIdsArePaddedHex) {
   EXPECT_FALSE(TraceIdFromHex(std::string(33, 'a')).ok());
 }
 
-class TempoApiTest : public ::testing::Test {
+class TempoApiTest : public SpanLakeTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("openwit-tempo-" + std::to_string(::getpid()) + "-" +
-                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    lake_ = storage::TestLake::Open(dir_);
-    // The sample trace for tenant a; a second trace (other ids, another service) for tenant a and
-    // the sample again for tenant b.
-    trace::ResourceSpans other = SampleSpans();
-    other.mutable_resource()->mutable_attributes(0)->mutable_value()->set_string_value("checkout");
-    for (auto& span : *other.mutable_scope_spans(0)->mutable_spans()) {
-      span.set_trace_id(Id(16, 61));
-      span.set_start_time_unix_nano(span.start_time_unix_nano() + 60000000000);
-      span.set_end_time_unix_nano(span.end_time_unix_nano() + 60000000000 + 2000000000);
-    }
-    AddFile("a", {SampleSpans(), other});
-    AddFile("b", {SampleSpans()});
-    QueryEngineOptions options;
-    options.metastore = lake_.metastore.get();
-    options.lake_uri_root = lake_.store->uri_root();
-    options.schemas["traces"] = ingest::SchemaFor(ingest::Signal::kTraces);
-    options.scratch_dir = (dir_ / "scratch").string();
-    engine_ = QueryEngine::Open(std::move(options)).ValueOrDie();
-    for (auto& route : TempoRoutes(engine_.get())) routes_.push_back(std::move(route));
-  }
-  void TearDown() override {
-    engine_.reset();
-    lake_.metastore.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  void AddFile(const std::string& tenant, const std::vector<trace::ResourceSpans>& resources) {
-    ingest::ArrowConverter converter(ingest::Signal::kTraces);
-    for (const auto& r : resources) ASSERT_TRUE(converter.Append(r).ok());
-    auto batch = converter.Finish().ValueOrDie();
-    const std::string key = fmt::format("tenant={}/signal=traces/date=2023-11-14/hour=22/{}.parquet", tenant, tenant);
-    const std::string path = lake_.dir + "/" + key;
-    ASSERT_TRUE(storage::WriteStableParquet({batch}, batch->schema(), path).ok());
-    storage::LakeFile file;
-    file.uri = lake_.store->Uri(key);
-    file.tenant = tenant;
-    file.signal = "traces";
-    file.min_time_ns = kT0;
-    file.max_time_ns = kT0 + 70000000000;
-    file.row_count = batch->num_rows();
-    file.size_bytes = static_cast<int64_t>(std::filesystem::file_size(path));
-    file.created_at_ns = 1;
-    ASSERT_TRUE(lake_.metastore->AddFiles({file}).ok());
-  }
-
-  // GET target as the tenant, through the route that takes it.
-  HttpResponse Get(const std::string& tenant, const std::string& target, const std::string& accept = "") {
-    HttpRequest request;
-    request.method = "GET";
-    request.target = target;
-    request.path = target.substr(0, target.find('?'));
-    if (!accept.empty()) request.headers["accept"] = accept;
-    const SearchRoute* best = nullptr;
-    for (const auto& route : routes_) {
-      const bool prefix = route.path.size() > 2 && route.path.substr(route.path.size() - 2) == "/*";
-      const std::string stem = prefix ? route.path.substr(0, route.path.size() - 1) : route.path;
-      if (prefix ? request.path.rfind(stem, 0) == 0 && (!best || stem.size() > best->path.size() - 1)
-                 : request.path == route.path) {
-        best = &route;
-        if (!prefix) break;
-      }
-    }
-    if (best == nullptr) return HttpResponse::Text(404, "no route");
-    return best->handle(tenant, request);
-  }
-
-  std::filesystem::path dir_;
-  storage::TestLake lake_;
-  std::unique_ptr<QueryEngine> engine_;
-  std::vector<SearchRoute> routes_;
+  std::vector<SearchRoute> Routes(QueryEngine* engine) override { return TempoRoutes(engine); }
 };
 
 TEST_F(TempoApiTest, TraceByIdAsProtobufIsTheOtlpThatWentIn) {
