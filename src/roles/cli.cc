@@ -14,18 +14,20 @@
 #include "common/build_info.h"
 #include "common/config.h"
 #include "roles/node.h"
+#include "roles/search_commands.h"
 #include "storage/object_store.h"
 
 namespace openwit {
 namespace {
 
-constexpr const char* kUsage = R"(OpenWit: observability data platform (logs, traces, metrics -> Parquet).
+constexpr const char* kUsageHead = R"(OpenWit: observability data platform (logs, traces, metrics -> Parquet).
 
 Usage:
   openwit [ROLE] [--config FILE] [--log-level LEVEL]
   openwit config check FILE      validate FILE, print the effective configuration
   openwit config reference       print every configuration key (markdown table)
-  openwit --help | --version
+)";
+constexpr const char* kUsageTail = R"(  openwit --help | --version
 
 ROLE is one of:
   all       every role in one process (default)
@@ -46,8 +48,10 @@ Options:
 Exit codes: 0 ok, 1 configuration or runtime error, 2 usage error.
 )";
 
+std::string UsageText() { return std::string(kUsageHead) + kSearchCommandsUsage + kUsageTail; }
+
 int Usage(const std::string& error) {
-  std::fprintf(stderr, "openwit: %s\n\n%s", error.c_str(), kUsage);
+  std::fprintf(stderr, "openwit: %s\n\n%s", error.c_str(), UsageText().c_str());
   return 2;
 }
 
@@ -122,6 +126,9 @@ int RunRoles(const std::string& role_spec, const std::string& config_path, const
         "  try:       curl -s {}/v1/query{} -d '{{\"sql\": \"SELECT ServiceName, count(*) AS n FROM logs GROUP BY "
         "ServiceName\"}}'\n",
         e.address, config.auth.enabled ? " -H 'Authorization: Bearer YOUR_KEY'" : "");
+    banner += fmt::format(
+        "  or:        openwit query \"SELECT ServiceName, count(*) AS n FROM logs GROUP BY 1\" --url {}{}\n", e.address,
+        config.auth.enabled ? " --api-key YOUR_KEY" : "");
   }
   banner += fmt::format("  config     {}\n", config_path.empty() ? "embedded defaults" : config_path);
   banner += "Stop with Ctrl-C (SIGINT) or SIGTERM.\n";
@@ -145,7 +152,7 @@ int RunCli(int argc, char** argv) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "-h" || a == "--help" || a == "help") {
-      std::fputs(kUsage, stdout);
+      std::fputs(UsageText().c_str(), stdout);
       return 0;
     }
     if (a == "-V" || a == "--version") {
@@ -153,6 +160,9 @@ int RunCli(int argc, char** argv) {
       return 0;
     }
     if (a == "config" && !role_given) return ConfigCommand({args.begin() + i + 1, args.end()});
+    if ((a == "query" || a == "trace" || a == "tail") && !role_given) {
+      return RunSearchCommand(a, {args.begin() + i + 1, args.end()});
+    }
     if (a == "--config" || a == "-c" || a == "--log-level") {
       if (i + 1 >= args.size()) return Usage(a + " needs a value");
       (a == "--log-level" ? log_level : config_path) = args[++i];
