@@ -1,5 +1,9 @@
 #include "common/http_client.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
+
 #include <openssl/ssl.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -74,6 +78,18 @@ void Exchange(Stream& stream, const Url& url, const HttpClientRequest& request, 
   out->body = std::move(res.body());
 }
 
+constexpr const char* kSystemCaBundles[] = {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
+                                            "/etc/ssl/cert.pem"};
+
+// SSL_CERT_FILE, else the first of the usual system bundles that exists; "" when none does.
+std::string SystemCaBundle() {
+  if (const char* env = std::getenv("SSL_CERT_FILE"); env && *env) return env;
+  for (const char* path : kSystemCaBundles) {
+    if (::access(path, R_OK) == 0) return path;
+  }
+  return "";
+}
+
 }  // namespace
 
 arrow::Result<HttpClientResponse> HttpCall(const HttpClientRequest& request) {
@@ -93,11 +109,14 @@ arrow::Result<HttpClientResponse> HttpCall(const HttpClientRequest& request) {
     } else {
       asio::ssl::context ctx(asio::ssl::context::tls_client);
       ctx.set_options(asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
-      if (request.ca_file.empty()) {
-        ctx.set_default_verify_paths();
-      } else {
-        ctx.load_verify_file(request.ca_file);
+      // The system's bundle as a file: set_default_verify_paths() goes through OpenSSL's store
+      // loaders, which crash in this process (a null loader once gRPC and Arrow are linked in).
+      const std::string ca_file = !request.ca_file.empty() ? request.ca_file : SystemCaBundle();
+      if (ca_file.empty()) {
+        return arrow::Status::IOError(request.url, ": no CA bundle found (SSL_CERT_FILE, ", kSystemCaBundles[0],
+                                      "): give the node's CA as a PEM file");
       }
+      ctx.load_verify_file(ca_file);
       ctx.set_verify_mode(asio::ssl::verify_peer);
       beast::ssl_stream<beast::tcp_stream> stream(io, ctx);
       if (!SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {

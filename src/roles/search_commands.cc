@@ -60,7 +60,7 @@ struct Client {
     }
     if (answer->status == 200) return std::move(answer->body);
     const json parsed = json::parse(answer->body, nullptr, /*allow_exceptions=*/false);
-    std::string message = answer->body;
+    std::string message = answer->body.substr(0, 300);  // not ours (a proxy's page?): its start
     if (parsed.is_object() && parsed.contains("error") && parsed["error"].is_string()) {
       message = parsed["error"].get<std::string>();
       if (parsed.contains("kind") && parsed["kind"].is_string())

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from certs import CertAuthority, common_name_while_renewing, install, served_common_name
-from conftest import lake_bodies, run_cli, wait_for
+from conftest import BIN, lake_bodies, run_cli, wait_for
 
 LOG_JSON = {"resourceLogs": [{
     "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "checkout"}}]},
@@ -161,6 +161,12 @@ def test_search_api_over_tls(openwit, ca):
         requests.post(f"http://127.0.0.1:{port}/v1/query", json=query, timeout=10)
     with pytest.raises(requests.exceptions.SSLError):
         requests.post(url, json=query, timeout=10)  # the system CAs do not know the test CA
+    # The command line client: with the CA it trusts the node, without it refuses the certificate.
+    cli = [BIN, "query", "SELECT 42 AS answer", "--format", "csv", "--url", f"https://127.0.0.1:{port}"]
+    r = subprocess.run([*cli, "--cacert", str(ca.pem)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.splitlines() == ["answer", "42"], r.stderr
+    r = subprocess.run(cli, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "certificate verify failed" in r.stderr, r.stderr
     assert node.stop() == 0
 
 
