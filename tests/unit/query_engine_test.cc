@@ -17,6 +17,7 @@
 
 #include "common/http_server.h"
 #include "common/metrics.h"
+#include "ingest/arrow_convert.h"
 #include "search/fresh_source.h"
 #include "search/lake_tables.h"
 #include "search/query_engine.h"
@@ -377,6 +378,51 @@ TEST_F(QueryEngineTest, FreshRowsJoinTheLakesOncePerFile) {
   auto none = engine.Run("a", {.sql = "SELECT 1"});
   ASSERT_TRUE(none.ok()) << none.status();
   EXPECT_TRUE(fresh.asked.empty());
+}
+
+// Every column of the three lake schemas (maps, lists of structs, fixed-size ids, nanosecond times)
+// reads with the same DuckDB type from fresh Arrow as from the lake's Parquet: the views union
+// them by name, and a differing type would change what a query sees.
+TEST_F(QueryEngineTest, FreshBatchesOfEverySignalReadWithTheLakesTypes) {
+  class OneRowOfNulls final : public FreshSource {
+   public:
+    arrow::Result<FreshData> Fetch(const std::string&, const std::string& signal) override {
+      auto schema = ingest::SchemaFor(signal == "logs"     ? ingest::Signal::kLogs
+                                      : signal == "traces" ? ingest::Signal::kTraces
+                                                           : ingest::Signal::kMetrics);
+      arrow::ArrayVector columns;
+      for (const auto& field : schema->fields()) {
+        ARROW_ASSIGN_OR_RAISE(auto column, arrow::MakeArrayOfNull(field->type(), 1));
+        columns.push_back(std::move(column));
+      }
+      FreshData data;
+      data.batches.push_back({"2023-11-14T22-00000000000000aa", arrow::RecordBatch::Make(schema, 1, columns)});
+      return data;
+    }
+  } fresh;
+  SearchConfig limits;
+  for (const auto* table : {"logs", "spans", "metrics"}) {
+    QueryEngineOptions options;
+    options.metastore = lake_.metastore.get();
+    options.lake_uri_root = lake_.store->uri_root();
+    for (auto signal : {ingest::Signal::kLogs, ingest::Signal::kTraces, ingest::Signal::kMetrics}) {
+      options.schemas[ingest::SignalText(signal)] = ingest::SchemaFor(signal);
+    }
+    options.scratch_dir = (dir_ / "scratch").string();
+    auto lake_only = QueryEngine::Open(options).ValueOrDie();
+    options.fresh = &fresh;
+    auto with_fresh = QueryEngine::Open(options).ValueOrDie();
+    const std::string sql = fmt::format("SELECT * FROM {}", table);
+    auto typed = lake_only->Run("nobody", {.sql = sql});
+    auto fresh_typed = with_fresh->Run("nobody", {.sql = sql});
+    ASSERT_TRUE(typed.ok()) << table << ": " << typed.status();
+    ASSERT_TRUE(fresh_typed.ok()) << table << ": " << fresh_typed.status();
+    EXPECT_EQ(typed->rows.rows, 0) << table;
+    EXPECT_EQ(fresh_typed->rows.rows, 1) << table;
+    EXPECT_TRUE(typed->rows.schema->Equals(*fresh_typed->rows.schema))
+        << table << "\nlake:  " << typed->rows.schema->ToString()
+        << "\nfresh: " << fresh_typed->rows.schema->ToString();
+  }
 }
 
 TEST_F(QueryEngineTest, FreshnessZeroReadsPublishedFilesOnly) {
