@@ -3,6 +3,7 @@ ack while it is still in a storage node's active file (the default rotation is 5
 process and with the search role in another process than storage; once its file rotates and is
 published, each record is still found exactly once, also while files rotate under the queries."""
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -107,24 +108,56 @@ def test_acked_records_are_searchable_before_their_file_is_published(openwit, tm
 
 
 def test_each_record_is_found_once_while_files_rotate_under_the_queries(openwit, tmp_path):
-    # Files rotate and are published every second or so: queries keep meeting files on their way
-    # from active to stable to the lake.
+    # Files rotate and are published every second or so while records keep coming: queries keep
+    # meeting files on their way from active to stable to the lake. Each answer holds every record
+    # acked before it was asked, none twice, and none that was not sent yet.
     node = openwit("all", extra_yaml=CONFIG, storage_yaml="rotation_max_file_age_seconds: 1")
     run = uuid.uuid4().hex[:8]
-    sent = 0
-    for _ in range(5):
-        send_logs(node, "acme", run, sent, 40)
-        sent += 40
-        time.sleep(0.3)
-    wait_searchable(node, "acme", run, sent, time.monotonic())
-    deadline = time.monotonic() + 6
-    answers = 0
-    while time.monotonic() < deadline:
-        found, _ = counts(node, "acme", run)
-        assert found == [sent, sent], f"answer {answers}: {found} of {sent} records"
-        answers += 1
-    assert published_rows(tmp_path / "data", "acme") == sent  # everything rotated meanwhile
+    sent = {"started": 0, "acked": 0}
+    acks = []  # (when, records acked by then)
+    stop = threading.Event()
+    failures = []
+
+    def sender():
+        while not stop.is_set():
+            first = sent["started"]
+            sent["started"] += 20
+            try:
+                send_logs(node, "acme", run, first, 20)
+            except AssertionError as e:  # reported by the main thread
+                failures.append(e)
+                return
+            sent["acked"] = first + 20
+            acks.append((time.monotonic(), first + 20))
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=sender)
+    thread.start()
+    answers, files_fresh = 0, 0
+    try:
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and not failures:
+            asked = time.monotonic()
+            due = max((n for when, n in list(acks) if when < asked - FRESHNESS_SECONDS), default=0)
+            (rows, distinct), stats = counts(node, "acme", run)
+            started = sent["started"]
+            assert rows == distinct, f"answer {answers}: {rows} rows, {distinct} distinct: some counted twice"
+            assert due <= rows <= started, f"answer {answers}: {rows} rows, {due} acked {FRESHNESS_SECONDS} s " \
+                                           f"before the query, {started} sent"
+            answers += 1
+            files_fresh += stats["files_fresh"]
+    finally:
+        stop.set()
+        thread.join()
+    assert not failures, failures
+    wait_searchable(node, "acme", run, sent["acked"], time.monotonic())
+    deadline = time.monotonic() + 10
+    while published_rows(tmp_path / "data", "acme") < sent["acked"]:
+        assert time.monotonic() < deadline, "rotation never published everything"
+        time.sleep(0.2)
+    assert counts(node, "acme", run)[0] == [sent["acked"]] * 2
     assert answers > 10
+    print(f"{answers} answers, {sent['acked']} records, {files_fresh} lake files left out as fresh")
 
 
 def test_search_in_another_process_asks_the_storage_node(openwit, tmp_path):
