@@ -171,3 +171,29 @@ def test_search_in_another_process_asks_the_storage_node(openwit, tmp_path):
     assert storage.stop() == 0  # publishes its files on the way out
     found, stats = counts(search, "acme", run)
     assert found == [30, 30] and stats["fresh_sources_unreachable"] == 1
+
+
+def test_a_trace_sent_with_the_sdk_is_found_by_tempo_and_jaeger_before_publication(openwit, tmp_path):
+    from sdk_traces import CONFIG as TRACES_CONFIG
+    from sdk_traces import get, send_trace
+
+    node = openwit("all", extra_yaml=TRACES_CONFIG)  # the default rotation: 5 minutes
+    trace_id, sent = send_trace(node.ports["http"], "acme", "checkout")
+    acked = time.monotonic()
+    base = f"http://127.0.0.1:{node.ports['search']}"
+    hex_id = f"{trace_id:032x}"
+    while True:
+        status, body, _ = get(f"{base}/tempo/api/traces/{hex_id}", "acme")
+        if status == 200:
+            break
+        assert status == 404, body
+        assert time.monotonic() - acked < FRESHNESS_SECONDS, "the trace is not found within the bound"
+        time.sleep(0.1)
+    spans = [s for b in json.loads(body)["batches"] for ss in b["scopeSpans"] for s in ss["spans"]]
+    assert sorted(s["name"] for s in spans) == sorted(sent)
+    assert not any(f["signal"] == "traces" for f in metastore_files(tmp_path / "data"))  # none published yet
+    status, body, _ = get(f"{base}/jaeger/api/traces/{hex_id}", "acme")
+    assert status == 200, body
+    assert len(json.loads(body)["data"][0]["spans"]) == 2
+    # Another tenant does not find it.
+    assert get(f"{base}/tempo/api/traces/{hex_id}", "globex")[0] == 404
