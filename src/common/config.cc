@@ -522,6 +522,15 @@ void ValidateAcrossKeys(LoadedConfig& loaded, std::vector<std::string>* errors) 
     }
   }
 
+  // A record reaches storage, where the search role finds it unpublished, only once the ingest
+  // node flushes it.
+  if (c.search.freshness_seconds > 0 && c.processing.buffer.flush_interval_seconds >= c.search.freshness_seconds) {
+    loaded.warnings.push_back(fmt::format(
+        "WARNING: {}: records wait up to processing.buffer.flush_interval_seconds ({} s) in the ingest node before "
+        "storage has them, so they are not searchable within {} s of their ack",
+        Where(loaded, "search.freshness_seconds"), c.processing.buffer.flush_interval_seconds,
+        c.search.freshness_seconds));
+  }
   if (c.kafka.fetch_min_bytes > c.kafka.fetch_max_bytes) {
     errors->push_back(fmt::format("{}: {} is above kafka.fetch_max_bytes ({})", Where(loaded, "kafka.fetch_min_bytes"),
                                   c.kafka.fetch_min_bytes, c.kafka.fetch_max_bytes));

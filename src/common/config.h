@@ -437,6 +437,7 @@ struct SearchConfig {
   int64_t max_result_rows = 10000;
   int64_t max_concurrent_queries = 4;
   int64_t threads = 1;
+  int64_t freshness_seconds = 5;
   template <class V>
   void Visit(V& v) {
     v.Field("bind", bind, {.doc = "Listen address of the search HTTP API."});
@@ -458,6 +459,12 @@ struct SearchConfig {
              .max = 1024});
     v.Field("threads", threads,
             {.doc = "DuckDB threads of one query (DuckDB shares the cores with ingest).", .min = 1, .max = 256});
+    v.Field("freshness_seconds", freshness_seconds,
+            {.doc = "A record is searchable at most this long after its ack, before its file is published: each "
+                    "query asks the storage nodes (storage.endpoints) for what they have not published yet. 0: "
+                    "published files only (up to storage.rotation_max_file_age_seconds behind).",
+             .min = 0,
+             .max = 3600});
   }
 };
 
@@ -510,7 +517,9 @@ struct StorageNodeConfig {
   template <class V>
   void Visit(V& v) {
     v.Section("flight", flight, "Arrow Flight server (ingest -> storage).");
-    v.Field("endpoints", endpoints, {.doc = "Storage nodes an ingest node sends to (host:port); empty: this process."});
+    v.Field("endpoints", endpoints,
+            {.doc = "Storage nodes an ingest node sends to and the search role asks for records not published yet "
+                    "(host:port); empty: this process."});
     v.Field("local_dir", local_dir, {.doc = "Active and stable Parquet before upload."});
     v.Field("rotation_max_file_size_mb", rotation_max_file_size_mb,
             {.doc = "Finalize an active file at this size.", .min = 1, .max = 65536});

@@ -29,6 +29,7 @@
 #include "ingest/ingest_pipeline.h"
 #include "search/query_engine.h"
 #include "search/search_api.h"
+#include "search/storage_fresh_source.h"
 #include "storage/flight_server.h"
 #include "storage/janitor.h"
 #include "storage/metastore/metastore.h"
@@ -98,6 +99,7 @@ struct Node::Impl {
   std::unique_ptr<gateway::KafkaSource> kafka_source;
   std::unique_ptr<gateway::Authenticator> authenticator;
   std::unique_ptr<gateway::QuotaLimiter> quotas;
+  std::unique_ptr<search::StorageFreshSource> fresh_source;  // outlives the engine that asks it
   std::unique_ptr<search::QueryEngine> search_engine;
   std::unique_ptr<search::SearchApi> search_api;
   std::unique_ptr<HttpServer> search_server;
@@ -146,6 +148,9 @@ struct Node::Impl {
     if (Has("storage") && !Has("ingest")) peers.push_back("the storage node serves ingest nodes of other processes");
     if (Has("control") && !(Has("gateway") && Has("ingest") && Has("storage"))) {
       peers.push_back("the control node serves the registrations of other processes");
+    }
+    if (Has("search") && !Has("storage") && config.search.freshness_seconds > 0 && !config.storage.endpoints.empty()) {
+      peers.push_back("the search role asks storage nodes of other processes for records not published yet");
     }
     if (!Has("control") && !config.control.endpoint.empty()) {
       peers.push_back("this node registers with the control node at " + config.control.endpoint);
@@ -251,7 +256,8 @@ struct Node::Impl {
     ARROW_ASSIGN_OR_RAISE(storage_server,
                           storage::StorageServer::Start(options, c.flight.bind, static_cast<int>(c.flight.port)));
     endpoints.push_back({"storage", fmt::format("{}:{}", c.flight.bind, storage_server->port()),
-                         "Arrow Flight DoPut (ingest -> storage); lake: " + lake->uri_root()});
+                         "Arrow Flight DoPut (ingest -> storage), DoGet of unpublished records (-> search); lake: " +
+                             lake->uri_root()});
     return arrow::Status::OK();
   }
 
@@ -395,6 +401,26 @@ struct Node::Impl {
       options.schemas[ingest::SignalText(signal)] = ingest::SchemaFor(signal);
     }
     options.scratch_dir = config.node.data_dir + "/search";
+    if (config.search.freshness_seconds > 0) {
+      // Records not published yet come from the storage nodes over Flight (issue #13).
+      search::StorageFreshSourceOptions fresh;
+      fresh.endpoints = config.storage.endpoints;
+      if (fresh.endpoints.empty() && storage_server) {
+        fresh.endpoints.push_back(fmt::format("{}:{}", config.storage.flight.bind, storage_server->port()));
+      }
+      fresh.cluster_token = cluster_token.value();
+      fresh.timeout = std::chrono::milliseconds(std::min<int64_t>(config.search.query_timeout_ms, 10000));
+      fresh.max_bytes = config.search.memory_limit_mb << 20;
+      fresh.metrics = metrics;
+      if (fresh.endpoints.empty()) {
+        spdlog::warn(
+            "search: storage.endpoints is empty and this process runs no storage role: only published files are "
+            "searched (search.freshness_seconds is not met)");
+      } else {
+        fresh_source = std::make_unique<search::StorageFreshSource>(std::move(fresh));
+        options.fresh = fresh_source.get();
+      }
+    }
     ARROW_ASSIGN_OR_RAISE(search_engine, search::QueryEngine::Open(std::move(options)));
     // One authenticator for search and gateway (whichever starts first makes it).
     if (!authenticator) authenticator = std::make_unique<gateway::Authenticator>(config.auth);
@@ -532,6 +558,7 @@ void Node::Stop() {
   if (m.search_api) m.search_api->Drain();  // queries in progress still read the metastore
   m.search_api.reset();
   m.search_engine.reset();
+  m.fresh_source.reset();
   m.lake.reset();  // before the process finalizes Arrow's S3 client
   m.metastore.reset();
   if (m.control_server) m.control_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));

@@ -2,12 +2,14 @@
 
 #include <duckdb.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <limits>
 #include <mutex>
 #include <string_view>
 
+#include <arrow/array/util.h>
 #include <arrow/c/abi.h>
 #include <arrow/c/bridge.h>
 #include <fmt/format.h>
@@ -162,10 +164,87 @@ arrow::Status RegisterTimestampTzCasts(duckdb_connection conn) {
 
 }  // namespace
 
+namespace {
+
+// Batches that a table function of the session hands to DuckDB, and the types DuckDB gives them.
+struct ArrowTable {
+  duckdb_connection conn = nullptr;
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  int64_t rows = 0;
+  duckdb_arrow_converted_schema converted = nullptr;
+  std::vector<std::string> names;
+  std::vector<duckdb_logical_type> types;
+
+  ~ArrowTable() {
+    for (auto& type : types) duckdb_destroy_logical_type(&type);
+    if (converted) duckdb_destroy_arrow_converted_schema(&converted);
+  }
+};
+
+struct ArrowTableScan {
+  size_t batch = 0;
+  int64_t offset = 0;  // rows of that batch handed over already
+};
+
+arrow::Status ToChunk(const ArrowTable& table, const arrow::RecordBatch& batch, duckdb_data_chunk* out) {
+  struct ArrowArray array;
+  ARROW_RETURN_NOT_OK(arrow::ExportRecordBatch(batch, &array));
+  auto status =
+      TakeErrorData(duckdb_data_chunk_from_arrow(table.conn, &array, table.converted, out), "Arrow batch to DuckDB");
+  if (array.release != nullptr) array.release(&array);  // DuckDB takes it over, unless it failed first
+  return status;
+}
+
+void ArrowTableBind(duckdb_bind_info info) {
+  const auto* table = static_cast<const ArrowTable*>(duckdb_bind_get_extra_info(info));
+  for (size_t i = 0; i < table->types.size(); ++i) {
+    duckdb_bind_add_result_column(info, table->names[i].c_str(), table->types[i]);
+  }
+  duckdb_bind_set_cardinality(info, static_cast<idx_t>(table->rows), true);
+}
+
+void ArrowTableInit(duckdb_init_info info) {
+  duckdb_init_set_init_data(info, new ArrowTableScan(), [](void* scan) { delete static_cast<ArrowTableScan*>(scan); });
+  duckdb_init_set_max_threads(info, 1);  // one scan state, no locking
+}
+
+// One chunk of at most a vector's rows per call; none at the end. The chunk's vectors point into
+// the session's batches, which outlive the query.
+void ArrowTableFunction(duckdb_function_info info, duckdb_data_chunk output) {
+  const auto* table = static_cast<const ArrowTable*>(duckdb_function_get_extra_info(info));
+  auto* scan = static_cast<ArrowTableScan*>(duckdb_function_get_init_data(info));
+  while (scan->batch < table->batches.size() && scan->offset >= table->batches[scan->batch]->num_rows()) {
+    ++scan->batch;
+    scan->offset = 0;
+  }
+  if (scan->batch == table->batches.size()) {
+    duckdb_data_chunk_set_size(output, 0);
+    return;
+  }
+  const auto& batch = table->batches[scan->batch];
+  const int64_t n = std::min(batch->num_rows() - scan->offset, static_cast<int64_t>(duckdb_vector_size()));
+  duckdb_data_chunk chunk = nullptr;
+  if (auto status = ToChunk(*table, *batch->Slice(scan->offset, n), &chunk); !status.ok()) {
+    duckdb_function_set_error(info, status.message().c_str());
+    return;
+  }
+  for (idx_t c = 0; c < duckdb_data_chunk_get_column_count(output); ++c) {
+    duckdb_vector_reference_vector(duckdb_data_chunk_get_vector(output, c), duckdb_data_chunk_get_vector(chunk, c));
+  }
+  duckdb_data_chunk_set_size(output, static_cast<idx_t>(n));
+  duckdb_destroy_data_chunk(&chunk);
+  scan->offset += n;
+}
+
+}  // namespace
+
 struct DuckDbSession::Impl {
   duckdb_database db = nullptr;
   duckdb_connection conn = nullptr;
   duckdb_prepared_statement query = nullptr;
+  // Destroyed after the database (members go after the destructor's body): its table functions
+  // point to them.
+  std::vector<std::unique_ptr<ArrowTable>> arrow_tables;
 
   ~Impl() {
     if (query) duckdb_destroy_prepare(&query);
@@ -260,6 +339,47 @@ arrow::Status DuckDbSession::Run(const std::string& sql, const std::vector<std::
   }
   duckdb_destroy_prepare(&stmt);
   return status;
+}
+
+arrow::Status DuckDbSession::RegisterArrowTable(const std::string& name, const std::shared_ptr<arrow::Schema>& schema,
+                                                std::vector<std::shared_ptr<arrow::RecordBatch>> batches) {
+  auto table = std::make_unique<ArrowTable>();
+  table->conn = impl_->conn;
+  for (const auto& batch : batches) table->rows += batch->num_rows();
+  table->batches = std::move(batches);
+  struct ArrowSchema c_schema;
+  ARROW_RETURN_NOT_OK(arrow::ExportSchema(*schema, &c_schema));
+  auto status =
+      TakeErrorData(duckdb_schema_from_arrow(impl_->conn, &c_schema, &table->converted), "Arrow schema to DuckDB");
+  c_schema.release(&c_schema);
+  ARROW_RETURN_NOT_OK(status);
+  // The C API tells a converted schema's types only through a chunk: those of one row of nulls.
+  arrow::ArrayVector nulls;
+  for (const auto& field : schema->fields()) {
+    ARROW_ASSIGN_OR_RAISE(auto column, arrow::MakeArrayOfNull(field->type(), 1));
+    nulls.push_back(std::move(column));
+  }
+  duckdb_data_chunk chunk = nullptr;
+  ARROW_RETURN_NOT_OK(ToChunk(*table, *arrow::RecordBatch::Make(schema, 1, std::move(nulls)), &chunk));
+  for (idx_t c = 0; c < duckdb_data_chunk_get_column_count(chunk); ++c) {
+    table->types.push_back(duckdb_vector_get_column_type(duckdb_data_chunk_get_vector(chunk, c)));
+    table->names.push_back(schema->field(static_cast<int>(c))->name());
+  }
+  duckdb_destroy_data_chunk(&chunk);
+
+  duckdb_table_function function = duckdb_create_table_function();
+  duckdb_table_function_set_name(function, name.c_str());
+  duckdb_table_function_set_extra_info(function, table.get(), nullptr);
+  duckdb_table_function_set_bind(function, ArrowTableBind);
+  duckdb_table_function_set_init(function, ArrowTableInit);
+  duckdb_table_function_set_function(function, ArrowTableFunction);
+  const duckdb_state state = duckdb_register_table_function(impl_->conn, function);
+  duckdb_destroy_table_function(&function);
+  if (state == DuckDBError) {
+    return QueryError(QueryErrorKind::kInternal, fmt::format("DuckDB refused the table function {}", name));
+  }
+  impl_->arrow_tables.push_back(std::move(table));
+  return arrow::Status::OK();
 }
 
 arrow::Status DuckDbSession::PrepareQuery(const std::string& sql) {

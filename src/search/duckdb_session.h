@@ -54,6 +54,13 @@ class DuckDbSession {
   // ($1, $2, ...): paths travel as values, never as SQL text. Each list has at least one item.
   arrow::Status Run(const std::string& sql, const std::vector<std::vector<std::string>>& lists = {});
 
+  // Makes `batches` (each of `schema`, none empty) the table function `name`() of this database,
+  // handed to DuckDB through the Arrow C data interface (DESIGN.md "Search engine": the deprecated
+  // duckdb_arrow_scan crashes on projections). The session keeps the batches; DuckDB reads them in
+  // place. Call before lock_configuration.
+  arrow::Status RegisterArrowTable(const std::string& name, const std::shared_ptr<arrow::Schema>& schema,
+                                   std::vector<std::shared_ptr<arrow::RecordBatch>> batches);
+
   // Prepares the caller's SQL: exactly one statement, and a SELECT (a query); anything else is
   // refused (QueryErrorKind::kRefused) before it runs. DuckDB's errors keep their message.
   arrow::Status PrepareQuery(const std::string& sql);

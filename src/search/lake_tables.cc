@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "search/query_error.h"
+#include "storage/fresh_ticket.h"
 
 namespace openwit::search {
 
@@ -37,7 +38,8 @@ std::vector<LakeTable> TablesNamedIn(std::string_view sql) {
 
 arrow::Result<TableFiles> ChooseFiles(storage::Metastore* metastore, const std::string& lake_uri_root,
                                       const std::string& tenant, const LakeTable& table,
-                                      std::optional<int64_t> start_ns, std::optional<int64_t> end_ns) {
+                                      std::optional<int64_t> start_ns, std::optional<int64_t> end_ns,
+                                      const std::set<std::string>& fresh_stems) {
   const std::string kFileScheme = "file://";
   if (lake_uri_root.rfind(kFileScheme, 0) != 0) {
     return QueryError(QueryErrorKind::kInternal,
@@ -48,8 +50,12 @@ arrow::Result<TableFiles> ChooseFiles(storage::Metastore* metastore, const std::
   query.signal = table.signal;
   ARROW_ASSIGN_OR_RAISE(auto files, metastore->ListFiles(query));
   const std::string prefix = fmt::format("{}/tenant={}/signal={}/", lake_uri_root, tenant, table.signal);
-  TableFiles out{table, {}, static_cast<int64_t>(files.size()), 0, 0};
+  TableFiles out{table, {}, static_cast<int64_t>(files.size()), 0, 0, 0};
   for (const auto& file : files) {
+    if (!fresh_stems.empty() && fresh_stems.count(storage::FileStem(file.uri)) > 0) {
+      ++out.fresh;
+      continue;
+    }
     // Same rule as the metastore's own query: a file overlaps [start, end) when max >= start and
     // min < end.
     if ((start_ns && file.max_time_ns < *start_ns) || (end_ns && file.min_time_ns >= *end_ns)) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,15 +33,18 @@ struct TableFiles {
   LakeTable table;
   std::vector<std::string> paths;  // local paths handed to DuckDB
   int64_t considered = 0;          // files of the tenant and signal
+  int64_t fresh = 0;               // of those, left out: published since the fresh answer, which holds their rows
   int64_t pruned = 0;              // of those, outside the time range
   int64_t bytes = 0;               // size of the files kept
 };
 
-// The files of `table` for `tenant` that overlap [start_ns, end_ns) (either bound optional).
+// The files of `table` for `tenant` that overlap [start_ns, end_ns) (either bound optional), but
+// none whose stem is in `fresh_stems` (fresh_source.h).
 // Every file must lie under `lake_uri_root`/tenant=<tenant>/signal=<signal>/ (a metastore row
 // pointing elsewhere is refused, not followed) and be a local file:// URI.
 arrow::Result<TableFiles> ChooseFiles(storage::Metastore* metastore, const std::string& lake_uri_root,
                                       const std::string& tenant, const LakeTable& table,
-                                      std::optional<int64_t> start_ns, std::optional<int64_t> end_ns);
+                                      std::optional<int64_t> start_ns, std::optional<int64_t> end_ns,
+                                      const std::set<std::string>& fresh_stems = {});
 
 }  // namespace openwit::search

@@ -1,13 +1,21 @@
 #include "search/query_engine.h"
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
 
+#include <arrow/array.h>
+#include <arrow/array/util.h>
 #include <arrow/io/file.h>
+#include <arrow/scalar.h>
 #include <arrow/table.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <parquet/arrow/writer.h>
 
 #include "search/lake_tables.h"
@@ -30,6 +38,48 @@ arrow::Status WriteEmptyParquet(const std::shared_ptr<arrow::Schema>& schema, co
   ARROW_ASSIGN_OR_RAISE(auto out, arrow::io::FileOutputStream::Open(path));
   ARROW_RETURN_NOT_OK(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), out));
   return out->Close();
+}
+
+// Whether a fresh batch holds a row in [start, end) by the time column the metastore prunes files
+// by (storage/lake_file.cc); true when it has none.
+bool InTimeRange(const arrow::RecordBatch& batch, const std::string& signal, std::optional<int64_t> start,
+                 std::optional<int64_t> end) {
+  if (!start && !end) return true;
+  const auto column = batch.GetColumnByName(signal == "metrics" ? "TimeUnix" : "Timestamp");
+  if (!column || column->type_id() != arrow::Type::TIMESTAMP) return true;
+  const auto& times = static_cast<const arrow::TimestampArray&>(*column);
+  for (int64_t i = 0; i < times.length(); ++i) {
+    if (times.IsValid(i) && (!start || times.Value(i) >= *start) && (!end || times.Value(i) < *end)) return true;
+  }
+  return false;
+}
+
+// A fresh batch with the Hive partition columns read_parquet gives the lake's rows (tenant, signal,
+// date, hour: the hour its file opened, which begins the stem "YYYY-MM-DDTHH-..." and names the
+// lake folder once published), so both read alike.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> WithPartitionColumns(const FreshBatch& fresh,
+                                                                        const std::string& tenant,
+                                                                        const std::string& signal) {
+  std::shared_ptr<arrow::Scalar> date = arrow::MakeNullScalar(arrow::date32());
+  std::shared_ptr<arrow::Scalar> hour = arrow::MakeNullScalar(arrow::int32());
+  int y = 0, m = 0, d = 0, h = 0;
+  if (std::sscanf(fresh.stem.c_str(), "%4d-%2d-%2dT%2d", &y, &m, &d, &h) == 4) {
+    const std::chrono::sys_days day{std::chrono::year(y) / m / d};
+    date = std::make_shared<arrow::Date32Scalar>(static_cast<int32_t>(day.time_since_epoch().count()));
+    hour = std::make_shared<arrow::Int32Scalar>(h);
+  }
+  const std::pair<const char*, std::shared_ptr<arrow::Scalar>> columns[] = {
+      {"tenant", std::make_shared<arrow::StringScalar>(tenant)},
+      {"signal", std::make_shared<arrow::StringScalar>(signal)},
+      {"date", date},
+      {"hour", hour},
+  };
+  auto batch = fresh.batch;
+  for (const auto& [name, value] : columns) {
+    ARROW_ASSIGN_OR_RAISE(auto array, arrow::MakeArrayFromScalar(*value, batch->num_rows()));
+    ARROW_ASSIGN_OR_RAISE(batch, batch->AddColumn(batch->num_columns(), name, std::move(array)));
+  }
+  return batch;
 }
 
 // Interrupts the session's statement once the deadline passes, unless Finish() came first.
@@ -105,12 +155,41 @@ arrow::Result<QueryResult> QueryEngine::RunAdmitted(const std::string& tenant, c
       request.limit > 0 ? std::min(request.limit, options_.limits.max_result_rows) : options_.limits.max_result_rows;
 
   QueryResult result;
+  const auto named = TablesNamedIn(request.sql);
+  // Fresh batches first, then the metastore: a file published in between is in both, and its
+  // stem says so (fresh_source.h). By table, grouped by schema (one table function each).
+  std::map<std::string, std::vector<std::vector<std::shared_ptr<arrow::RecordBatch>>>> fresh;
+  std::map<std::string, std::set<std::string>> fresh_stems;
+  if (options_.fresh != nullptr && options_.limits.freshness_seconds > 0) {
+    for (const auto& table : named) {
+      ARROW_ASSIGN_OR_RAISE(auto data, options_.fresh->Fetch(tenant, table.signal));
+      result.stats.fresh_sources_unreachable =
+          std::max(result.stats.fresh_sources_unreachable, data.sources_unreachable);
+      auto& groups = fresh[table.name];
+      for (const auto& batch : data.batches) {
+        fresh_stems[table.name].insert(batch.stem);
+        if (batch.batch->num_rows() == 0 ||
+            !InTimeRange(*batch.batch, table.signal, request.start_ns, request.end_ns)) {
+          continue;
+        }
+        ARROW_ASSIGN_OR_RAISE(auto with_partitions, WithPartitionColumns(batch, tenant, table.signal));
+        auto group = std::find_if(groups.begin(), groups.end(), [&](const auto& g) {
+          return g.front()->schema()->Equals(*with_partitions->schema());
+        });
+        if (group == groups.end()) group = groups.emplace(groups.end());
+        group->push_back(std::move(with_partitions));
+        ++result.stats.fresh_batches;
+        result.stats.fresh_rows += batch.batch->num_rows();
+      }
+    }
+  }
   std::vector<TableFiles> tables;
   std::vector<std::string> allowed;
-  for (const auto& table : TablesNamedIn(request.sql)) {
+  for (const auto& table : named) {
     ARROW_ASSIGN_OR_RAISE(auto files, ChooseFiles(options_.metastore, options_.lake_uri_root, tenant, table,
-                                                  request.start_ns, request.end_ns));
+                                                  request.start_ns, request.end_ns, fresh_stems[table.name]));
     result.stats.files_considered += files.considered;
+    result.stats.files_fresh += files.fresh;
     result.stats.files_pruned += files.pruned;
     result.stats.files_read += static_cast<int64_t>(files.paths.size());
     result.stats.bytes_in_files += files.bytes;
@@ -129,16 +208,28 @@ arrow::Result<QueryResult> QueryEngine::RunAdmitted(const std::string& tenant, c
   if (!allowed.empty()) ARROW_RETURN_NOT_OK(session->Run("SET allowed_paths = $1", {allowed}));
   ARROW_RETURN_NOT_OK(session->Run("SET enable_external_access = false"));
   for (const auto& files : tables) {
-    if (files.paths.empty()) continue;  // no file and no schema: the table stays unknown
-    ARROW_RETURN_NOT_OK(
-        session->Run(fmt::format("SET VARIABLE openwit_files_{} = $1", files.table.name), {files.paths}));
-    // Fixed text: the file list is the variable's value. hive_types: the partition columns of
-    // every file have the same types, whatever their values look like.
-    ARROW_RETURN_NOT_OK(session->Run(fmt::format(
-        "CREATE TEMP VIEW {0} AS SELECT * FROM read_parquet(getvariable('openwit_files_{0}'), "
-        "hive_partitioning = true, hive_types = {{'tenant': VARCHAR, 'signal': VARCHAR, 'date': DATE, 'hour': "
-        "INTEGER}})",
-        files.table.name)));
+    std::vector<std::string> parts;
+    if (!files.paths.empty()) {
+      ARROW_RETURN_NOT_OK(
+          session->Run(fmt::format("SET VARIABLE openwit_files_{} = $1", files.table.name), {files.paths}));
+      // Fixed text: the file list is the variable's value. hive_types: the partition columns of
+      // every file have the same types, whatever their values look like.
+      parts.push_back(fmt::format(
+          "SELECT * FROM read_parquet(getvariable('openwit_files_{0}'), hive_partitioning = true, hive_types = "
+          "{{'tenant': VARCHAR, 'signal': VARCHAR, 'date': DATE, 'hour': INTEGER}})",
+          files.table.name));
+    }
+    auto& groups = fresh[files.table.name];
+    for (size_t i = 0; i < groups.size(); ++i) {
+      const std::string function = fmt::format("openwit_fresh_{}_{}", files.table.name, i);
+      auto schema = groups[i].front()->schema();
+      ARROW_RETURN_NOT_OK(session->RegisterArrowTable(function, schema, std::move(groups[i])));
+      parts.push_back(fmt::format("SELECT * FROM {}()", function));
+    }
+    if (parts.empty()) continue;  // no file, no schema and nothing fresh: the table stays unknown
+    // By name: the lake's columns first, in their order; a column only one side has is NULL on the other.
+    ARROW_RETURN_NOT_OK(session->Run(
+        fmt::format("CREATE TEMP VIEW {} AS {}", files.table.name, fmt::join(parts, " UNION ALL BY NAME "))));
   }
   ARROW_RETURN_NOT_OK(session->Run("SET enable_profiling = 'no_output'"));
   ARROW_RETURN_NOT_OK(session->Run("SET lock_configuration = true"));

@@ -17,6 +17,14 @@
 // query), search.max_result_rows (more rows are cut and flagged), search.max_concurrent_queries
 // (more are refused at once), search.threads (DuckDB's threads per query).
 //
+// Fresh records (issue #13): a record is searchable from its ack on, not only once its file is
+// published. Before listing the metastore the engine asks the FreshSource (the storage nodes) for
+// the tenant's unpublished batches of each table the query names, leaves out every lake file whose
+// stem came with them (published in between: its rows are among them), and hands the batches to
+// DuckDB as table functions over Arrow: each view is then read_parquet(...) UNION ALL BY NAME the
+// fresh batches, with the same partition columns. No row is counted twice, none is lost while a
+// file rotates.
+//
 // Timestamps: DuckDB 2.0 reads the lake's timestamp[ns, UTC] columns (Parquet TIMESTAMP(NANOS,
 // isAdjustedToUTC=true)) as TIMESTAMPTZ_NS, so results keep their nanoseconds.
 
@@ -33,6 +41,7 @@
 
 #include "common/config.h"
 #include "search/duckdb_session.h"
+#include "search/fresh_source.h"
 #include "storage/metastore/metastore.h"
 
 namespace openwit::search {
@@ -45,6 +54,8 @@ struct QueryEngineOptions {
   // reads an empty Parquet file of that schema from scratch_dir, so its columns still bind.
   std::map<std::string, std::shared_ptr<arrow::Schema>> schemas;
   std::string scratch_dir;
+  // Not owned. Null, or limits.freshness_seconds 0: the metastore's files only.
+  FreshSource* fresh = nullptr;
 };
 
 struct QueryRequest {
@@ -57,11 +68,15 @@ struct QueryRequest {
 struct QueryStats {
   int64_t files_considered = 0;  // the tenant's files of the tables the query names
   int64_t files_pruned = 0;      // of those, outside [start, end)
+  int64_t files_fresh = 0;       // of those, left out: published since the fresh answer, which holds their rows
   int64_t files_read = 0;        // handed to DuckDB
   int64_t bytes_in_files = 0;    // their size: what DuckDB reads at most (row-group pruning reads less)
-  int64_t rows_scanned = -1;     // DuckDB's profiler count of rows its scans produced (-1: not reported)
-  double open_ms = 0;            // opening and confining the query's database
-  double elapsed_ms = 0;         // the whole query
+  int64_t fresh_batches = 0;     // batches not published yet handed to DuckDB (those in [start, end))
+  int64_t fresh_rows = 0;        // their rows
+  int64_t fresh_sources_unreachable = 0;  // storage nodes that did not answer: their unpublished rows are missing
+  int64_t rows_scanned = -1;              // DuckDB's profiler count of rows its scans produced (-1: not reported)
+  double open_ms = 0;                     // opening and confining the query's database
+  double elapsed_ms = 0;                  // the whole query
 };
 
 struct QueryResult {

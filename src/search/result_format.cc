@@ -147,8 +147,12 @@ json Value(const arrow::Array& array, int64_t i) {
 nlohmann::json StatsJson(const QueryStats& stats, const QueryRows& rows) {
   return json{{"files_considered", stats.files_considered},
               {"files_pruned", stats.files_pruned},
+              {"files_fresh", stats.files_fresh},
               {"files_read", stats.files_read},
               {"bytes_in_files", stats.bytes_in_files},
+              {"fresh_batches", stats.fresh_batches},
+              {"fresh_rows", stats.fresh_rows},
+              {"fresh_sources_unreachable", stats.fresh_sources_unreachable},
               {"rows_scanned", stats.rows_scanned},
               {"rows_returned", rows.rows},
               {"open_ms", stats.open_ms},

@@ -70,10 +70,14 @@ int64_t ActiveFile::rows() const {
 }
 
 arrow::Result<ActiveFile::Contents> ActiveFile::Read(const std::string& path) {
-  Contents contents;
   // Memory-mapped: the batches point into the page cache instead of a heap copy of the whole file,
   // so finalizing a large active file does not double the node's memory.
   ARROW_ASSIGN_OR_RAISE(auto in, arrow::io::MemoryMappedFile::Open(path, arrow::io::FileMode::READ));
+  return Read(in);
+}
+
+arrow::Result<ActiveFile::Contents> ActiveFile::Read(const std::shared_ptr<arrow::io::RandomAccessFile>& in) {
+  Contents contents;
   auto reader = arrow::ipc::RecordBatchStreamReader::Open(in);
   if (!reader.ok()) {
     contents.torn = true;  // not even a whole schema message: nothing was ever acknowledged from it

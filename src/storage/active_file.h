@@ -47,6 +47,9 @@ class ActiveFile {
   };
   // Reads every complete, well-formed batch of an active file, even one cut short by a crash.
   static arrow::Result<Contents> Read(const std::string& path);
+  // The same from a file opened earlier: one opened before its active file was finalized and
+  // deleted still reads (the storage node's fresh answers, fresh_ticket.h).
+  static arrow::Result<Contents> Read(const std::shared_ptr<arrow::io::RandomAccessFile>& in);
 
  private:
   ActiveFile(std::string path, std::shared_ptr<arrow::Schema> schema);

@@ -12,8 +12,12 @@
 #include <arrow/buffer.h>
 #include <arrow/flight/server_middleware.h>
 #include <arrow/io/file.h>
+#include <arrow/ipc/dictionary.h>
+#include <arrow/ipc/writer.h>
+#include <arrow/table.h>
 #include <arrow/type.h>
 #include <fmt/format.h>
+#include <parquet/arrow/reader.h>
 #include <spdlog/spdlog.h>
 
 #include "common/cluster_token.h"
@@ -61,6 +65,71 @@ class ClusterTokenCheck final : public flight::ServerMiddlewareFactory {
   const ClusterToken token_;
 };
 
+// Whether batches of `b` can travel in a stream of `a`: the same types, where only the names of
+// list and map children may differ (a stable file read back from Parquet names them its own way).
+bool SameLayout(const arrow::DataType& a, const arrow::DataType& b) {
+  if (a.id() != b.id() || a.num_fields() != b.num_fields()) return false;
+  if (a.num_fields() == 0) return a.Equals(b);
+  if (a.id() == arrow::Type::FIXED_SIZE_LIST && static_cast<const arrow::FixedSizeListType&>(a).list_size() !=
+                                                    static_cast<const arrow::FixedSizeListType&>(b).list_size()) {
+    return false;
+  }
+  for (int i = 0; i < a.num_fields(); ++i) {
+    if (a.id() == arrow::Type::STRUCT && a.field(i)->name() != b.field(i)->name()) return false;
+    if (!SameLayout(*a.field(i)->type(), *b.field(i)->type())) return false;
+  }
+  return true;
+}
+
+bool SameLayout(const arrow::Schema& a, const arrow::Schema& b) {
+  if (a.num_fields() != b.num_fields()) return false;
+  for (int i = 0; i < a.num_fields(); ++i) {
+    if (a.field(i)->name() != b.field(i)->name() || !SameLayout(*a.field(i)->type(), *b.field(i)->type())) {
+      return false;
+    }
+  }
+  return true;
+}
+
+arrow::Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> ReadParquetBatches(
+    const std::shared_ptr<arrow::io::RandomAccessFile>& in) {
+  ARROW_ASSIGN_OR_RAISE(auto reader, parquet::arrow::OpenFile(in, arrow::default_memory_pool()));
+  ARROW_ASSIGN_OR_RAISE(auto table, reader->ReadTable());
+  arrow::TableBatchReader batches(*table);
+  return batches.ToRecordBatches();
+}
+
+// The answer of DoGet: one schema, each batch with the stem of its file as app_metadata (Flight's
+// RecordBatchStream sends no app_metadata).
+class FreshStream final : public flight::FlightDataStream {
+ public:
+  using StemAndBatch = std::pair<std::string, std::shared_ptr<arrow::RecordBatch>>;
+  FreshStream(std::shared_ptr<arrow::Schema> schema, std::vector<StemAndBatch> batches)
+      : schema_(std::move(schema)), batches_(std::move(batches)) {}
+
+  std::shared_ptr<arrow::Schema> schema() override { return schema_; }
+  arrow::Result<flight::FlightPayload> GetSchemaPayload() override {
+    flight::FlightPayload payload;
+    arrow::ipc::DictionaryFieldMapper mapper(*schema_);
+    ARROW_RETURN_NOT_OK(arrow::ipc::GetSchemaPayload(*schema_, options_, mapper, &payload.ipc_message));
+    return payload;
+  }
+  arrow::Result<flight::FlightPayload> Next() override {
+    flight::FlightPayload payload;  // without IPC metadata: the end of the stream
+    if (next_ == batches_.size()) return payload;
+    const auto& [stem, batch] = batches_[next_++];
+    ARROW_RETURN_NOT_OK(arrow::ipc::GetRecordBatchPayload(*batch, options_, &payload.ipc_message));
+    payload.app_metadata = arrow::Buffer::FromString(stem);
+    return payload;
+  }
+
+ private:
+  const std::shared_ptr<arrow::Schema> schema_;
+  const std::vector<StemAndBatch> batches_;
+  const arrow::ipc::IpcWriteOptions options_ = arrow::ipc::IpcWriteOptions::Defaults();
+  size_t next_ = 0;
+};
+
 }  // namespace
 
 struct StorageServer::Metrics {
@@ -76,6 +145,11 @@ struct StorageServer::Metrics {
   prometheus::Counter& uploaded = r->Counter("parquet.files.uploaded", "Stable files published");
   prometheus::Counter& failures =
       r->Counter("parquet.upload.failures", "Failed publications of a stable file (tried again later)");
+  prometheus::Counter& fresh_batches =
+      r->Counter("storage.fresh.batches", "Batches not published yet that the search role was sent (DoGet)");
+  prometheus::Counter& fresh_skipped =
+      r->Counter("storage.fresh.files_skipped",
+                 "Unpublished files left out of a fresh answer: unreadable, or of another schema than the rest");
 };
 
 StorageServer::StorageServer(StorageOptions options)
@@ -216,6 +290,78 @@ arrow::Status StorageServer::DoPut(const flight::ServerCallContext&,
     ARROW_RETURN_NOT_OK(writer->WriteMetadata(*arrow::Buffer::FromString(id)));
   }
   return status;
+}
+
+std::vector<StorageServer::UnpublishedFile> StorageServer::OpenUnpublished(const FreshTicket& ticket) {
+  std::vector<UnpublishedFile> files;
+  auto open = [&](const fs::path& path, bool active) {
+    auto in = [&]() -> arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> {
+      if (active) return arrow::io::MemoryMappedFile::Open(path.string(), arrow::io::FileMode::READ);
+      return arrow::io::ReadableFile::Open(path.string());
+    }();
+    if (!in.ok()) {
+      spdlog::warn("storage: fresh answer without {}: {}", path.string(), in.status().message());
+      metrics_->fresh_skipped.Increment();
+      return;
+    }
+    files.push_back({FileStem(path.string()), active, std::move(*in)});
+  };
+  // Finalizing (active -> stable) and publishing (stable -> lake and metastore) hold rotation_mu_:
+  // under it every file of the tenant is found exactly once here or is in the metastore already.
+  // What is opened stays readable once the lock is released, even after the file moves on.
+  std::lock_guard lock(rotation_mu_);
+  std::error_code ec;
+  for (const auto& entry :
+       fs::directory_iterator(fmt::format("{}/active/{}/{}", options_.local_dir, ticket.tenant, ticket.signal), ec)) {
+    if (entry.path().extension() == ".arrows") open(entry.path(), true);
+  }
+  ec.clear();
+  const std::string stable =
+      fmt::format("{}/stable/tenant={}/signal={}", options_.local_dir, ticket.tenant, ticket.signal);
+  for (auto it = fs::recursive_directory_iterator(stable, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_regular_file() && it->path().extension() == ".parquet") open(it->path(), false);
+  }
+  return files;
+}
+
+arrow::Status StorageServer::DoGet(const flight::ServerCallContext&, const flight::Ticket& request,
+                                   std::unique_ptr<flight::FlightDataStream>* stream) {
+  ARROW_ASSIGN_OR_RAISE(auto ticket, ParseFreshTicket(request.ticket));
+  std::shared_ptr<arrow::Schema> schema;
+  std::vector<FreshStream::StemAndBatch> batches;
+  for (const auto& file : OpenUnpublished(ticket)) {
+    auto read = [&]() -> arrow::Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> {
+      if (!file.active) return ReadParquetBatches(file.in);
+      ARROW_ASSIGN_OR_RAISE(auto contents, ActiveFile::Read(file.in));
+      return std::move(contents.batches);  // a torn tail is a batch still being written: not acked yet
+    }();
+    if (!read.ok() || read->empty()) {
+      if (!read.ok()) {
+        spdlog::warn("storage: fresh answer without {}: {}", file.stem, read.status().message());
+        metrics_->fresh_skipped.Increment();
+      }
+      continue;
+    }
+    if (!schema) schema = read->front()->schema();
+    // One stream has one schema; a file of another (a schema change meanwhile) is searchable once
+    // published.
+    if (!SameLayout(*schema, *read->front()->schema())) {
+      spdlog::warn("storage: fresh answer without {}: its schema differs from the other files'", file.stem);
+      metrics_->fresh_skipped.Increment();
+      continue;
+    }
+    for (const auto& batch : *read) {
+      batches.emplace_back(file.stem, arrow::RecordBatch::Make(schema, batch->num_rows(), batch->columns()));
+    }
+  }
+  if (!schema) schema = arrow::schema(arrow::FieldVector{});
+  if (arrow::ipc::DictionaryFieldMapper(*schema).num_fields() > 0) {
+    return arrow::Status::NotImplemented("fresh answers of dictionary-encoded columns");
+  }
+  metrics_->fresh_batches.Increment(static_cast<double>(batches.size()));
+  *stream = std::make_unique<FreshStream>(std::move(schema), std::move(batches));
+  return arrow::Status::OK();
 }
 
 arrow::Status StorageServer::Finalize(const std::string& tenant, const std::string& signal, const std::string& hour,

@@ -6,7 +6,9 @@
 // local_dir/stable/<lake key> (tenant=/signal=/date=/hour=, the hour the active file opened, UTC);
 // publishing uploads each to the object store, verifies it, registers it in the metastore and only
 // then drops the local copy. What cannot be published yet (store or metastore down) stays in
-// local_dir/stable and is tried again with backoff, and at the next start.
+// local_dir/stable and is tried again with backoff, and at the next start. DoGet serves what is
+// not published yet, active and stable files, to the search role (fresh_ticket.h), so a record is
+// searchable from its ack on, not from its publication.
 
 #include <chrono>
 #include <condition_variable>
@@ -21,6 +23,7 @@
 #include "common/metrics.h"
 #include "storage/active_file.h"
 #include "storage/batch_registry.h"
+#include "storage/fresh_ticket.h"
 #include "storage/metastore/metastore.h"
 #include "storage/object_store.h"
 
@@ -50,6 +53,11 @@ class StorageServer final : public arrow::flight::FlightServerBase {
                       std::unique_ptr<arrow::flight::FlightMessageReader> reader,
                       std::unique_ptr<arrow::flight::FlightMetadataWriter> writer) override;
 
+  // The batches of the ticket's tenant and signal that are not in the metastore yet, each with its
+  // file's stem as app_metadata (fresh_ticket.h); never another tenant's.
+  arrow::Status DoGet(const arrow::flight::ServerCallContext& context, const arrow::flight::Ticket& request,
+                      std::unique_ptr<arrow::flight::FlightDataStream>* stream) override;
+
   // Finalizes every active file now (tests, shutdown).
   arrow::Status RotateAll();
   // Publishes every stable file waiting under local_dir/stable; the first error after trying all.
@@ -65,6 +73,13 @@ class StorageServer final : public arrow::flight::FlightServerBase {
     std::shared_ptr<ActiveFile> file;
   };
   arrow::Status Recover();
+  struct UnpublishedFile {
+    std::string stem;
+    bool active = false;  // an IPC stream still written to, else stable Parquet
+    std::shared_ptr<arrow::io::RandomAccessFile> in;
+  };
+  // Opens the active and stable files of the ticket's tenant and signal.
+  std::vector<UnpublishedFile> OpenUnpublished(const FreshTicket& ticket);
   arrow::Result<std::shared_ptr<ActiveFile>> ActiveFor(const std::string& tenant, const std::string& signal,
                                                        const std::shared_ptr<arrow::Schema>& schema);
   // Active file -> stable Parquet (local) -> batch ids persisted -> active file deleted -> publish.

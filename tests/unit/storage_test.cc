@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <numeric>
 #include <set>
 
 #include <arrow/api.h>
@@ -18,6 +19,7 @@
 #include <parquet/arrow/reader.h>
 
 #include "ingest/flight_sender.h"
+#include "search/storage_fresh_source.h"
 #include "storage/active_file.h"
 #include "storage/batch_registry.h"
 #include "storage/flight_server.h"
@@ -518,6 +520,184 @@ TEST_F(StorageTest, JanitorAppliesRetentionPerTenantAndLeavesStrangersAlone) {
                                          LakeKey("beta", "logs", "2026-11-23T08", "old")}));
   EXPECT_FALSE(fs::exists(lake_.dir + "/" + LakeKey("acme", "logs", "2026-11-23T08", "old")));
   EXPECT_TRUE(fs::exists(lake_.dir + "/notes/readme.parquet"));
+}
+
+// Rows with nested columns, which a stable file read back from Parquet names its own way.
+std::shared_ptr<arrow::RecordBatch> NestedRows(int64_t first, int64_t n) {
+  arrow::Int64Builder values;
+  auto pool = arrow::default_memory_pool();
+  arrow::MapBuilder attrs(pool, std::make_shared<arrow::StringBuilder>(), std::make_shared<arrow::StringBuilder>());
+  arrow::ListBuilder counts(pool, std::make_shared<arrow::UInt64Builder>());
+  for (int64_t i = 0; i < n; ++i) {
+    EXPECT_TRUE(values.Append(first + i).ok());
+    EXPECT_TRUE(attrs.Append().ok());
+    EXPECT_TRUE(static_cast<arrow::StringBuilder*>(attrs.key_builder())->Append("k").ok());
+    EXPECT_TRUE(static_cast<arrow::StringBuilder*>(attrs.item_builder())->Append(std::to_string(i)).ok());
+    EXPECT_TRUE(counts.Append().ok());
+    EXPECT_TRUE(static_cast<arrow::UInt64Builder*>(counts.value_builder())->Append(static_cast<uint64_t>(i)).ok());
+  }
+  auto schema =
+      arrow::schema({arrow::field("v", arrow::int64()), arrow::field("attrs", arrow::map(arrow::utf8(), arrow::utf8())),
+                     arrow::field("counts", arrow::list(arrow::uint64()))});
+  return arrow::RecordBatch::Make(
+      schema, n, {values.Finish().ValueOrDie(), attrs.Finish().ValueOrDie(), counts.Finish().ValueOrDie()});
+}
+
+// The values of column v of fresh batches, sorted, and the stems they came with.
+std::pair<std::vector<int64_t>, std::set<std::string>> FreshRows(const search::FreshData& data) {
+  std::vector<int64_t> rows;
+  std::set<std::string> stems;
+  for (const auto& fresh : data.batches) {
+    stems.insert(fresh.stem);
+    auto values = std::static_pointer_cast<arrow::Int64Array>(fresh.batch->GetColumnByName("v"));
+    for (int64_t i = 0; i < values->length(); ++i) rows.push_back(values->Value(i));
+  }
+  std::sort(rows.begin(), rows.end());
+  return {rows, stems};
+}
+
+std::vector<int64_t> Range(int64_t first, int64_t n) {
+  std::vector<int64_t> out(static_cast<size_t>(n));
+  std::iota(out.begin(), out.end(), first);
+  return out;
+}
+
+// The search role's DoGet (issue #13): what is not published yet, of the asked tenant only, each
+// batch with its file's stem, the stem the lake file gets.
+TEST_F(StorageTest, ServesUnpublishedBatchesOfTheAskedTenantOnly) {
+  auto server = StartServer();
+  const std::string address = "127.0.0.1:" + std::to_string(server->port());
+  ingest::FlightSender sender({.endpoints = {address}, .cluster_token = kTestClusterToken});
+  auto acme = Puts("ingest-1:w1", 1, 3);
+  auto globex = Puts("ingest-1:w2", 10, 2);
+  for (auto& p : globex) p.tenant = "globex";
+  EXPECT_EQ(Send(sender, acme).size(), 3u);
+  EXPECT_EQ(Send(sender, globex).size(), 2u);
+  search::StorageFreshSource source({.endpoints = {address}, .cluster_token = kTestClusterToken});
+
+  auto a = source.Fetch("acme", "logs");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->sources_unreachable, 0);
+  auto [rows, stems] = FreshRows(*a);
+  std::vector<int64_t> want;
+  for (int i = 1; i <= 3; ++i) {
+    auto r = Range(i * 1000, 100);
+    want.insert(want.end(), r.begin(), r.end());
+  }
+  EXPECT_EQ(rows, want);
+  ASSERT_EQ(stems.size(), 1u);
+  EXPECT_THAT(*stems.begin(), ::testing::MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9a-f]{16}"));
+
+  auto g = source.Fetch("globex", "logs");
+  ASSERT_TRUE(g.ok()) << g.status();
+  std::vector<int64_t> want_globex = Range(10000, 100);
+  auto more = Range(11000, 100);
+  want_globex.insert(want_globex.end(), more.begin(), more.end());
+  EXPECT_EQ(FreshRows(*g).first, want_globex);
+  for (const auto& [tenant, signal] : {std::pair{"nobody", "logs"}, std::pair{"acme", "traces"}}) {
+    auto none = source.Fetch(tenant, signal);
+    ASSERT_TRUE(none.ok()) << none.status();
+    EXPECT_TRUE(none->batches.empty()) << tenant << " " << signal;
+  }
+
+  // Published: in the metastore under the same stem, and no longer fresh.
+  ASSERT_TRUE(server->RotateAll().ok());
+  auto files = lake_.metastore->ListFiles({.tenant = "acme", .signal = "logs"});
+  ASSERT_TRUE(files.ok() && files->size() == 1u);
+  EXPECT_EQ(FileStem(files->front().uri), *stems.begin());
+  auto after = source.Fetch("acme", "logs");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_TRUE(after->batches.empty());
+}
+
+TEST_F(StorageTest, FreshAnswersNeedTheClusterTokenAndAFreshTicket) {
+  auto server = StartServer();
+  const std::string address = "127.0.0.1:" + std::to_string(server->port());
+  ingest::FlightSender sender({.endpoints = {address}, .cluster_token = kTestClusterToken});
+  EXPECT_EQ(Send(sender, Puts("ingest-1:w1", 1, 1)).size(), 1u);
+  auto location = arrow::flight::Location::Parse("grpc+tcp://" + address).ValueOrDie();
+  auto client = arrow::flight::FlightClient::Connect(location).ValueOrDie();
+  const arrow::flight::Ticket ticket{FreshTicketJson({"acme", "logs"})};
+  // No token: refused before anything is read.
+  auto refused = [&]() -> arrow::Status {
+    ARROW_ASSIGN_OR_RAISE(auto reader, client->DoGet(ticket));
+    return reader->ToTable().status();
+  }();
+  ASSERT_FALSE(refused.ok());
+  auto detail = arrow::flight::FlightStatusDetail::UnwrapStatus(refused);
+  ASSERT_NE(detail, nullptr) << refused;
+  EXPECT_EQ(detail->code(), arrow::flight::FlightStatusCode::Unauthenticated) << refused;
+  // With the token, a ticket that is not a valid fresh ticket is refused too.
+  arrow::flight::FlightCallOptions call;
+  call.headers.emplace_back("x-openwit-cluster-token", kTestClusterToken);
+  for (std::string bad :
+       {std::string("acme/logs"), FreshTicketJson({"../acme", "logs"}), FreshTicketJson({"acme", "blobs"}),
+        std::string(R"({"fresh": {"tenant": 7, "signal": "logs"}})")}) {
+    auto status = [&]() -> arrow::Status {
+      ARROW_ASSIGN_OR_RAISE(auto reader, client->DoGet(call, arrow::flight::Ticket{bad}));
+      return reader->ToTable().status();
+    }();
+    EXPECT_THAT(status.message(), HasSubstr("ticket must be")) << bad;
+  }
+  // A wrong token, or a storage node that is down, fails no fetch: it is counted.
+  search::StorageFreshSource wrong({.endpoints = {address}, .cluster_token = "a-wrong-cluster-token"});
+  auto w = wrong.Fetch("acme", "logs");
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(w->sources_unreachable, 1);
+  EXPECT_TRUE(w->batches.empty());
+  search::StorageFreshSource partly(
+      {.endpoints = {"127.0.0.1:1", address}, .cluster_token = kTestClusterToken, .timeout = std::chrono::seconds(5)});
+  auto p = partly.Fetch("acme", "logs");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->sources_unreachable, 1);
+  EXPECT_EQ(FreshRows(*p).first, Range(1000, 100));
+}
+
+// A file rotated but not published (the metastore refuses) is still fresh, read back from its
+// stable Parquet beside the active file that follows it; once published it is not.
+TEST_F(StorageTest, StableFilesWaitingForPublicationAreFresh) {
+  options_.delete_local_after_upload = false;  // the stable copy stays while the metastore refuses
+  auto server = StartServer();
+  const std::string address = "127.0.0.1:" + std::to_string(server->port());
+  ingest::FlightSender sender({.endpoints = {address}, .cluster_token = kTestClusterToken});
+  auto put = [&](const std::string& id, int64_t first) {
+    StoragePut p;
+    p.batch_id = id;
+    p.tenant = "acme";
+    p.signal = ingest::v1::SIGNAL_LOGS;
+    p.batch = NestedRows(first, 10);
+    p.records = 10;
+    EXPECT_EQ(Send(sender, {p}).size(), 1u);
+  };
+  put("ingest-1:w1:1", 0);
+  RefuseRegistrations((dir_ / "metastore.sqlite").string(), true);
+  ASSERT_TRUE(server->RotateAll().ok());
+  put("ingest-1:w1:2", 100);
+  search::StorageFreshSource source({.endpoints = {address}, .cluster_token = kTestClusterToken});
+  auto both = source.Fetch("acme", "logs");
+  ASSERT_TRUE(both.ok()) << both.status();
+  auto [rows, stems] = FreshRows(*both);
+  auto want = Range(0, 10);
+  auto later = Range(100, 10);
+  want.insert(want.end(), later.begin(), later.end());
+  EXPECT_EQ(rows, want);
+  EXPECT_EQ(stems.size(), 2u);
+  for (const auto& fresh : both->batches) {
+    EXPECT_EQ(fresh.batch->schema()->field(1)->type()->id(), arrow::Type::MAP);
+    EXPECT_TRUE(fresh.batch->ValidateFull().ok());
+  }
+
+  RefuseRegistrations((dir_ / "metastore.sqlite").string(), false);
+  ASSERT_TRUE(server->PublishPending().ok());
+  auto files = lake_.metastore->ListFiles({.tenant = "acme", .signal = "logs"});
+  ASSERT_TRUE(files.ok() && files->size() == 1u);
+  const std::string published = FileStem(files->front().uri);
+  EXPECT_EQ(stems.count(published), 1u);
+  auto rest = source.Fetch("acme", "logs");
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  auto [rest_rows, rest_stems] = FreshRows(*rest);
+  EXPECT_EQ(rest_rows, Range(100, 10));
+  EXPECT_EQ(rest_stems.count(published), 0u);
 }
 
 TEST(LakeKeyTest, ParsesWhatItMakes) {
