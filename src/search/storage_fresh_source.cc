@@ -4,6 +4,7 @@
 #include <future>
 
 #include <arrow/flight/client.h>
+#include <arrow/util/align_util.h>
 #include <arrow/util/byte_size.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -40,7 +41,11 @@ arrow::Result<std::vector<FreshBatch>> AskNode(const std::string& address, const
                                     "narrow the query with start and end, or wait for their publication",
                                     options.max_bytes >> 20));
     }
-    batches.push_back({chunk.app_metadata->ToString(), std::move(chunk.data)});
+    // gRPC hands Flight its message bytes where they landed: a buffer may start at any address, and
+    // the engine (and Arrow's own accessors) read 8-byte values from it. Copy only what is misaligned.
+    ARROW_ASSIGN_OR_RAISE(auto aligned, arrow::util::EnsureAlignment(std::move(chunk.data), arrow::util::kValueAlignment,
+                                                                     arrow::default_memory_pool()));
+    batches.push_back({chunk.app_metadata->ToString(), std::move(aligned)});
   }
   return batches;
 }

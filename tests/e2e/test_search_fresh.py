@@ -182,15 +182,18 @@ def test_a_trace_sent_with_the_sdk_is_found_by_tempo_and_jaeger_before_publicati
     acked = time.monotonic()
     base = f"http://127.0.0.1:{node.ports['search']}"
     hex_id = f"{trace_id:032x}"
+    # Each span was its own request: one may be visible a moment before the other (an ack means the
+    # WAL has it; the storage node's file gets it just after), so the bound is on the whole trace.
     while True:
         status, body, _ = get(f"{base}/tempo/api/traces/{hex_id}", "acme")
-        if status == 200:
+        assert status in (200, 404), body
+        spans = [s for b in json.loads(body)["batches"] for ss in b["scopeSpans"] for s in ss["spans"]] \
+            if status == 200 else []
+        if sorted(s["name"] for s in spans) == sorted(sent):
             break
-        assert status == 404, body
-        assert time.monotonic() - acked < FRESHNESS_SECONDS, "the trace is not found within the bound"
+        assert len(spans) < len(sent), body
+        assert time.monotonic() - acked < FRESHNESS_SECONDS, f"the whole trace is not found within the bound: {body}"
         time.sleep(0.1)
-    spans = [s for b in json.loads(body)["batches"] for ss in b["scopeSpans"] for s in ss["spans"]]
-    assert sorted(s["name"] for s in spans) == sorted(sent)
     assert not any(f["signal"] == "traces" for f in metastore_files(tmp_path / "data"))  # none published yet
     status, body, _ = get(f"{base}/jaeger/api/traces/{hex_id}", "acme")
     assert status == 200, body
