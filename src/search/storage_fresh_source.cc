@@ -43,8 +43,9 @@ arrow::Result<std::vector<FreshBatch>> AskNode(const std::string& address, const
     }
     // gRPC hands Flight its message bytes where they landed: a buffer may start at any address, and
     // the engine (and Arrow's own accessors) read 8-byte values from it. Copy only what is misaligned.
-    ARROW_ASSIGN_OR_RAISE(auto aligned, arrow::util::EnsureAlignment(std::move(chunk.data), arrow::util::kValueAlignment,
-                                                                     arrow::default_memory_pool()));
+    ARROW_ASSIGN_OR_RAISE(auto aligned,
+                          arrow::util::EnsureAlignment(std::move(chunk.data), arrow::util::kValueAlignment,
+                                                       arrow::default_memory_pool()));
     batches.push_back({chunk.app_metadata->ToString(), std::move(aligned)});
   }
   return batches;

@@ -9,6 +9,7 @@
 #include "search/compat_api.h"
 #include "search/query_error.h"
 #include "search/trace_view.h"
+#include "search/traceql.h"
 
 namespace openwit::search {
 namespace {
@@ -80,31 +81,58 @@ std::string TagCondition(const std::string& key, const std::string& value) {
   return AttributeCondition(key, value);
 }
 
+// The spanset of result row i (columns 5..10 of Search's query): its first `limit` matched spans
+// as Tempo lists them, and how many matched.
+nlohmann::json SpanSet(const arrow::RecordBatch& batch, int64_t i, int64_t limit) {
+  nlohmann::json spans = nlohmann::json::array();
+  auto [begin, end] = cells::ListRange(*batch.column(6), i);
+  const arrow::Array* lists[5];
+  for (int c = 0; c < 5; ++c) lists[c] = cells::ListValues(*batch.column(6 + c));
+  for (int64_t j = begin; j < end && j - begin < limit && lists[0] != nullptr; ++j) {
+    // The five lists of a row are aggregated over the same spans: same offsets.
+    auto text = [&](int c) { return lists[c] ? std::string(cells::Bytes(*lists[c], j)) : std::string(); };
+    spans.push_back(
+        {{"spanID", text(0)},
+         {"name", text(1)},
+         {"startTimeUnixNano", text(2)},
+         {"durationNanos", text(3)},
+         {"attributes", nlohmann::json::array({{{"key", "service.name"}, {"value", {{"stringValue", text(4)}}}}})}});
+  }
+  return {{"spans", std::move(spans)}, {"matched", cells::Int(*batch.column(5), i)}};
+}
+
 HttpResponse Search(QueryEngine* engine, const std::string& tenant, const HttpRequest& request) {
   const auto parameters = QueryParameters(request.target);
   auto get = [&](const char* name) {
     auto it = parameters.find(name);
     return it == parameters.end() ? std::string() : it->second;
   };
-  const std::string q = get("q");
-  if (!q.empty() && q != "{}" && q != "{ }") {
-    return BadRequest("TraceQL (q=) is not supported: search with tags= (logfmt), minDuration, maxDuration");
-  }
   auto range = ParseSecondsRange(parameters);
   if (!range.ok()) return BadRequest(range.status().message());
-  auto tags = ParseLogfmt(get("tags"));
-  if (!tags.ok()) return BadRequest("tags: " + tags.status().message());
-  int64_t limit = 20;
-  if (!get("limit").empty()) {
-    auto parsed = ParseInteger("limit", get("limit"));
-    if (!parsed.ok() || *parsed <= 0) return BadRequest("\"limit\" must be a positive integer");
-    limit = *parsed;
+  int64_t limit = 20, spans_per_set = 3;
+  for (auto [name, value] : {std::pair{"limit", &limit}, std::pair{"spss", &spans_per_set}}) {
+    if (get(name).empty()) continue;
+    auto parsed = ParseInteger(name, get(name));
+    if (!parsed.ok() || *parsed <= 0) return BadRequest(fmt::format("\"{}\" must be a positive integer", name));
+    *value = std::min<int64_t>(*parsed, 100000);
   }
-  std::string having = "TRUE";
-  if (!tags->empty()) {
-    std::string all;
-    for (const auto& [key, value] : *tags) all += (all.empty() ? "" : " AND ") + TagCondition(key, value);
-    having = "bool_or(" + all + ")";
+  // A trace matches `having` (over its spans); its spans that match `matched` are its spanset.
+  std::string having = "TRUE", matched = "TRUE";
+  if (const std::string q = get("q"); !q.empty()) {
+    // TraceQL, as the data source sends from its search builder and editor; tags are then ignored.
+    auto traceql = TraceQlToSql(q);
+    if (!traceql.ok()) return BadRequest(traceql.status().message());
+    having = traceql->having;
+    matched = traceql->matched;
+  } else {
+    auto tags = ParseLogfmt(get("tags"));
+    if (!tags.ok()) return BadRequest("tags: " + tags.status().message());
+    if (!tags->empty()) {
+      std::string all;
+      for (const auto& [key, value] : *tags) all += (all.empty() ? "" : " AND ") + TagCondition(key, value);
+      having = "bool_or(" + all + ")";
+      matched = all;
+    }
   }
   for (auto [name, op] : {std::pair{"minDuration", ">="}, std::pair{"maxDuration", "<="}}) {
     if (get(name).empty()) continue;
@@ -116,9 +144,15 @@ HttpResponse Search(QueryEngine* engine, const std::string& tenant, const HttpRe
       "SELECT lower(hex(TraceId)) AS trace_id, CAST(min(epoch_ns(Timestamp)) AS VARCHAR) AS start_ns, "
       "(max(epoch_ns(Timestamp) + Duration) - min(epoch_ns(Timestamp))) // 1000000 AS duration_ms, "
       "any_value(ServiceName) FILTER (WHERE ParentSpanId IS NULL) AS root_service, "
-      "any_value(SpanName) FILTER (WHERE ParentSpanId IS NULL) AS root_name "
-      "FROM spans WHERE TraceId IS NOT NULL{} GROUP BY TraceId HAVING {} ORDER BY min(epoch_ns(Timestamp)) DESC, 1",
-      range->Sql(), having);
+      "any_value(SpanName) FILTER (WHERE ParentSpanId IS NULL) AS root_name, "
+      "count(*) FILTER (WHERE {2}) AS matched, "
+      "(list(lower(hex(SpanId)) ORDER BY Timestamp) FILTER (WHERE {2}))[1:{3}] AS span_ids, "
+      "(list(SpanName ORDER BY Timestamp) FILTER (WHERE {2}))[1:{3}] AS span_names, "
+      "(list(CAST(epoch_ns(Timestamp) AS VARCHAR) ORDER BY Timestamp) FILTER (WHERE {2}))[1:{3}] AS span_starts, "
+      "(list(CAST(Duration AS VARCHAR) ORDER BY Timestamp) FILTER (WHERE {2}))[1:{3}] AS span_durations, "
+      "(list(ServiceName ORDER BY Timestamp) FILTER (WHERE {2}))[1:{3}] AS span_services "
+      "FROM spans WHERE TraceId IS NOT NULL{0} GROUP BY TraceId HAVING {1} ORDER BY min(epoch_ns(Timestamp)) DESC, 1",
+      range->Sql(), having, matched, spans_per_set);
   auto result = RunInRange(engine, tenant, sql, *range, limit);
   if (!result.ok()) return SearchError(result.status());
   nlohmann::json traces = nlohmann::json::array();
@@ -130,6 +164,8 @@ HttpResponse Search(QueryEngine* engine, const std::string& tenant, const HttpRe
       // Tempo leaves the root's fields out until the root span arrives.
       if (!batch->column(3)->IsNull(i)) t["rootServiceName"] = std::string(cells::Bytes(*batch->column(3), i));
       if (!batch->column(4)->IsNull(i)) t["rootTraceName"] = std::string(cells::Bytes(*batch->column(4), i));
+      t["spanSet"] = SpanSet(*batch, i, spans_per_set);
+      t["spanSets"] = nlohmann::json::array({t["spanSet"]});
       traces.push_back(std::move(t));
     }
   }

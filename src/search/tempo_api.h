@@ -8,17 +8,19 @@
 //                                                OTLP JSON otherwise; 404 when no span has that id.
 //                                                No look-back window: every file of the tenant is a
 //                                                candidate unless start/end (Unix seconds) narrow it.
-//   GET /tempo/api/search                        traces by tags (logfmt: service.name=api name="GET /"
+//   GET /tempo/api/search                        traces by TraceQL (q=, the subset of traceql.h) or
+//                                                by tags (logfmt: service.name=api name="GET /"
 //                                                status.code=error http.route=/x), minDuration,
 //                                                maxDuration (Go durations: 100ms, 1.5s), limit
-//                                                (default 20), start, end (Unix seconds)
+//                                                (default 20), start, end (Unix seconds); each with
+//                                                its spanSet: the first spss (3) matching spans
 //   GET /tempo/api/search/tags                   tag names; /api/v2/... by scope
 //   GET /tempo/api/search/tag/{name}/values      a tag's values; /api/v2/... typed
 //
 // Tags: service.name is the ServiceName column, name the span name, status.code the status (ok,
 // error, unset); any other tag matches a span attribute or a resource attribute with that key. A
 // trace matches when one of its spans matches every tag; its duration (first start to last end)
-// is what minDuration and maxDuration bound. TraceQL (`q=`) is not supported: 400 says so.
+// is what minDuration and maxDuration bound.
 
 #include <vector>
 

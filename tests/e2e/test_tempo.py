@@ -1,8 +1,9 @@
 """Grafana's Tempo data source against the real binary: a trace sent with the OpenTelemetry SDK
 comes back from /tempo/api/traces/{id} as OTLP that the opentelemetry-proto classes parse, with
-every span, attribute, event and link; search by tags and duration, tag names and values; a
+every span, attribute, event and link; search by tags, duration and TraceQL, tag names and values; a
 tenant never sees another's trace."""
 import json
+import urllib.parse
 
 from opentelemetry.proto.trace.v1 import trace_pb2
 
@@ -76,6 +77,26 @@ def test_tempo_trace_by_id_search_and_tags(openwit, tmp_path):
     assert search("tags=service.name%3Dbilling") == []  # globex's
     assert search("minDuration=1h") == []
     assert [t["traceID"] for t in search("")] == [hex_id]
+
+    # TraceQL, as the search builder writes it: the trace and its matching spans.
+    def traceql(q, tenant="acme", extra=""):
+        return search("q=" + urllib.parse.quote(q, safe="") + extra, tenant)
+
+    (found,) = traceql('{resource.service.name="checkout" && span.http.status_code >= 500 && kind = server}')
+    assert found["traceID"] == hex_id
+    (span,) = found["spanSet"]["spans"]
+    root = sent["POST /checkout"]
+    assert span["spanID"] == f"{root.context.span_id:016x}" and span["name"] == "POST /checkout"
+    assert span["startTimeUnixNano"] == str(root.start_time)
+    assert span["durationNanos"] == str(root.end_time - root.start_time)
+    assert traceql('{status = error && name =~ "charge.*"}')[0]["spanSet"]["matched"] == 1
+    assert traceql('{span.retry = true} && {.payment.provider = "acmepay"}')[0]["spanSet"]["matched"] == 2
+    assert traceql('{.payment.provider = "acmepay" && span.retry = true}') == []  # not on one span
+    assert traceql('{duration > 1h}') == []
+    assert traceql('{resource.service.name="billing"}') == []  # globex's
+    assert traceql('{}', tenant="globex")[0]["traceID"] == f"{globex_id:032x}"
+    status, body, _ = get(f"{base}/api/search?q=" + urllib.parse.quote("{} | count() > 1", safe=""), "acme")
+    assert status == 400 and b"pipelines" in body, body
 
     status, body, _ = get(f"{base}/api/search/tags", "acme")
     names = json.loads(body)["tagNames"]

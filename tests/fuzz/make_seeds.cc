@@ -431,6 +431,20 @@ void SearchSeeds(Corpus& corpus) {
   corpus.Write("search_query", "set", R"j({"sql": "SET enable_external_access = true"})j");
 }
 
+// TraceQL as Grafana's Tempo search builder and users write it, and what the subset refuses
+// (traceql_fuzz.cc).
+void TraceQlSeeds(Corpus& corpus) {
+  corpus.Write("traceql", "builder",
+               R"q({resource.service.name="checkout" && span.http.status_code>=500 && )q"
+               R"q(duration>100ms && status=error})q");
+  corpus.Write("traceql", "empty", "{}");
+  corpus.Write("traceql", "regex-kind", R"q({ name =~ "GET /api/.*" && kind = server || .retry = true })q");
+  corpus.Write("traceql", "spansets", R"q({.service.name = `a'b`} && {span:duration > 1.5s} || {.x != nil})q");
+  corpus.Write("traceql", "nested", R"q({ !((.a = 1 || .b < -2.5e3) && (statusMessage != "x"y")) })q");
+  corpus.Write("traceql", "pipeline", R"q({ status = error } | count() > 2)q");
+  corpus.Write("traceql", "structural", R"q({ kind = server } >> { name = "db" })q");
+}
+
 }  // namespace
 }  // namespace openwit::fuzz
 
@@ -452,6 +466,7 @@ int main(int argc, char** argv) {
   ActiveFileSeeds(corpus, scratch);
   ConfigSeeds(corpus, source);
   SearchSeeds(corpus);
+  TraceQlSeeds(corpus);
   fs::remove_all(scratch);
   return 0;
 }
