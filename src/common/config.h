@@ -438,6 +438,7 @@ struct SearchConfig {
   int64_t max_concurrent_queries = 4;
   int64_t threads = 1;
   int64_t freshness_seconds = 5;
+  int64_t cache_max_mb = 2048;
   template <class V>
   void Visit(V& v) {
     v.Field("bind", bind, {.doc = "Listen address of the search HTTP API."});
@@ -465,6 +466,12 @@ struct SearchConfig {
                     "published files only (up to storage.rotation_max_file_age_seconds behind).",
              .min = 0,
              .max = 3600});
+    v.Field("cache_max_mb", cache_max_mb,
+            {.doc = "With a lake in an object store (s3://, gs://): MiB of lake files kept on local disk "
+                    "(<node.data_dir>/search/cache) for queries to read; the least recently used go first. A query "
+                    "whose files do not fit beside those of running queries fails with 422. Unused for a local lake.",
+             .min = 16,
+             .max = 16777216});
   }
 };
 

@@ -100,6 +100,7 @@ struct Node::Impl {
   std::unique_ptr<gateway::Authenticator> authenticator;
   std::unique_ptr<gateway::QuotaLimiter> quotas;
   std::unique_ptr<search::StorageFreshSource> fresh_source;  // outlives the engine that asks it
+  std::unique_ptr<search::LakeCache> search_cache;           // outlives the engine that reads through it
   std::unique_ptr<search::QueryEngine> search_engine;
   std::unique_ptr<search::SearchApi> search_api;
   std::unique_ptr<HttpServer> search_server;
@@ -401,6 +402,16 @@ struct Node::Impl {
       options.schemas[ingest::SignalText(signal)] = ingest::SchemaFor(signal);
     }
     options.scratch_dir = config.node.data_dir + "/search";
+    if (lake->uri_root().rfind("file://", 0) != 0) {
+      // DuckDB reads local files only: an object-store lake's files come through a bounded cache.
+      search::LakeCacheOptions cache;
+      cache.store = lake.get();
+      cache.dir = config.node.data_dir + "/search/cache";
+      cache.max_bytes = config.search.cache_max_mb << 20;
+      cache.metrics = metrics;
+      ARROW_ASSIGN_OR_RAISE(search_cache, search::LakeCache::Open(std::move(cache)));
+      options.cache = search_cache.get();
+    }
     if (config.search.freshness_seconds > 0) {
       // Records not published yet come from the storage nodes over Flight (issue #13).
       search::StorageFreshSourceOptions fresh;

@@ -41,16 +41,13 @@ arrow::Result<TableFiles> ChooseFiles(storage::Metastore* metastore, const std::
                                       std::optional<int64_t> start_ns, std::optional<int64_t> end_ns,
                                       const std::set<std::string>& fresh_stems) {
   const std::string kFileScheme = "file://";
-  if (lake_uri_root.rfind(kFileScheme, 0) != 0) {
-    return QueryError(QueryErrorKind::kInternal,
-                      fmt::format("the search role reads a local lake only for now; the lake is {}", lake_uri_root));
-  }
+  const bool local = lake_uri_root.rfind(kFileScheme, 0) == 0;
   storage::LakeFileQuery query;
   query.tenant = tenant;
   query.signal = table.signal;
   ARROW_ASSIGN_OR_RAISE(auto files, metastore->ListFiles(query));
   const std::string prefix = fmt::format("{}/tenant={}/signal={}/", lake_uri_root, tenant, table.signal);
-  TableFiles out{table, {}, static_cast<int64_t>(files.size()), 0, 0, 0};
+  TableFiles out{table, {}, {}, static_cast<int64_t>(files.size()), 0, 0, 0};
   for (const auto& file : files) {
     if (!fresh_stems.empty() && fresh_stems.count(storage::FileStem(file.uri)) > 0) {
       ++out.fresh;
@@ -70,7 +67,11 @@ arrow::Result<TableFiles> ChooseFiles(storage::Metastore* metastore, const std::
                         fmt::format("metastore row {} is not a file of tenant {} and signal {} under {}: not read",
                                     file.uri, tenant, table.signal, lake_uri_root));
     }
-    out.paths.emplace_back(uri.substr(kFileScheme.size()));
+    if (local) {
+      out.paths.emplace_back(uri.substr(kFileScheme.size()));
+    } else {
+      out.remote.push_back({std::string(uri.substr(lake_uri_root.size() + 1)), file.size_bytes});
+    }
     out.bytes += file.size_bytes;
   }
   return out;

@@ -28,20 +28,27 @@ const std::vector<LakeTable>& LakeTables();
 // literal holds: that only lets the query see a table of its own tenant it did not use.
 std::vector<LakeTable> TablesNamedIn(std::string_view sql);
 
+// A lake file in an object store (s3://, gs://), which DuckDB reads through the search cache.
+struct LakeFileRef {
+  std::string key;         // the lake key (tenant=T/signal=S/date=.../hour=HH/NAME.parquet)
+  int64_t size_bytes = 0;  // as the metastore has it
+};
+
 // The files of one table for one query, and how many were looked at.
 struct TableFiles {
   LakeTable table;
-  std::vector<std::string> paths;  // local paths handed to DuckDB
-  int64_t considered = 0;          // files of the tenant and signal
-  int64_t fresh = 0;               // of those, left out: published since the fresh answer, which holds their rows
-  int64_t pruned = 0;              // of those, outside the time range
-  int64_t bytes = 0;               // size of the files kept
+  std::vector<std::string> paths;   // local paths handed to DuckDB (a file:// lake)
+  std::vector<LakeFileRef> remote;  // or the files of an object-store lake, to fetch first (lake_cache.h)
+  int64_t considered = 0;           // files of the tenant and signal
+  int64_t fresh = 0;                // of those, left out: published since the fresh answer, which holds their rows
+  int64_t pruned = 0;               // of those, outside the time range
+  int64_t bytes = 0;                // size of the files kept
 };
 
 // The files of `table` for `tenant` that overlap [start_ns, end_ns) (either bound optional), but
 // none whose stem is in `fresh_stems` (fresh_source.h).
 // Every file must lie under `lake_uri_root`/tenant=<tenant>/signal=<signal>/ (a metastore row
-// pointing elsewhere is refused, not followed) and be a local file:// URI.
+// pointing elsewhere is refused, not followed): `paths` of a file:// lake, `remote` keys of others.
 arrow::Result<TableFiles> ChooseFiles(storage::Metastore* metastore, const std::string& lake_uri_root,
                                       const std::string& tenant, const LakeTable& table,
                                       std::optional<int64_t> start_ns, std::optional<int64_t> end_ns,

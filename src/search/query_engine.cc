@@ -191,14 +191,33 @@ arrow::Result<QueryResult> QueryEngine::RunAdmitted(const std::string& tenant, c
     result.stats.files_considered += files.considered;
     result.stats.files_fresh += files.fresh;
     result.stats.files_pruned += files.pruned;
-    result.stats.files_read += static_cast<int64_t>(files.paths.size());
+    result.stats.files_read += static_cast<int64_t>(files.paths.size() + files.remote.size());
     result.stats.bytes_in_files += files.bytes;
+    tables.push_back(std::move(files));
+  }
+  // An object-store lake: the files come through the local cache, held there until the query ends.
+  std::unique_ptr<LakeCache::Pins> pinned;
+  std::vector<LakeFileRef> remote;
+  for (const auto& files : tables) remote.insert(remote.end(), files.remote.begin(), files.remote.end());
+  if (!remote.empty()) {
+    if (options_.cache == nullptr) {
+      return QueryError(QueryErrorKind::kInternal,
+                        fmt::format("the lake {} is not local and this engine has no cache", options_.lake_uri_root));
+    }
+    ARROW_ASSIGN_OR_RAISE(pinned, options_.cache->Acquire(remote));
+    result.stats.files_fetched = pinned->fetched_files;
+    result.stats.bytes_fetched = pinned->fetched_bytes;
+    size_t next = 0;
+    for (auto& files : tables) {
+      for (size_t i = 0; i < files.remote.size(); ++i) files.paths.push_back(pinned->paths[next++]);
+    }
+  }
+  for (auto& files : tables) {
     if (files.paths.empty()) {
-      auto empty = empty_files_.find(table.signal);
+      auto empty = empty_files_.find(files.table.signal);
       if (empty != empty_files_.end()) files.paths.push_back(empty->second);
     }
     allowed.insert(allowed.end(), files.paths.begin(), files.paths.end());
-    tables.push_back(std::move(files));
   }
 
   // A database of this query's own: allowed_paths is database-wide.

@@ -42,6 +42,7 @@
 #include "common/config.h"
 #include "search/duckdb_session.h"
 #include "search/fresh_source.h"
+#include "search/lake_cache.h"
 #include "storage/metastore/metastore.h"
 
 namespace openwit::search {
@@ -56,6 +57,8 @@ struct QueryEngineOptions {
   std::string scratch_dir;
   // Not owned. Null, or limits.freshness_seconds 0: the metastore's files only.
   FreshSource* fresh = nullptr;
+  // Not owned. Where the files of a lake that is not local (s3://, gs://) are read from; needed then.
+  LakeCache* cache = nullptr;
 };
 
 struct QueryRequest {
@@ -71,6 +74,8 @@ struct QueryStats {
   int64_t files_fresh = 0;       // of those, left out: published since the fresh answer, which holds their rows
   int64_t files_read = 0;        // handed to DuckDB
   int64_t bytes_in_files = 0;    // their size: what DuckDB reads at most (row-group pruning reads less)
+  int64_t files_fetched = 0;     // of those, fetched from the object store into the search cache for this query
+  int64_t bytes_fetched = 0;     // their size
   int64_t fresh_batches = 0;     // batches not published yet handed to DuckDB (those in [start, end))
   int64_t fresh_rows = 0;        // their rows
   int64_t fresh_sources_unreachable = 0;  // storage nodes that did not answer: their unpublished rows are missing

@@ -150,6 +150,8 @@ nlohmann::json StatsJson(const QueryStats& stats, const QueryRows& rows) {
               {"files_fresh", stats.files_fresh},
               {"files_read", stats.files_read},
               {"bytes_in_files", stats.bytes_in_files},
+              {"files_fetched", stats.files_fetched},
+              {"bytes_fetched", stats.bytes_fetched},
               {"fresh_batches", stats.fresh_batches},
               {"fresh_rows", stats.fresh_rows},
               {"fresh_sources_unreachable", stats.fresh_sources_unreachable},

@@ -125,3 +125,46 @@ metastore: {{type: postgres, postgres_dsn: "{dsn}"}}
         == [(300,)]
     # The local stage is empty, and the local lake directory was never used.
     assert not list((tmp_path / "data").rglob("*.parquet"))
+
+
+def test_search_reads_an_s3_lake_through_its_bounded_cache(openwit, tmp_path, minio):
+    """DuckDB cannot read S3 here: the search role fetches the files a query needs into its cache
+    (search.cache_max_mb) once; a repeated query reads them from there, and so does a restart."""
+    import json
+    import urllib.request
+
+    bucket = minio.create_bucket(f"search-{int(time.time() * 1000)}")
+    config = SEND_NOW + """
+auth: {default_tenant: acme}
+"""
+    fresh_off = {"search": "freshness_seconds: 0"}  # published files only: the cache is what is read
+    storage = FAST_ROTATION + f""", object_store: {{uri: "s3://{bucket}/otel", endpoint_override: "{minio.endpoint}",
+  access_key_id: "{minio.access_key}", secret_access_key: "{minio.secret_key}", region: "{minio.region}"}}"""
+    node = openwit("all", extra_yaml=config, storage_yaml=storage, listener_yaml=fresh_off)
+    client = bulk_client(node.ports["ingest"])
+    for b in evolving_batches():
+        client.Submit(b, timeout=30)
+    wait_for(lambda: sum(f["row_count"] for f in metastore_files(tmp_path / "data")) == 300, what="300 rows published")
+    published = len(metastore_files(tmp_path / "data"))
+
+    def count(port):
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/query", method="POST",
+                                     data=json.dumps({"sql": "SELECT count(DISTINCT Body) FROM logs"}).encode())
+        with urllib.request.urlopen(req, timeout=30) as r:
+            answer = json.loads(r.read())
+        return answer["rows"], answer["stats"]
+
+    rows, stats = count(node.ports["search"])
+    assert rows == [[300]]
+    assert stats["files_read"] == published and stats["files_fetched"] == published and stats["bytes_fetched"] > 0
+    rows, stats = count(node.ports["search"])
+    assert rows == [[300]] and stats["files_fetched"] == 0 and stats["bytes_fetched"] == 0
+    cached = list((tmp_path / "data" / "search" / "cache").rglob("*.parquet"))
+    assert len(cached) == published
+    assert node.stop() == 0
+
+    # The same data dir: the cache is kept.
+    node = openwit("all", extra_yaml=config, storage_yaml=storage, listener_yaml=fresh_off)
+    rows, stats = count(node.ports["search"])
+    assert rows == [[300]] and stats["files_fetched"] == 0
+    assert node.stop() == 0
