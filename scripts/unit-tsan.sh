@@ -28,7 +28,7 @@ EXCLUDE='KafkaSource\.StartsAndStopsWithTheConfigExtremesAndNoBroker|OtlpWire\.R
 # ("CHECK failed: sanitizer_deadlock_detector.h:67", in pthread_mutex_trylock under
 # je_arrow_private_je_malloc_mutex_prefork): not a race, and no lock of ours. A new test that
 # starts a TestPostgres or TestMinio belongs in this list.
-FORKING='MetastoreTest\.Postgres[A-Za-z]*|ObjectStoreTest\.S3[A-Za-z]*|TestServers\.[A-Za-z]*'
+FORKING='MetastoreTest\.Postgres[A-Za-z]*|ObjectStoreTest\.S3[A-Za-z]*|TestServers\.[A-Za-z]*|LakeCacheTest\.[A-Za-z]*'
 cd "$TSAN_DIR" || exit 1
 rc=0
 ctest --output-on-failure -j "$JOBS" -E "^($EXCLUDE|$FORKING)\$" || rc=1
