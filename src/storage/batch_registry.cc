@@ -1,12 +1,6 @@
 #include "storage/batch_registry.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <charconv>
-#include <cstring>
-#include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -21,18 +15,6 @@ bool Split(const std::string& id, std::string* prefix, uint64_t* n) {
   if (ec != std::errc() || end != id.data() + id.size()) return false;
   *prefix = id.substr(0, colon);
   return true;
-}
-
-arrow::Status WriteDurably(int fd, const std::string& data, const std::string& path) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return arrow::Status::IOError("write ", path, ": ", std::strerror(errno));
-    done += static_cast<size_t>(n);
-  }
-  if (::fdatasync(fd) != 0) return arrow::Status::IOError("fdatasync ", path, ": ", std::strerror(errno));
-  return arrow::Status::OK();
 }
 
 using Ranges = std::map<std::string, std::map<uint64_t, uint64_t>>;
@@ -131,15 +113,7 @@ arrow::Status BatchRegistry::Open(const std::string& path) {
 // One line per range, written beside and renamed over.
 arrow::Status BatchRegistry::CompactLocked() {
   const std::string text = Render(ranges_, other_);
-  const std::string tmp = path_ + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return arrow::Status::IOError("cannot create ", tmp, ": ", std::strerror(errno));
-  auto status = WriteDurably(fd, text, tmp);
-  ::close(fd);
-  ARROW_RETURN_NOT_OK(status);
-  if (::rename(tmp.c_str(), path_.c_str()) != 0) {
-    return arrow::Status::IOError("rename ", tmp, ": ", std::strerror(errno));
-  }
+  ARROW_RETURN_NOT_OK(ReplaceFileDurably(env_, path_, text));
   compacted_bytes_ = file_bytes_ = text.size();
   return arrow::Status::OK();
 }
@@ -153,11 +127,10 @@ arrow::Status BatchRegistry::Persist(const std::vector<std::string>& ids) {
     added.AddLocked(id);
   }
   const std::string text = Render(added.ranges_, added.other_);
-  int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return arrow::Status::IOError("cannot open ", path_, ": ", std::strerror(errno));
-  auto status = WriteDurably(fd, text, path_);
-  ::close(fd);
-  ARROW_RETURN_NOT_OK(status);
+  ARROW_ASSIGN_OR_RAISE(auto file, env_->NewWritableFile(path_, Env::OpenMode::kAppend));
+  ARROW_RETURN_NOT_OK(file->Append(text));
+  ARROW_RETURN_NOT_OK(file->Sync());
+  ARROW_RETURN_NOT_OK(file->Close());
   file_bytes_ += text.size();
   if (file_bytes_ > std::max(min_compact_bytes_, kCompactGrowth * compacted_bytes_)) return CompactLocked();
   return arrow::Status::OK();

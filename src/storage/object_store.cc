@@ -1,11 +1,8 @@
 #include "storage/object_store.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <vector>
 
 #include <arrow/buffer.h>
 #include <arrow/filesystem/localfs.h>
@@ -20,31 +17,27 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-arrow::Status FsyncPath(const std::string& path, bool directory) {
-  int fd = ::open(path.c_str(), (directory ? O_DIRECTORY : 0) | O_RDONLY);
-  if (fd < 0) return arrow::Status::IOError("open ", path, ": ", std::strerror(errno));
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) return arrow::Status::IOError("fsync ", path, ": ", std::strerror(err));
-  return arrow::Status::OK();
-}
-
-// Copies a file to a temporary name beside `target`, fsyncs it and renames it into place.
-arrow::Status CopyLocalDurably(const std::string& from, const std::string& target) {
+// Copies a file through `env` to a temporary name beside `target`, syncs it and renames it into
+// place (the caller syncs the directory).
+arrow::Status CopyLocalDurably(Env* env, const std::string& from, const std::string& target) {
   const std::string tmp = target + ".tmp";
-  std::error_code ec;
-  stdfs::copy_file(from, tmp, stdfs::copy_options::overwrite_existing, ec);
-  if (ec) return arrow::Status::IOError("copy ", from, " to ", tmp, ": ", ec.message());
-  ARROW_RETURN_NOT_OK(FsyncPath(tmp, false));
-  stdfs::rename(tmp, target, ec);
-  if (ec) return arrow::Status::IOError("rename ", tmp, " to ", target, ": ", ec.message());
-  return arrow::Status::OK();
+  std::ifstream in(from, std::ios::binary);
+  if (!in) return arrow::Status::IOError("cannot read ", from);
+  ARROW_ASSIGN_OR_RAISE(auto out, env->NewWritableFile(tmp, Env::OpenMode::kTruncate));
+  std::vector<char> chunk(8 << 20);
+  while (in) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    if (in.gcount() > 0) ARROW_RETURN_NOT_OK(out->Append(std::string_view(chunk.data(), in.gcount())));
+  }
+  if (in.bad()) return arrow::Status::IOError("cannot read ", from);
+  ARROW_RETURN_NOT_OK(out->Sync());
+  ARROW_RETURN_NOT_OK(out->Close());
+  return env->RenameFile(tmp, target);
 }
 
 }  // namespace
 
-arrow::Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(const ObjectStoreConfig& config) {
+arrow::Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(const ObjectStoreConfig& config, Env* env) {
   const std::string& uri = config.uri;
   if (uri.rfind("s3://", 0) == 0) {
     std::string root = uri.substr(5);
@@ -92,13 +85,13 @@ arrow::Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(const ObjectStoreC
     return std::unique_ptr<ObjectStore>(new ObjectStore(*fs, root, uri_root, false));
   }
   std::string path = uri.rfind("file://", 0) == 0 ? uri.substr(7) : uri;
-  std::error_code ec;
-  stdfs::create_directories(path, ec);
-  if (ec) return arrow::Status::IOError("object store: cannot create ", path, ": ", ec.message());
+  ARROW_RETURN_NOT_OK(env->CreateDirs(path));
   std::string root = stdfs::weakly_canonical(stdfs::absolute(path)).string();
   while (root.size() > 1 && root.back() == '/') root.pop_back();
-  return std::unique_ptr<ObjectStore>(
+  auto store = std::unique_ptr<ObjectStore>(
       new ObjectStore(std::make_shared<arrow::fs::LocalFileSystem>(), root, "file://" + root, true));
+  store->env_ = env;
+  return store;
 }
 
 arrow::Status ObjectStore::Upload(const std::string& local_path, const std::string& key, bool move) {
@@ -107,16 +100,14 @@ arrow::Status ObjectStore::Upload(const std::string& local_path, const std::stri
   const auto size = static_cast<int64_t>(stdfs::file_size(local_path, ec));
   if (ec) return arrow::Status::IOError("upload: ", local_path, ": ", ec.message());
   if (local_) {
-    const std::string dir = stdfs::path(target).parent_path().string();
-    stdfs::create_directories(dir, ec);
-    if (ec) return arrow::Status::IOError("upload: cannot create ", dir, ": ", ec.message());
-    bool renamed = false;
-    if (move) {
-      stdfs::rename(local_path, target, ec);  // same filesystem: atomic, no copy
-      renamed = !ec;
-    }
-    if (!renamed) ARROW_RETURN_NOT_OK(CopyLocalDurably(local_path, target));
-    ARROW_RETURN_NOT_OK(FsyncPath(dir, true));
+    // New partition directories and the new name are synced: a file the metastore lists survives
+    // a power loss.
+    const std::string dir = ParentDir(target);
+    ARROW_RETURN_NOT_OK(env_->CreateDirs(dir));
+    // Same filesystem: an atomic rename, no copy (the file was synced by its writer).
+    const bool renamed = move && env_->RenameFile(local_path, target).ok();
+    if (!renamed) ARROW_RETURN_NOT_OK(CopyLocalDurably(env_, local_path, target));
+    ARROW_RETURN_NOT_OK(env_->SyncDir(dir));
   } else {
     ARROW_ASSIGN_OR_RAISE(auto in, arrow::io::ReadableFile::Open(local_path));
     ARROW_ASSIGN_OR_RAISE(auto out, fs_->OpenOutputStream(target));

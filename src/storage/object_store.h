@@ -12,12 +12,14 @@
 #include <arrow/result.h>
 
 #include "common/config.h"
+#include "common/env.h"
 
 namespace openwit::storage {
 
 class ObjectStore {
  public:
-  static arrow::Result<std::unique_ptr<ObjectStore>> Open(const ObjectStoreConfig& config);
+  // `env`: the filesystem seam of a local store (common/env.h); others go through arrow::fs.
+  static arrow::Result<std::unique_ptr<ObjectStore>> Open(const ObjectStoreConfig& config, Env* env = Env::Default());
 
   // Puts the local file `local_path` at `key`; a reader sees the whole object or none (S3 PUTs
   // are atomic; locally a temporary name is renamed). `move` lets a local store take the file by
@@ -44,6 +46,7 @@ class ObjectStore {
   std::string root_;      // path inside fs_: /abs/dir or bucket/prefix
   std::string uri_root_;  // file:///abs/dir, s3://bucket/prefix, gs://bucket/prefix
   bool local_;
+  Env* env_ = Env::Default();
 };
 
 // Shuts Arrow's S3 client down if it was started; call once before the process exits.

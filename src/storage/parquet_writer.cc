@@ -1,13 +1,5 @@
 #include "storage/parquet_writer.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-
-#include <arrow/io/file.h>
 #include <arrow/table.h>
 #include <parquet/arrow/writer.h>
 
@@ -16,14 +8,13 @@ namespace openwit::storage {
 arrow::Status WriteStableParquet(const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches,
                                  const std::shared_ptr<arrow::Schema>& schema, const std::string& path,
                                  const ParquetOptions& options) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const fs::path final_path(path);
-  fs::create_directories(final_path.parent_path(), ec);
-  if (ec) return arrow::Status::IOError("cannot create ", final_path.parent_path().string(), ": ", ec.message());
+  Env* env = options.env;
+  const std::string dir = ParentDir(path);
+  ARROW_RETURN_NOT_OK(env->CreateDirs(dir));
   const std::string tmp = path + ".tmp";
   ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(schema, batches));
-  ARROW_ASSIGN_OR_RAISE(auto out, arrow::io::FileOutputStream::Open(tmp));
+  ARROW_ASSIGN_OR_RAISE(auto file, env->NewWritableFile(tmp, Env::OpenMode::kTruncate));
+  auto out = std::make_shared<EnvOutputStream>(std::move(file));
   parquet::WriterProperties::Builder builder;
   builder.compression(arrow::Compression::ZSTD)
       ->compression_level(options.compression_level)
@@ -40,18 +31,11 @@ arrow::Status WriteStableParquet(const std::vector<std::shared_ptr<arrow::Record
   auto arrow_properties = parquet::ArrowWriterProperties::Builder().store_schema()->build();
   ARROW_RETURN_NOT_OK(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), out, options.max_row_group_rows,
                                                  properties, arrow_properties));
-  ARROW_RETURN_NOT_OK(out->Flush());
-  if (::fsync(out->file_descriptor()) != 0) return arrow::Status::IOError("fsync ", tmp, ": ", std::strerror(errno));
+  ARROW_RETURN_NOT_OK(out->Sync());
   ARROW_RETURN_NOT_OK(out->Close());
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return arrow::Status::IOError("rename ", tmp, " to ", path, ": ", std::strerror(errno));
-  }
-  int dir = ::open(final_path.parent_path().c_str(), O_RDONLY | O_DIRECTORY);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
-  return arrow::Status::OK();
+  ARROW_RETURN_NOT_OK(env->RenameFile(tmp, path));
+  // The new name lasts only once its directory is synced (an error here is one: it was ignored before).
+  return env->SyncDir(dir);
 }
 
 }  // namespace openwit::storage

@@ -1,6 +1,7 @@
 #pragma once
 // Stable Parquet files: zstd, statistics on, large row groups for scans, written beside the final
-// name, fsync'd and renamed over it, so a reader never sees half a file and a crash never leaves one.
+// name, fsync'd and renamed over it, so a reader never sees half a file and a crash never leaves one;
+// the new partition directories and the rename are synced too, so a file written stays written.
 
 #include <memory>
 #include <string>
@@ -8,6 +9,8 @@
 
 #include <arrow/record_batch.h>
 #include <arrow/status.h>
+
+#include "common/env.h"
 
 namespace openwit::storage {
 
@@ -17,6 +20,7 @@ struct ParquetOptions {
   // Larger than parquet-cpp's 1 MiB, so attribute and body columns stay dictionary-encoded
   // longer (bench/RESULTS.md: 5.25 -> 5.73 : 1 on the reference corpus, same speed).
   int64_t dictionary_page_bytes = 8 << 20;
+  Env* env = Env::Default();  // where the file, its new directories and the rename go
 };
 
 arrow::Status WriteStableParquet(const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches,
