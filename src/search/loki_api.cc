@@ -540,10 +540,17 @@ HttpResponse IndexStats(QueryEngine* engine, const std::string& tenant, const Ht
 
 arrow::Result<int64_t> ParseLokiTime(const std::string& text) {
   if (text.empty()) return arrow::Status::Invalid("empty time");
+  // Times stay within +-kMaxTime, so that a range, a step or a window added to them never
+  // overflows.
+  constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max() - 4 * kMaxSpan;
+  auto bounded = [&](int64_t nanos) -> arrow::Result<int64_t> {
+    if (nanos > kMaxTime) return arrow::Status::Invalid("\"", text, "\" is after the year 2200");
+    return nanos;
+  };
   if (text.find_first_not_of("0123456789") == std::string::npos) {
     ARROW_ASSIGN_OR_RAISE(int64_t value, ParseInteger("time", text));
-    if (text.size() <= 10) return value * kNanosPerSecond;  // Unix seconds
-    return value;
+    if (text.size() <= 10) return bounded(value > kMaxTime / kNanosPerSecond ? kMaxTime + 1 : value * kNanosPerSecond);
+    return bounded(value);
   }
   const size_t dot = text.find('.');
   if (text.find_first_not_of("0123456789.") == std::string::npos && dot == text.rfind('.') && dot > 0 && dot <= 10) {
@@ -552,13 +559,15 @@ arrow::Result<int64_t> ParseLokiTime(const std::string& text) {
     std::string fraction = text.substr(dot + 1, 9);
     fraction.resize(9, '0');
     ARROW_ASSIGN_OR_RAISE(int64_t nanos, ParseInteger("time", fraction));
-    return seconds * kNanosPerSecond + nanos;
+    if (seconds > kMaxTime / kNanosPerSecond) return bounded(kMaxTime + 1);
+    return bounded(seconds * kNanosPerSecond + nanos);
   }
   auto parsed = ParseTime(json(text));
   if (!parsed.ok()) {
     return arrow::Status::Invalid("\"", text, "\" is none of Unix nanoseconds, Unix seconds or RFC 3339");
   }
-  return *parsed;
+  if (*parsed < -kMaxTime) return arrow::Status::Invalid("\"", text, "\" is before the year 1700");
+  return bounded(*parsed);
 }
 
 std::vector<SearchRoute> LokiRoutes(QueryEngine* engine) {

@@ -373,6 +373,9 @@ TEST(LokiTime, AsLokiReadsIt) {
   EXPECT_EQ(*ParseLokiTime("2023-11-14T22:13:20.123456789Z"), kT0);
   EXPECT_FALSE(ParseLokiTime("now").ok());
   EXPECT_FALSE(ParseLokiTime("-5").ok());
+  EXPECT_FALSE(ParseLokiTime("9999999999").ok());  // past what a range may be added to
+  EXPECT_FALSE(ParseLokiTime("9223372036854775807").ok());
+  EXPECT_FALSE(ParseLokiTime("9999999999.5").ok());
 }
 
 }  // namespace
