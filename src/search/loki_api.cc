@@ -131,7 +131,6 @@ std::vector<std::string> ListText(const arrow::Array& list, int64_t row) {
 constexpr const char* kStreamColumns =
     "coalesce(ServiceName, '') AS service_name, {level} AS level, map_keys(ResourceAttributes) AS resource_keys, "
     "map_values(ResourceAttributes) AS resource_values";
-constexpr int kStreamColumnCount = 4;
 
 std::string StreamColumns() { return fmt::format(fmt::runtime(kStreamColumns), fmt::arg("level", logql::LevelSql())); }
 

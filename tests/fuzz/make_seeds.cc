@@ -431,6 +431,24 @@ void SearchSeeds(Corpus& corpus) {
   corpus.Write("search_query", "set", R"j({"sql": "SET enable_external_access = true"})j");
 }
 
+// LogQL as Grafana's Loki data source sends it: Explore's log query, the logs volume and the
+// health check, a filter of each kind, and what the subset refuses (logql_fuzz.cc).
+void LogqlSeeds(Corpus& corpus) {
+  corpus.Write("logql", "explore", R"({service_name="checkout"} |= ``)");
+  corpus.Write("logql", "volume",
+               R"(sum by (level, detected_level) (count_over_time({service_name="checkout"} | drop __error__[1m])))");
+  corpus.Write("logql", "health", "vector(1)+vector(1)");
+  corpus.Write("logql", "filters",
+               R"({service_name=~"check.*", level!="debug", k8s_pod_name!~"x|y"} |= "pay" != "ok" |~ "c(a|b)rd" )"
+               R"(!~ `\d+ms` | http_route="/pay" | retry >= 2, method != "GET")");
+  corpus.Write("logql", "rate", R"(sum(rate({level="error"}[5m])) by (service_name) * 60)");
+  corpus.Write("logql", "range-first", R"(count_over_time({service_name="a"}[1h30m] |= "x"))");
+  corpus.Write("logql", "nested", R"(sum(sum by (level) (count_over_time({a="b"}[10s]))))");
+  corpus.Write("logql", "unsupported-json", R"({service_name="checkout"} | json | status="500")");
+  corpus.Write("logql", "bad-regex", R"({service_name=~"("} |~ "[")");
+  corpus.Write("logql", "multiline", "{a=\"b\"}\n  |= \"c\"\n  | d=\"e\"");
+}
+
 }  // namespace
 }  // namespace openwit::fuzz
 
@@ -452,6 +470,7 @@ int main(int argc, char** argv) {
   ActiveFileSeeds(corpus, scratch);
   ConfigSeeds(corpus, source);
   SearchSeeds(corpus);
+  LogqlSeeds(corpus);
   fs::remove_all(scratch);
   return 0;
 }
