@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 MODE=${1:?ci or run}
 FUZZ_DIR=${2:-build/asan}
 SECONDS_PER_TARGET=${3:-15}
-ALL_TARGETS="otlp_wire bulk_header otlp_json decompress wal_recovery active_file config search_query traceql"
+ALL_TARGETS="otlp_wire bulk_header otlp_json decompress wal_recovery active_file config search_query traceql logql"
 TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}
 WORK=${FUZZ_WORK:-build}
 LOG=${FUZZ_LOG:-build/fuzz.log}

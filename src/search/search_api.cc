@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "search/jaeger_api.h"
+#include "search/loki_api.h"
 #include "search/query_error.h"
 #include "search/result_format.h"
 #include "search/tempo_api.h"
@@ -133,6 +134,7 @@ SearchApi::~SearchApi() { Drain(); }
 void SearchApi::Register(HttpServer* server) {
   std::vector<SearchRoute> routes = TempoRoutes(engine_);
   for (auto& route : JaegerRoutes(engine_)) routes.push_back(std::move(route));
+  for (auto& route : LokiRoutes(engine_)) routes.push_back(std::move(route));
   routes.push_back({"POST", "/v1/query", [this](const std::string& tenant, const HttpRequest& request) {
                       return SqlQuery(tenant, request);
                     }});

@@ -1,7 +1,7 @@
 #pragma once
-// The search role's HTTP API (issue #13): POST /v1/query here, the Tempo API (tempo_api.h) and the
-// Jaeger API (jaeger_api.h); every endpoint is a SearchRoute served on the query pool after
-// admission and authentication, and counted in search.queries{outcome}.
+// The search role's HTTP API (issue #13): POST /v1/query here, the Tempo API (tempo_api.h), the
+// Jaeger API (jaeger_api.h) and the Loki API (loki_api.h); every endpoint is a SearchRoute served on the query pool
+// after admission and authentication, and counted in search.queries{outcome}.
 //
 // Request (JSON): {"sql": "...", "start": T, "end": T, "limit": N}; start and end are optional,
 // each Unix nanoseconds (a number) or RFC 3339 text ("2023-11-14T22:13:20Z"); files entirely

@@ -440,9 +440,27 @@ void TraceQlSeeds(Corpus& corpus) {
   corpus.Write("traceql", "empty", "{}");
   corpus.Write("traceql", "regex-kind", R"q({ name =~ "GET /api/.*" && kind = server || .retry = true })q");
   corpus.Write("traceql", "spansets", R"q({.service.name = `a'b`} && {span:duration > 1.5s} || {.x != nil})q");
-  corpus.Write("traceql", "nested", R"q({ !((.a = 1 || .b < -2.5e3) && (statusMessage != "x"y")) })q");
+  corpus.Write("traceql", "nested", R"q({ !((.a = 1 || .b < -2.5e3) && (statusMessage != "x\"y")) })q");
   corpus.Write("traceql", "pipeline", R"q({ status = error } | count() > 2)q");
   corpus.Write("traceql", "structural", R"q({ kind = server } >> { name = "db" })q");
+}
+
+// LogQL as Grafana's Loki data source sends it: Explore's log query, the logs volume and the
+// health check, a filter of each kind, and what the subset refuses (logql_fuzz.cc).
+void LogqlSeeds(Corpus& corpus) {
+  corpus.Write("logql", "explore", R"({service_name="checkout"} |= ``)");
+  corpus.Write("logql", "volume",
+               R"(sum by (level, detected_level) (count_over_time({service_name="checkout"} | drop __error__[1m])))");
+  corpus.Write("logql", "health", "vector(1)+vector(1)");
+  corpus.Write("logql", "filters",
+               R"({service_name=~"check.*", level!="debug", k8s_pod_name!~"x|y"} |= "pay" != "ok" |~ "c(a|b)rd" )"
+               R"(!~ `\d+ms` | http_route="/pay" | retry >= 2, method != "GET")");
+  corpus.Write("logql", "rate", R"(sum(rate({level="error"}[5m])) by (service_name) * 60)");
+  corpus.Write("logql", "range-first", R"(count_over_time({service_name="a"}[1h30m] |= "x"))");
+  corpus.Write("logql", "nested", R"(sum(sum by (level) (count_over_time({a="b"}[10s]))))");
+  corpus.Write("logql", "unsupported-json", R"({service_name="checkout"} | json | status="500")");
+  corpus.Write("logql", "bad-regex", R"({service_name=~"("} |~ "[")");
+  corpus.Write("logql", "multiline", "{a=\"b\"}\n  |= \"c\"\n  | d=\"e\"");
 }
 
 }  // namespace
@@ -467,6 +485,7 @@ int main(int argc, char** argv) {
   ConfigSeeds(corpus, source);
   SearchSeeds(corpus);
   TraceQlSeeds(corpus);
+  LogqlSeeds(corpus);
   fs::remove_all(scratch);
   return 0;
 }

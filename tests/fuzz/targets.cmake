@@ -1,7 +1,7 @@
 # The fuzz targets (tests/fuzz/README.md), included by fuzz.cmake at the end of the top
 # CMakeLists.txt. Each is one <name>_fuzz.cc linked with libFuzzer's main against openwit_core;
 # `cmake --build build/fuzz --target openwit_fuzz` builds them all.
-set(OPENWIT_FUZZ_TARGETS otlp_wire bulk_header otlp_json decompress wal_recovery active_file config search_query traceql)
+set(OPENWIT_FUZZ_TARGETS otlp_wire bulk_header otlp_json decompress wal_recovery active_file config search_query traceql logql)
 add_custom_target(openwit_fuzz)
 foreach(_name ${OPENWIT_FUZZ_TARGETS})
   add_executable(fuzz_${_name} "${CMAKE_SOURCE_DIR}/tests/fuzz/${_name}_fuzz.cc")
