@@ -5,7 +5,6 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
-#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -117,38 +116,6 @@ class QueryWatchdog {
 
 }  // namespace
 
-QueryEngine::~QueryEngine() {
-  if (spare_opening_.valid()) spare_opening_.wait();
-}
-
-DuckDbSettings QueryEngine::Settings() const {
-  return DuckDbSettings{options_.limits.threads, options_.limits.memory_limit_mb};
-}
-
-void QueryEngine::OpenSpareLater() {
-  std::lock_guard lock(spare_mu_);
-  if (spare_ ||
-      (spare_opening_.valid() && spare_opening_.wait_for(std::chrono::seconds(0)) != std::future_status::ready)) {
-    return;
-  }
-  spare_opening_ = std::async(std::launch::async, [this] {
-    auto session = DuckDbSession::Open(Settings());
-    std::lock_guard lock(spare_mu_);
-    if (session.ok() && !spare_) spare_ = std::move(*session);
-  });
-}
-
-arrow::Result<std::unique_ptr<DuckDbSession>> QueryEngine::TakeSession() {
-  std::unique_ptr<DuckDbSession> session;
-  {
-    std::lock_guard lock(spare_mu_);
-    session = std::move(spare_);
-  }
-  OpenSpareLater();  // for the next query
-  if (session) return session;
-  return DuckDbSession::Open(Settings());
-}
-
 arrow::Result<std::unique_ptr<QueryEngine>> QueryEngine::Open(QueryEngineOptions options) {
   if (options.metastore == nullptr) return arrow::Status::Invalid("search: no metastore");
   std::unique_ptr<QueryEngine> engine(new QueryEngine(std::move(options)));
@@ -160,7 +127,6 @@ arrow::Result<std::unique_ptr<QueryEngine>> QueryEngine::Open(QueryEngineOptions
     ARROW_RETURN_NOT_OK(WriteEmptyParquet(schema, path));
     engine->empty_files_[signal] = path;
   }
-  engine->OpenSpareLater();
   return engine;
 }
 
@@ -255,7 +221,8 @@ arrow::Result<QueryResult> QueryEngine::RunAdmitted(const std::string& tenant, c
   }
 
   // A database of this query's own: allowed_paths is database-wide.
-  ARROW_ASSIGN_OR_RAISE(auto session, TakeSession());
+  DuckDbSettings settings{options_.limits.threads, options_.limits.memory_limit_mb};
+  ARROW_ASSIGN_OR_RAISE(auto session, DuckDbSession::Open(settings));
   // No table named: no path allowed at all.
   if (!allowed.empty()) ARROW_RETURN_NOT_OK(session->Run("SET allowed_paths = $1", {allowed}));
   ARROW_RETURN_NOT_OK(session->Run("SET enable_external_access = false"));

@@ -31,10 +31,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <future>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
@@ -103,24 +101,13 @@ class QueryEngine {
   int64_t running() const { return running_.load(); }
   const SearchConfig& limits() const { return options_.limits; }
 
-  ~QueryEngine();
-
  private:
   explicit QueryEngine(QueryEngineOptions options) : options_(std::move(options)) {}
   arrow::Result<QueryResult> RunAdmitted(const std::string& tenant, const QueryRequest& request);
-  DuckDbSettings Settings() const;
-  // A query's own database: the spare one opened ahead if there is one (opening DuckDB is ~20 ms,
-  // most of a small query's time), else a new one. Either way, another spare is opened behind it.
-  // A spare is a database nothing ran in yet: each query still confines its own.
-  arrow::Result<std::unique_ptr<DuckDbSession>> TakeSession();
-  void OpenSpareLater();
 
   QueryEngineOptions options_;
   std::map<std::string, std::string> empty_files_;  // signal -> path
   std::atomic<int64_t> running_{0};
-  std::mutex spare_mu_;
-  std::unique_ptr<DuckDbSession> spare_;
-  std::future<void> spare_opening_;  // last: waited for before the rest goes
 };
 
 }  // namespace openwit::search
