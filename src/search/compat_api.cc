@@ -35,10 +35,9 @@ arrow::Result<int64_t> ParseInteger(const std::string& name, const std::string& 
   return value;
 }
 
-arrow::Result<int64_t> ParseGoDuration(std::string_view text) {
+arrow::Result<int64_t> ParseUnitDuration(std::string_view text, std::span<const DurationUnit> units,
+                                         std::string_view examples, std::string_view unit_names) {
   if (text.empty()) return arrow::Status::Invalid("empty duration");
-  static const std::pair<std::string_view, double> kUnits[] = {{"ns", 1},  {"us", 1e3}, {"µs", 1e3},  {"ms", 1e6},
-                                                               {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
   double total = 0;
   size_t i = 0;
   while (i < text.size()) {
@@ -47,11 +46,10 @@ arrow::Result<int64_t> ParseGoDuration(std::string_view text) {
            (std::isdigit(static_cast<unsigned char>(text[number_end])) || text[number_end] == '.')) {
       ++number_end;
     }
-    if (number_end == i) return arrow::Status::Invalid("\"", text, "\" is no duration (300ms, 1.5s, 2m, 1h)");
     double number = 0;
     auto [end, ec] = std::from_chars(text.data() + i, text.data() + number_end, number);
-    if (ec != std::errc() || end != text.data() + number_end) {
-      return arrow::Status::Invalid("\"", text, "\" is no duration (300ms, 1.5s, 2m, 1h)");
+    if (number_end == i || ec != std::errc() || end != text.data() + number_end) {
+      return arrow::Status::Invalid("\"", text, "\" is no duration (", examples, ")");
     }
     size_t unit_end = number_end;
     while (unit_end < text.size() && !std::isdigit(static_cast<unsigned char>(text[unit_end])) &&
@@ -59,16 +57,22 @@ arrow::Result<int64_t> ParseGoDuration(std::string_view text) {
       ++unit_end;
     }
     const std::string_view unit = text.substr(number_end, unit_end - number_end);
-    const auto* found =
-        std::find_if(std::begin(kUnits), std::end(kUnits), [&](const auto& u) { return u.first == unit; });
-    if (found == std::end(kUnits)) {
-      return arrow::Status::Invalid("\"", text, "\": unit \"", unit, "\" is none of ns, us, ms, s, m, h");
+    const auto found = std::find_if(units.begin(), units.end(), [&](const DurationUnit& u) { return u.name == unit; });
+    if (found == units.end()) {
+      return arrow::Status::Invalid("\"", text, "\": unit \"", unit, "\" is none of ", unit_names);
     }
-    total += number * found->second;
+    total += number * found->nanos;
+    // Checked as it grows (it only grows), so no sum of parts overflows a double into inf first.
+    if (total > 9.2e18) return arrow::Status::Invalid("\"", text, "\" is too long");
     i = unit_end;
   }
-  if (total > 9.2e18) return arrow::Status::Invalid("\"", text, "\" is too long");
   return static_cast<int64_t>(total);
+}
+
+arrow::Result<int64_t> ParseGoDuration(std::string_view text) {
+  static constexpr DurationUnit kUnits[] = {{"ns", 1},  {"us", 1e3}, {"µs", 1e3},  {"ms", 1e6},
+                                            {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+  return ParseUnitDuration(text, kUnits, "300ms, 1.5s, 2m, 1h", "ns, us, ms, s, m, h");
 }
 
 std::string TimeRange::Sql() const {

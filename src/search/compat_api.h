@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,15 @@ std::string AttributeCondition(const std::string& key, const std::string& value)
 
 // A decimal integer parameter; Invalid naming `name` otherwise.
 arrow::Result<int64_t> ParseInteger(const std::string& name, const std::string& text);
+
+// A duration in nanoseconds: numbers each followed by one of `units` ("1h30m", "1.5s"). Invalid
+// naming the text and `examples` of the form, or the unit and `unit_names`.
+struct DurationUnit {
+  std::string_view name;
+  double nanos;
+};
+arrow::Result<int64_t> ParseUnitDuration(std::string_view text, std::span<const DurationUnit> units,
+                                         std::string_view examples, std::string_view unit_names);
 
 // A Go duration ("300ms", "1.5s", "2m", "1h30m", "250us", "10ns") in nanoseconds.
 arrow::Result<int64_t> ParseGoDuration(std::string_view text);

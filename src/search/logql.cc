@@ -608,38 +608,10 @@ arrow::Result<int64_t> ParseDuration(std::string_view text) {
     }
     return static_cast<int64_t>(std::llround(seconds * 1e9));
   }
-  static const std::pair<std::string_view, double> kUnits[] = {
-      {"ns", 1},   {"us", 1e3},   {"µs", 1e3},    {"ms", 1e6},        {"s", 1e9},
-      {"m", 60e9}, {"h", 3600e9}, {"d", 86400e9}, {"w", 7 * 86400e9}, {"y", 365 * 86400e9}};
-  double total = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t number_end = i;
-    while (number_end < text.size() &&
-           (std::isdigit(static_cast<unsigned char>(text[number_end])) || text[number_end] == '.')) {
-      ++number_end;
-    }
-    double number = 0;
-    auto [end, ec] = std::from_chars(text.data() + i, text.data() + number_end, number);
-    if (number_end == i || ec != std::errc() || end != text.data() + number_end) {
-      return arrow::Status::Invalid("\"", text, "\" is no duration (5m, 1h30m, 500ms, 15)");
-    }
-    size_t unit_end = number_end;
-    while (unit_end < text.size() && !std::isdigit(static_cast<unsigned char>(text[unit_end])) &&
-           text[unit_end] != '.') {
-      ++unit_end;
-    }
-    const std::string_view unit = text.substr(number_end, unit_end - number_end);
-    const auto* found =
-        std::find_if(std::begin(kUnits), std::end(kUnits), [&](const auto& u) { return u.first == unit; });
-    if (found == std::end(kUnits)) {
-      return arrow::Status::Invalid("\"", text, "\": unit \"", unit, "\" is none of ms, s, m, h, d, w, y");
-    }
-    total += number * found->second;
-    if (total > 9.2e18) return arrow::Status::Invalid("\"", text, "\" is too long");
-    i = unit_end;
-  }
-  return static_cast<int64_t>(total);
+  static constexpr DurationUnit kUnits[] = {{"ns", 1},          {"us", 1e3},         {"µs", 1e3},   {"ms", 1e6},
+                                            {"s", 1e9},         {"m", 60e9},         {"h", 3600e9}, {"d", 86400e9},
+                                            {"w", 7 * 86400e9}, {"y", 365 * 86400e9}};
+  return ParseUnitDuration(text, kUnits, "5m, 1h30m, 500ms, 15", "ms, s, m, h, d, w, y");
 }
 
 std::string LevelSql() {
