@@ -6,43 +6,30 @@
 // a 4xx/408/422/503 in Loki's error shape, never 500 (the SQL we generate is always valid SQL);
 // nothing of tenant b's file (a token made at start-up, unknown to the fuzzer) reaches tenant a.
 //
-// Input: the LogQL text. Files go to /dev/shm when it exists.
-
-#include <unistd.h>
+// Input: the LogQL text. The lake: fuzz_lake.h.
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <filesystem>
-#include <random>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "fuzz_lake.h"
 #include "fuzz_support.h"
-#include "ingest/arrow_convert.h"
 #include "opentelemetry/proto/logs/v1/logs.pb.h"
 #include "search/logql.h"
 #include "search/loki_api.h"
 #include "search/query_engine.h"
-#include "storage/metastore/metastore.h"
-#include "storage/object_store.h"
-#include "storage/parquet_writer.h"
 
 namespace openwit::fuzz {
 namespace {
 
-namespace fs = std::filesystem;
 using opentelemetry::proto::logs::v1::ResourceLogs;
 
-struct Lake {
-  fs::path root;
-  std::unique_ptr<storage::ObjectStore> store;
-  std::unique_ptr<storage::Metastore> metastore;
-  std::unique_ptr<search::QueryEngine> engine;
+struct Lake : FuzzLake {
   std::vector<search::SearchRoute> routes;
-  std::string secret;  // tenant b's log body
 };
 
 Lake& TheLake() {
@@ -50,7 +37,7 @@ Lake& TheLake() {
   return lake;
 }
 
-constexpr int64_t kT0 = 1700000000LL * 1000000000;  // 2023-11-14T22:13:20Z
+constexpr int64_t kT0 = kFuzzLakeT0;
 
 // A logs file of `tenant`: one resource (service checkout-<tenant>, a pod attribute), records
 // with these bodies and severities a second apart.
@@ -74,64 +61,15 @@ void AddLogsFile(Lake& lake, const std::string& tenant, const std::vector<std::s
     route->set_key("http.route");
     route->mutable_value()->set_string_value(i % 2 ? "/pay" : "/cart");
   }
-  ingest::ArrowConverter converter(ingest::Signal::kLogs);
-  auto appended = converter.Append(resource);
-  FUZZ_EXPECT(appended.ok(), "converting the lake's records: {}", appended.ToString());
-  auto batch = converter.Finish();
-  FUZZ_EXPECT(batch.ok(), "converting the lake's records: {}", batch.status().ToString());
-  const std::string key = fmt::format("tenant={}/signal=logs/date=2023-11-14/hour=22/{}.parquet", tenant, tenant);
-  const fs::path path = lake.root / "lake" / key;
-  auto written = storage::WriteStableParquet({*batch}, (*batch)->schema(), path.string());
-  FUZZ_EXPECT(written.ok(), "writing {}: {}", path.string(), written.ToString());
-  storage::LakeFile file;
-  file.uri = lake.store->Uri(key);
-  file.tenant = tenant;
-  file.signal = "logs";
-  file.min_time_ns = kT0;
-  file.max_time_ns = kT0 + static_cast<int64_t>(bodies.size()) * 1000000000;
-  file.row_count = (*batch)->num_rows();
-  file.size_bytes = static_cast<int64_t>(fs::file_size(path));
-  file.created_at_ns = 1;
-  auto added = lake.metastore->AddFiles({file});
-  FUZZ_EXPECT(added.ok(), "metastore: {}", added.ToString());
+  lake.AddLogsFile(tenant, resource, kT0 + static_cast<int64_t>(bodies.size()) * 1000000000);
 }
 
 void OpenLake() {
   Lake& lake = TheLake();
-  std::error_code ec;
-  const fs::path base = fs::is_directory("/dev/shm", ec) ? fs::path("/dev/shm") : fs::temp_directory_path();
-  lake.root = base / ("openwit-fuzz-logql-" + std::to_string(::getpid()));
-  fs::remove_all(lake.root, ec);
-  fs::create_directories(lake.root / "lake");
-  ObjectStoreConfig store;
-  store.uri = (lake.root / "lake").string();
-  auto opened = storage::ObjectStore::Open(store);
-  FUZZ_EXPECT(opened.ok(), "object store: {}", opened.status().ToString());
-  lake.store = std::move(*opened);
-  MetastoreConfig meta;
-  meta.sqlite_path = (lake.root / "metastore.sqlite").string();
-  auto metastore = storage::Metastore::Open(meta);
-  FUZZ_EXPECT(metastore.ok(), "metastore: {}", metastore.status().ToString());
-  lake.metastore = std::move(*metastore);
-  lake.secret = fmt::format("{:016x}{:016x}", std::random_device{}(), std::random_device{}());
+  lake.Open("logql");
   AddLogsFile(lake, "a", {"payment failed: card declined", "payment ok", "GET /cart took 12ms"});
   AddLogsFile(lake, "b", {lake.secret});
-
-  search::QueryEngineOptions options;
-  options.metastore = lake.metastore.get();
-  options.lake_uri_root = lake.store->uri_root();
-  options.limits.query_timeout_ms = 2000;
-  options.limits.memory_limit_mb = 256;
-  options.limits.max_result_rows = 100;
-  options.limits.threads = 1;
-  // Every table: a word of the text (|= "spans") may name one, as the engine reads SQL.
-  for (auto signal : {ingest::Signal::kLogs, ingest::Signal::kTraces, ingest::Signal::kMetrics}) {
-    options.schemas[ingest::SignalText(signal)] = ingest::SchemaFor(signal);
-  }
-  options.scratch_dir = (lake.root / "scratch").string();
-  auto engine = search::QueryEngine::Open(std::move(options));
-  FUZZ_EXPECT(engine.ok(), "engine: {}", engine.status().ToString());
-  lake.engine = std::move(*engine);
+  lake.OpenEngine();
   lake.routes = search::LokiRoutes(lake.engine.get());
 }
 
@@ -155,12 +93,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   InitializeTarget();
   OpenLake();
   std::atexit([] {
-    Lake& lake = TheLake();
-    lake.routes.clear();
-    lake.engine.reset();
-    lake.metastore.reset();
-    std::error_code ec;
-    fs::remove_all(lake.root, ec);
+    TheLake().routes.clear();
+    TheLake().Close();
   });
   return 0;
 }
