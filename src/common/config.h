@@ -439,6 +439,7 @@ struct SearchConfig {
   int64_t threads = 1;
   int64_t freshness_seconds = 5;
   int64_t cache_max_mb = 2048;
+  int64_t cached_databases = 4;
   template <class V>
   void Visit(V& v) {
     v.Field("bind", bind, {.doc = "Listen address of the search HTTP API."});
@@ -447,7 +448,8 @@ struct SearchConfig {
     v.Field("query_timeout_ms", query_timeout_ms,
             {.doc = "A query running longer is stopped and answered 408.", .min = 1, .max = 3600000});
     v.Field("memory_limit_mb", memory_limit_mb,
-            {.doc = "DuckDB memory of one query in MiB (no spilling to disk); past it the query fails with 422.",
+            {.doc = "DuckDB memory of one tenant's queries in MiB (no spilling to disk): those running at once share "
+                    "it, and DuckDB's cache of the Parquet it read lives in it; past it a query fails with 422.",
              .min = 16,
              .max = 1048576});
     v.Field("max_result_rows", max_result_rows,
@@ -458,8 +460,15 @@ struct SearchConfig {
             {.doc = "Queries running at once on this node; more are answered 503 with Retry-After.",
              .min = 1,
              .max = 1024});
-    v.Field("threads", threads,
-            {.doc = "DuckDB threads of one query (DuckDB shares the cores with ingest).", .min = 1, .max = 256});
+    v.Field(
+        "threads", threads,
+        {.doc = "DuckDB threads of one tenant's queries (DuckDB shares the cores with ingest).", .min = 1, .max = 256});
+    v.Field("cached_databases", cached_databases,
+            {.doc = "Tenants whose DuckDB database stays open between their queries (opening one takes ~20 ms; "
+                    "each holds up to memory_limit_mb of cache, and closes after 60 s unused). 0: every query "
+                    "opens a database of its own.",
+             .min = 0,
+             .max = 1024});
     v.Field("freshness_seconds", freshness_seconds,
             {.doc = "A record is searchable at most this long after its ack, before its file is published: each "
                     "query asks the storage nodes (storage.endpoints) for what they have not published yet. 0: "

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <string_view>
 
@@ -166,7 +167,7 @@ arrow::Status RegisterTimestampTzCasts(duckdb_connection conn) {
 
 namespace {
 
-// Batches that a table function of the session hands to DuckDB, and the types DuckDB gives them.
+// Batches that a session hands to DuckDB, and the types DuckDB gives them.
 struct ArrowTable {
   duckdb_connection conn = nullptr;
   std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
@@ -179,6 +180,13 @@ struct ArrowTable {
     for (auto& type : types) duckdb_destroy_logical_type(&type);
     if (converted) duckdb_destroy_arrow_converted_schema(&converted);
   }
+};
+
+// The Arrow tables of a database's sessions by connection id and name: openwit_fresh('name')
+// finds those of the connection that asks, and no other.
+struct FreshTables {
+  std::mutex mu;
+  std::map<std::pair<idx_t, std::string>, const ArrowTable*> tables;
 };
 
 struct ArrowTableScan {
@@ -195,12 +203,40 @@ arrow::Status ToChunk(const ArrowTable& table, const arrow::RecordBatch& batch, 
   return status;
 }
 
+idx_t ConnectionId(duckdb_connection conn) {
+  duckdb_client_context context = nullptr;
+  duckdb_connection_get_client_context(conn, &context);
+  const idx_t id = duckdb_client_context_get_connection_id(context);
+  duckdb_destroy_client_context(&context);
+  return id;
+}
+
 void ArrowTableBind(duckdb_bind_info info) {
-  const auto* table = static_cast<const ArrowTable*>(duckdb_bind_get_extra_info(info));
+  auto* fresh = static_cast<FreshTables*>(duckdb_bind_get_extra_info(info));
+  duckdb_client_context context = nullptr;
+  duckdb_table_function_get_client_context(info, &context);
+  const idx_t connection = duckdb_client_context_get_connection_id(context);
+  duckdb_destroy_client_context(&context);
+  duckdb_value parameter = duckdb_bind_get_parameter(info, 0);
+  char* text = parameter ? duckdb_get_varchar(parameter) : nullptr;
+  const std::string name = text ? text : "";
+  duckdb_free(text);
+  duckdb_destroy_value(&parameter);
+  const ArrowTable* table = nullptr;
+  {
+    std::lock_guard lock(fresh->mu);
+    auto it = fresh->tables.find({connection, name});
+    if (it != fresh->tables.end()) table = it->second;
+  }
+  if (table == nullptr) {
+    duckdb_bind_set_error(info, fmt::format("openwit_fresh: no table '{}' in this query", name).c_str());
+    return;
+  }
   for (size_t i = 0; i < table->types.size(); ++i) {
     duckdb_bind_add_result_column(info, table->names[i].c_str(), table->types[i]);
   }
   duckdb_bind_set_cardinality(info, static_cast<idx_t>(table->rows), true);
+  duckdb_bind_set_bind_data(info, const_cast<ArrowTable*>(table), [](void*) {});  // the session owns it
 }
 
 void ArrowTableInit(duckdb_init_info info) {
@@ -211,7 +247,7 @@ void ArrowTableInit(duckdb_init_info info) {
 // One chunk of at most a vector's rows per call; none at the end. The chunk's vectors point into
 // the session's batches, which outlive the query.
 void ArrowTableFunction(duckdb_function_info info, duckdb_data_chunk output) {
-  const auto* table = static_cast<const ArrowTable*>(duckdb_function_get_extra_info(info));
+  const auto* table = static_cast<const ArrowTable*>(duckdb_function_get_bind_data(info));
   auto* scan = static_cast<ArrowTableScan*>(duckdb_function_get_init_data(info));
   while (scan->batch < table->batches.size() && scan->offset >= table->batches[scan->batch]->num_rows()) {
     ++scan->batch;
@@ -236,81 +272,29 @@ void ArrowTableFunction(duckdb_function_info info, duckdb_data_chunk output) {
   scan->offset += n;
 }
 
-}  // namespace
-
-struct DuckDbSession::Impl {
-  duckdb_database db = nullptr;
-  duckdb_connection conn = nullptr;
-  duckdb_prepared_statement query = nullptr;
-  // Destroyed after the database (members go after the destructor's body): its table functions
-  // point to them.
-  std::vector<std::unique_ptr<ArrowTable>> arrow_tables;
-
-  ~Impl() {
-    if (query) duckdb_destroy_prepare(&query);
-    if (conn) duckdb_disconnect(&conn);
-    if (db) duckdb_close(&db);
-  }
-};
-
-DuckDbSession::DuckDbSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-DuckDbSession::~DuckDbSession() = default;
-
-arrow::Status RegisterDuckDbExtensions() {
-  static std::once_flag registered;
-  static int32_t register_failed = 0;
-  std::call_once(registered, [] { register_failed = openwit_duckdb_register_extensions(); });
-  if (register_failed != 0) {
-    return QueryError(QueryErrorKind::kInternal, "DuckDB's built-in extensions (parquet, json, icu) did not register");
-  }
+// The table function openwit_fresh(name VARCHAR) of a database, over `fresh`.
+arrow::Status RegisterFreshFunction(duckdb_connection conn, FreshTables* fresh) {
+  duckdb_table_function function = duckdb_create_table_function();
+  duckdb_table_function_set_name(function, "openwit_fresh");
+  duckdb_logical_type varchar = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+  duckdb_table_function_add_parameter(function, varchar);
+  duckdb_destroy_logical_type(&varchar);
+  duckdb_table_function_set_extra_info(function, fresh, nullptr);
+  duckdb_table_function_set_bind(function, ArrowTableBind);
+  duckdb_table_function_set_init(function, ArrowTableInit);
+  duckdb_table_function_set_function(function, ArrowTableFunction);
+  const duckdb_state state = duckdb_register_table_function(conn, function);
+  duckdb_destroy_table_function(&function);
+  if (state == DuckDBError)
+    return QueryError(QueryErrorKind::kInternal, "DuckDB refused the table function openwit_fresh");
   return arrow::Status::OK();
 }
 
-arrow::Result<std::unique_ptr<DuckDbSession>> DuckDbSession::Open(const DuckDbSettings& settings) {
-  ARROW_RETURN_NOT_OK(RegisterDuckDbExtensions());
-  auto impl = std::make_unique<Impl>();
-  duckdb_config config = nullptr;
-  if (duckdb_create_config(&config) == DuckDBError) return arrow::Status::OutOfMemory("duckdb_create_config");
-  const std::pair<const char*, std::string> options[] = {
-      // The built-in extensions (parquet, json, icu, core_functions) are linked in; anything else
-      // would be fetched from the network or the disk: never.
-      {"autoinstall_known_extensions", "false"},
-      {"autoload_known_extensions", "false"},
-      {"allow_community_extensions", "false"},
-      {"allow_unsigned_extensions", "false"},
-      {"threads", std::to_string(settings.threads)},
-      {"memory_limit", fmt::format("{}MB", settings.memory_limit_mb)},
-      {"temp_directory", ""},  // no spilling: memory_limit is the bound
-  };
-  std::string error;
-  for (const auto& [name, value] : options) {
-    if (duckdb_set_config(config, name, value.c_str()) == DuckDBError) {
-      error = fmt::format("DuckDB refused setting {} = {}", name, value);
-      break;
-    }
-  }
-  if (error.empty()) {
-    char* open_error = nullptr;
-    if (duckdb_open_ext(nullptr, &impl->db, config, &open_error) == DuckDBError) {
-      error = fmt::format("cannot open DuckDB: {}", open_error ? open_error : "?");
-    }
-    duckdb_free(open_error);
-  }
-  duckdb_destroy_config(&config);
-  if (!error.empty()) return QueryError(QueryErrorKind::kInternal, error);
-  if (duckdb_connect(impl->db, &impl->conn) == DuckDBError) {
-    return QueryError(QueryErrorKind::kInternal, "cannot connect to DuckDB");
-  }
-  ARROW_RETURN_NOT_OK(RegisterTimestampTzCasts(impl->conn));
-  std::unique_ptr<DuckDbSession> session(new DuckDbSession(std::move(impl)));
-  // A setting of the icu extension, known only once the database runs.
-  ARROW_RETURN_NOT_OK(session->Run("SET TimeZone = 'UTC'"));
-  return session;
-}
-
-arrow::Status DuckDbSession::Run(const std::string& sql, const std::vector<std::vector<std::string>>& lists) {
+// Runs one statement of ours on `conn`, each list bound as a VARCHAR[] parameter ($1, $2, ...).
+arrow::Status RunOn(duckdb_connection conn, const std::string& sql,
+                    const std::vector<std::vector<std::string>>& lists = {}) {
   duckdb_prepared_statement stmt = nullptr;
-  if (duckdb_prepare(impl_->conn, sql.c_str(), &stmt) == DuckDBError) {
+  if (duckdb_prepare(conn, sql.c_str(), &stmt) == DuckDBError) {
     std::string message = duckdb_prepare_error(stmt) ? duckdb_prepare_error(stmt) : "?";
     duckdb_destroy_prepare(&stmt);
     return QueryError(QueryErrorKind::kInternal, fmt::format("{}: {}", sql, message));
@@ -341,16 +325,203 @@ arrow::Status DuckDbSession::Run(const std::string& sql, const std::vector<std::
   return status;
 }
 
-arrow::Status DuckDbSession::RegisterArrowTable(const std::string& name, const std::shared_ptr<arrow::Schema>& schema,
-                                                std::vector<std::shared_ptr<arrow::RecordBatch>> batches) {
+// The first column of what `sql` returns, as text.
+arrow::Result<std::vector<std::string>> FirstColumn(duckdb_connection conn, const char* sql) {
+  duckdb_result result;
+  if (duckdb_query(conn, sql, &result) == DuckDBError) {
+    auto status = ResultError(&result);
+    duckdb_destroy_result(&result);
+    return status;
+  }
+  std::vector<std::string> values;
+  for (idx_t row = 0; row < duckdb_row_count(&result); ++row) {
+    char* value = duckdb_value_varchar(&result, 0, row);
+    if (value != nullptr) values.emplace_back(value);
+    duckdb_free(value);
+  }
+  duckdb_destroy_result(&result);
+  return values;
+}
+
+std::string QuoteIdentifier(const std::string& name) {
+  std::string quoted = "\"";
+  for (char c : name) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+}  // namespace
+
+// One connection of a database and what its current session added to it.
+struct DuckDbConnection {
+  duckdb_connection conn = nullptr;
+  idx_t id = 0;
+  bool leased = false;
+  duckdb_prepared_statement query = nullptr;
+  std::vector<std::unique_ptr<ArrowTable>> arrow_tables;
+};
+
+struct DuckDbDatabase::Impl {
+  duckdb_database db = nullptr;
+  FreshTables fresh;  // openwit_fresh's extra info: outlives the database (members go after the body)
+  std::mutex mu;      // leased flags, healthy
+  bool healthy = true;
+  std::vector<std::unique_ptr<DuckDbConnection>> connections;
+
+  ~Impl() {
+    for (auto& c : connections) {
+      if (c->query) duckdb_destroy_prepare(&c->query);
+      if (c->conn) duckdb_disconnect(&c->conn);
+    }
+    if (db) duckdb_close(&db);
+  }
+};
+
+DuckDbDatabase::DuckDbDatabase(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+DuckDbDatabase::~DuckDbDatabase() = default;
+
+arrow::Status RegisterDuckDbExtensions() {
+  static std::once_flag registered;
+  static int32_t register_failed = 0;
+  std::call_once(registered, [] { register_failed = openwit_duckdb_register_extensions(); });
+  if (register_failed != 0) {
+    return QueryError(QueryErrorKind::kInternal, "DuckDB's built-in extensions (parquet, json, icu) did not register");
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Result<std::shared_ptr<DuckDbDatabase>> DuckDbDatabase::Open(const DuckDbSettings& settings) {
+  ARROW_RETURN_NOT_OK(RegisterDuckDbExtensions());
+  if (settings.connections < 1) return arrow::Status::Invalid("a DuckDB database needs a connection at least");
+  auto impl = std::make_unique<Impl>();
+  duckdb_config config = nullptr;
+  if (duckdb_create_config(&config) == DuckDBError) return arrow::Status::OutOfMemory("duckdb_create_config");
+  const std::pair<const char*, std::string> options[] = {
+      // The built-in extensions (parquet, json, icu, core_functions) are linked in; anything else
+      // would be fetched from the network or the disk: never.
+      {"autoinstall_known_extensions", "false"},
+      {"autoload_known_extensions", "false"},
+      {"allow_community_extensions", "false"},
+      {"allow_unsigned_extensions", "false"},
+      {"threads", std::to_string(settings.threads)},
+      {"memory_limit", fmt::format("{}MB", settings.memory_limit_mb)},
+      {"temp_directory", ""},  // no spilling: memory_limit is the bound
+  };
+  std::string error;
+  for (const auto& [name, value] : options) {
+    if (duckdb_set_config(config, name, value.c_str()) == DuckDBError) {
+      error = fmt::format("DuckDB refused setting {} = {}", name, value);
+      break;
+    }
+  }
+  if (error.empty()) {
+    char* open_error = nullptr;
+    if (duckdb_open_ext(nullptr, &impl->db, config, &open_error) == DuckDBError) {
+      error = fmt::format("cannot open DuckDB: {}", open_error ? open_error : "?");
+    }
+    duckdb_free(open_error);
+  }
+  duckdb_destroy_config(&config);
+  if (!error.empty()) return QueryError(QueryErrorKind::kInternal, error);
+  auto connect = [&impl]() -> arrow::Result<duckdb_connection> {
+    auto c = std::make_unique<DuckDbConnection>();
+    if (duckdb_connect(impl->db, &c->conn) == DuckDBError) {
+      return QueryError(QueryErrorKind::kInternal, "cannot connect to DuckDB");
+    }
+    c->id = ConnectionId(c->conn);
+    impl->connections.push_back(std::move(c));
+    return impl->connections.back()->conn;
+  };
+  // Database-wide set-up on the first connection, before the others exist.
+  ARROW_ASSIGN_OR_RAISE(auto first, connect());
+  ARROW_RETURN_NOT_OK(RegisterTimestampTzCasts(first));
+  ARROW_RETURN_NOT_OK(RegisterFreshFunction(first, &impl->fresh));
+  // A setting of the icu extension, known only once the database runs.
+  ARROW_RETURN_NOT_OK(RunOn(first, "SET GLOBAL TimeZone = 'UTC'"));
+  // No directory allowed: no file at all.
+  if (!settings.allowed_directories.empty()) {
+    ARROW_RETURN_NOT_OK(RunOn(first, "SET allowed_directories = $1", {settings.allowed_directories}));
+  }
+  ARROW_RETURN_NOT_OK(RunOn(first, "SET enable_external_access = false"));
+  for (int64_t i = 1; i < settings.connections; ++i) ARROW_RETURN_NOT_OK(connect().status());
+  // Profiling is a setting of each connection, and none can be changed once locked.
+  for (auto& c : impl->connections) ARROW_RETURN_NOT_OK(RunOn(c->conn, "SET enable_profiling = 'no_output'"));
+  ARROW_RETURN_NOT_OK(RunOn(first, "SET lock_configuration = true"));
+  return std::shared_ptr<DuckDbDatabase>(new DuckDbDatabase(std::move(impl)));
+}
+
+arrow::Result<std::unique_ptr<DuckDbSession>> DuckDbDatabase::Lease(const std::shared_ptr<DuckDbDatabase>& database) {
+  auto& impl = *database->impl_;
+  std::lock_guard lock(impl.mu);
+  if (!impl.healthy) return QueryError(QueryErrorKind::kInternal, "this DuckDB database is closing");
+  for (auto& c : impl.connections) {
+    if (!c->leased) {
+      c->leased = true;
+      return std::unique_ptr<DuckDbSession>(new DuckDbSession(database, c.get()));
+    }
+  }
+  return QueryError(QueryErrorKind::kBusy, "every connection of the database is in use");
+}
+
+bool DuckDbDatabase::healthy() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->healthy;
+}
+
+DuckDbSession::DuckDbSession(std::shared_ptr<DuckDbDatabase> database, DuckDbConnection* connection)
+    : database_(std::move(database)), connection_(connection) {}
+
+DuckDbSession::~DuckDbSession() {
+  const bool clean = Reset();
+  auto& impl = *database_->impl_;
+  std::lock_guard lock(impl.mu);
+  if (!clean) impl.healthy = false;
+  connection_->leased = false;
+}
+
+bool DuckDbSession::Reset() {
+  auto& c = *connection_;
+  if (c.query) duckdb_destroy_prepare(&c.query);
+  bool clean = true;
+  const std::pair<const char*, const char*> leftovers[] = {
+      {"SELECT view_name FROM duckdb_views() WHERE database_name = 'temp'", "DROP VIEW temp.main.{}"},
+      {"SELECT name FROM duckdb_variables()", "RESET VARIABLE {}"},
+  };
+  for (const auto& [list, drop] : leftovers) {
+    auto names = FirstColumn(c.conn, list);
+    clean = clean && names.ok();
+    if (!names.ok()) continue;
+    for (const auto& name : *names) {
+      clean = RunOn(c.conn, fmt::format(fmt::runtime(drop), QuoteIdentifier(name))).ok() && clean;
+    }
+  }
+  {
+    auto& fresh = database_->impl_->fresh;
+    std::lock_guard lock(fresh.mu);
+    std::erase_if(fresh.tables, [&](const auto& entry) { return entry.first.first == c.id; });
+  }
+  c.arrow_tables.clear();
+  return clean;
+}
+
+arrow::Status DuckDbSession::Run(const std::string& sql, const std::vector<std::vector<std::string>>& lists) {
+  return RunOn(connection_->conn, sql, lists);
+}
+
+arrow::Result<std::string> DuckDbSession::RegisterArrowTable(const std::string& name,
+                                                             const std::shared_ptr<arrow::Schema>& schema,
+                                                             std::vector<std::shared_ptr<arrow::RecordBatch>> batches) {
+  // The name goes into SQL text: our own identifiers only.
+  if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) {
+    return arrow::Status::Invalid("not a fresh table name: ", name);
+  }
   auto table = std::make_unique<ArrowTable>();
-  table->conn = impl_->conn;
+  table->conn = connection_->conn;
   for (const auto& batch : batches) table->rows += batch->num_rows();
   table->batches = std::move(batches);
   struct ArrowSchema c_schema;
   ARROW_RETURN_NOT_OK(arrow::ExportSchema(*schema, &c_schema));
-  auto status =
-      TakeErrorData(duckdb_schema_from_arrow(impl_->conn, &c_schema, &table->converted), "Arrow schema to DuckDB");
+  auto status = TakeErrorData(duckdb_schema_from_arrow(connection_->conn, &c_schema, &table->converted),
+                              "Arrow schema to DuckDB");
   c_schema.release(&c_schema);
   ARROW_RETURN_NOT_OK(status);
   // The C API tells a converted schema's types only through a chunk: those of one row of nulls.
@@ -366,25 +537,20 @@ arrow::Status DuckDbSession::RegisterArrowTable(const std::string& name, const s
     table->names.push_back(schema->field(static_cast<int>(c))->name());
   }
   duckdb_destroy_data_chunk(&chunk);
-
-  duckdb_table_function function = duckdb_create_table_function();
-  duckdb_table_function_set_name(function, name.c_str());
-  duckdb_table_function_set_extra_info(function, table.get(), nullptr);
-  duckdb_table_function_set_bind(function, ArrowTableBind);
-  duckdb_table_function_set_init(function, ArrowTableInit);
-  duckdb_table_function_set_function(function, ArrowTableFunction);
-  const duckdb_state state = duckdb_register_table_function(impl_->conn, function);
-  duckdb_destroy_table_function(&function);
-  if (state == DuckDBError) {
-    return QueryError(QueryErrorKind::kInternal, fmt::format("DuckDB refused the table function {}", name));
+  {
+    auto& fresh = database_->impl_->fresh;
+    std::lock_guard lock(fresh.mu);
+    if (!fresh.tables.emplace(std::make_pair(connection_->id, name), table.get()).second) {
+      return arrow::Status::Invalid("fresh table ", name, " registered twice");
+    }
   }
-  impl_->arrow_tables.push_back(std::move(table));
-  return arrow::Status::OK();
+  connection_->arrow_tables.push_back(std::move(table));
+  return fmt::format("openwit_fresh('{}')", name);
 }
 
 arrow::Status DuckDbSession::PrepareQuery(const std::string& sql) {
   duckdb_extracted_statements statements = nullptr;
-  idx_t count = duckdb_extract_statements(impl_->conn, sql.c_str(), &statements);
+  idx_t count = duckdb_extract_statements(connection_->conn, sql.c_str(), &statements);
   arrow::Status status;
   if (count == 0) {
     const char* message = duckdb_extract_statements_error(statements);
@@ -393,27 +559,27 @@ arrow::Status DuckDbSession::PrepareQuery(const std::string& sql) {
   } else if (count > 1) {
     status = QueryError(QueryErrorKind::kRefused,
                         fmt::format("one statement per query, found {}: send them one at a time", count));
-  } else if (duckdb_prepare_extracted_statement(impl_->conn, statements, 0, &impl_->query) == DuckDBError) {
-    const char* message = duckdb_prepare_error(impl_->query);
+  } else if (duckdb_prepare_extracted_statement(connection_->conn, statements, 0, &connection_->query) == DuckDBError) {
+    const char* message = duckdb_prepare_error(connection_->query);
     status = QueryError(message ? KindOfMessage(message) : QueryErrorKind::kBadQuery, message ? message : "?");
-  } else if (duckdb_prepared_statement_type(impl_->query) != DUCKDB_STATEMENT_TYPE_SELECT ||
+  } else if (duckdb_prepared_statement_type(connection_->query) != DUCKDB_STATEMENT_TYPE_SELECT ||
              FirstKeyword(sql) == "PRAGMA") {
     // (DuckDB turns a PRAGMA that reads, `PRAGMA database_list`, into a SELECT: refused all the same.)
     status = QueryError(QueryErrorKind::kRefused,
                         "only queries (SELECT, WITH ... SELECT, FROM ...) are allowed: statements that change "
                         "settings, attach, load, install, copy or write are refused");
-  } else if (duckdb_nparams(impl_->query) != 0) {
+  } else if (duckdb_nparams(connection_->query) != 0) {
     status = QueryError(QueryErrorKind::kBadQuery, "the query has parameters ($1, ?): none can be bound here");
   }
   duckdb_destroy_extracted(&statements);
-  if (!status.ok() && impl_->query) duckdb_destroy_prepare(&impl_->query);
+  if (!status.ok() && connection_->query) duckdb_destroy_prepare(&connection_->query);
   return status;
 }
 
 arrow::Result<QueryRows> DuckDbSession::Execute(int64_t max_rows) {
-  if (impl_->query == nullptr) return arrow::Status::Invalid("Execute without a prepared query");
+  if (connection_->query == nullptr) return arrow::Status::Invalid("Execute without a prepared query");
   duckdb_result result;
-  if (duckdb_execute_prepared_streaming(impl_->query, &result) == DuckDBError) {
+  if (duckdb_execute_prepared_streaming(connection_->query, &result) == DuckDBError) {
     auto status = ResultError(&result);
     duckdb_destroy_result(&result);
     return status;
@@ -474,12 +640,12 @@ arrow::Result<QueryRows> DuckDbSession::Execute(int64_t max_rows) {
 
 DuckDbCounters DuckDbSession::Counters() {
   DuckDbCounters counters;
-  duckdb_profiling_info info = duckdb_get_profiling_info(impl_->conn);
+  duckdb_profiling_info info = duckdb_get_profiling_info(connection_->conn);
   if (info == nullptr) return counters;
   counters.rows_scanned = MetricValue(info, "CUMULATIVE_ROWS_SCANNED");
   return counters;
 }
 
-void DuckDbSession::Interrupt() { duckdb_interrupt(impl_->conn); }
+void DuckDbSession::Interrupt() { duckdb_interrupt(connection_->conn); }
 
 }  // namespace openwit::search

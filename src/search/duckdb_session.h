@@ -1,8 +1,10 @@
 #pragma once
-// One in-memory DuckDB database and its connection, through DuckDB's C API (DESIGN.md, "Search
-// engine"): what the query engine needs of DuckDB and nothing more. A session serves one query
-// (settings such as allowed_paths are database-wide, so a session is never shared between
-// callers), and is closed when the query ends.
+// DuckDB through its C API (DESIGN.md, "Search engine"): what the query engine needs of it and
+// nothing more. A DuckDbDatabase is one in-memory database confined when it opens (the files it
+// may read, no extension loading, settings locked) and serves one tenant; its connections are
+// handed out as DuckDbSessions, one per query, and put back clean (the query's views, variables
+// and fresh tables gone) when the session ends. Opening a database costs ~20 ms, a session
+// nothing: the query engine keeps each tenant's database for the next query (database_pool.h).
 
 #include <atomic>
 #include <cstdint>
@@ -20,6 +22,12 @@ namespace openwit::search {
 struct DuckDbSettings {
   int64_t threads = 1;
   int64_t memory_limit_mb = 512;
+  // The only directories a query may read files from (DuckDB's allowed_directories with external
+  // access off), each ending in '/'. DuckDB resolves `..` before it checks: a path that leaves
+  // them is refused whatever it looks like.
+  std::vector<std::string> allowed_directories;
+  // Sessions the database serves at once.
+  int64_t connections = 1;
 };
 
 // What a query returned, as Arrow.
@@ -37,16 +45,41 @@ struct DuckDbCounters {
 };
 
 // Registers the built-in extensions linked into libduckdb.so (parquet, json, icu, core_functions)
-// with DuckDB, once per process; DuckDbSession::Open does it, and so must any other user of the C
+// with DuckDB, once per process; DuckDbDatabase::Open does it, and so must any other user of the C
 // API before its first database (DuckDB 2.0 no longer does it from static initialisers).
 arrow::Status RegisterDuckDbExtensions();
 
-class DuckDbSession {
+class DuckDbSession;
+struct DuckDbConnection;  // one connection of a database (duckdb_session.cc)
+
+class DuckDbDatabase {
  public:
   // Opens an in-memory database: extension auto-install and auto-load off, no spilling to disk,
-  // `threads` and `memory_limit` as given, TimeZone UTC (time buckets never depend on the host).
-  static arrow::Result<std::unique_ptr<DuckDbSession>> Open(const DuckDbSettings& settings);
-  ~DuckDbSession();
+  // `threads` and `memory_limit` as given, TimeZone UTC (time buckets never depend on the host),
+  // files readable only under allowed_directories, profiling on in each of its `connections`
+  // connections, then the configuration locked: no statement can change a setting any more.
+  static arrow::Result<std::shared_ptr<DuckDbDatabase>> Open(const DuckDbSettings& settings);
+  ~DuckDbDatabase();
+  DuckDbDatabase(const DuckDbDatabase&) = delete;
+  DuckDbDatabase& operator=(const DuckDbDatabase&) = delete;
+
+  // A session on a free connection; an error when all are in use. The session keeps the
+  // database open.
+  static arrow::Result<std::unique_ptr<DuckDbSession>> Lease(const std::shared_ptr<DuckDbDatabase>& database);
+
+  // False once a session could not be put back clean: lease no more from it.
+  bool healthy() const;
+
+ private:
+  friend class DuckDbSession;
+  struct Impl;
+  explicit DuckDbDatabase(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class DuckDbSession {
+ public:
+  ~DuckDbSession();  // puts the connection back clean (or marks the database unhealthy)
   DuckDbSession(const DuckDbSession&) = delete;
   DuckDbSession& operator=(const DuckDbSession&) = delete;
 
@@ -54,12 +87,13 @@ class DuckDbSession {
   // ($1, $2, ...): paths travel as values, never as SQL text. Each list has at least one item.
   arrow::Status Run(const std::string& sql, const std::vector<std::vector<std::string>>& lists = {});
 
-  // Makes `batches` (each of `schema`, none empty) the table function `name`() of this database,
-  // handed to DuckDB through the Arrow C data interface (DESIGN.md "Search engine": the deprecated
-  // duckdb_arrow_scan crashes on projections). The session keeps the batches; DuckDB reads them in
-  // place. Call before lock_configuration.
-  arrow::Status RegisterArrowTable(const std::string& name, const std::shared_ptr<arrow::Schema>& schema,
-                                   std::vector<std::shared_ptr<arrow::RecordBatch>> batches);
+  // Makes `batches` (each of `schema`, none empty) readable by this session's queries as the table
+  // `openwit_fresh('name')`, handed to DuckDB through the Arrow C data interface (DESIGN.md
+  // "Search engine": the deprecated duckdb_arrow_scan crashes on projections). Another session
+  // asking for that name gets an error: the table belongs to this connection. The session keeps
+  // the batches; DuckDB reads them in place. Returns what to write in a FROM clause.
+  arrow::Result<std::string> RegisterArrowTable(const std::string& name, const std::shared_ptr<arrow::Schema>& schema,
+                                                std::vector<std::shared_ptr<arrow::RecordBatch>> batches);
 
   // Prepares the caller's SQL: exactly one statement, and a SELECT (a query); anything else is
   // refused (QueryErrorKind::kRefused) before it runs. DuckDB's errors keep their message.
@@ -68,17 +102,19 @@ class DuckDbSession {
   // Runs what PrepareQuery prepared, streaming: stops reading after max_rows (and says so).
   arrow::Result<QueryRows> Execute(int64_t max_rows);
 
-  // DuckDB's counters of the query Execute ran (profiling must be on: Run("SET enable_profiling
-  // = 'no_output'") before it).
+  // DuckDB's counters of the query Execute ran.
   DuckDbCounters Counters();
 
   // Stops the running statement (its error is then QueryErrorKind::kTimeout). Any thread.
   void Interrupt();
 
  private:
-  struct Impl;
-  explicit DuckDbSession(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  friend class DuckDbDatabase;
+  DuckDbSession(std::shared_ptr<DuckDbDatabase> database, DuckDbConnection* connection);
+  // Drops what the query left (views, variables, fresh tables); false when that failed.
+  bool Reset();
+  std::shared_ptr<DuckDbDatabase> database_;
+  DuckDbConnection* connection_;
 };
 
 }  // namespace openwit::search

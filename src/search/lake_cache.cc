@@ -46,6 +46,8 @@ arrow::Result<std::unique_ptr<LakeCache>> LakeCache::Open(LakeCacheOptions optio
   std::error_code ec;
   fs::create_directories(options.dir, ec);
   if (ec) return arrow::Status::IOError("cannot create the search cache ", options.dir, ": ", ec.message());
+  options.dir = fs::absolute(options.dir).lexically_normal().string();
+  if (options.dir.size() > 1 && options.dir.back() == '/') options.dir.pop_back();
   std::unique_ptr<LakeCache> cache(new LakeCache(std::move(options)));
   // What an earlier run fetched is still good (lake files never change); half-fetched files are not.
   const fs::path root(cache->options_.dir);

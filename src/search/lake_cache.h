@@ -58,6 +58,9 @@ class LakeCache {
 
   int64_t bytes() const;  // held in the directory (fetched or being fetched)
 
+  // Where the cached files are, absolute: a file's path is dir()/<its key in the lake>.
+  const std::string& dir() const { return options_.dir; }
+
  private:
   struct Entry {
     int64_t size = 0;

@@ -18,6 +18,7 @@
 #include <fmt/ranges.h>
 #include <parquet/arrow/writer.h>
 
+#include "search/database_pool.h"
 #include "search/lake_tables.h"
 #include "search/query_error.h"
 
@@ -127,7 +128,29 @@ arrow::Result<std::unique_ptr<QueryEngine>> QueryEngine::Open(QueryEngineOptions
     ARROW_RETURN_NOT_OK(WriteEmptyParquet(schema, path));
     engine->empty_files_[signal] = path;
   }
+  DatabasePoolOptions pool;
+  pool.capacity = static_cast<size_t>(engine->options_.limits.cached_databases);
+  pool.settings_of = [engine = engine.get()](const std::string& tenant) {
+    const auto& limits = engine->options_.limits;
+    DuckDbSettings settings{limits.threads, limits.memory_limit_mb, engine->AllowedDirectories(tenant),
+                            limits.max_concurrent_queries};
+    return settings;
+  };
+  engine->databases_ = std::make_unique<DatabasePool>(std::move(pool));
   return engine;
+}
+
+std::vector<std::string> QueryEngine::AllowedDirectories(const std::string& tenant) const {
+  // The tenant's folder of the lake (or of the search cache, for a lake in an object store) and
+  // the empty files: nothing of another tenant, whatever path a query writes.
+  std::vector<std::string> dirs;
+  const std::string kFileScheme = "file://";
+  if (options_.lake_uri_root.rfind(kFileScheme, 0) == 0) {
+    dirs.push_back(fmt::format("{}/tenant={}/", options_.lake_uri_root.substr(kFileScheme.size()), tenant));
+  }
+  if (options_.cache != nullptr) dirs.push_back(fmt::format("{}/tenant={}/", options_.cache->dir(), tenant));
+  dirs.push_back(std::filesystem::absolute(options_.scratch_dir + "/empty").lexically_normal().string() + "/");
+  return dirs;
 }
 
 arrow::Result<QueryResult> QueryEngine::Run(const std::string& tenant, const QueryRequest& request) {
@@ -184,7 +207,6 @@ arrow::Result<QueryResult> QueryEngine::RunAdmitted(const std::string& tenant, c
     }
   }
   std::vector<TableFiles> tables;
-  std::vector<std::string> allowed;
   for (const auto& table : named) {
     ARROW_ASSIGN_OR_RAISE(auto files, ChooseFiles(options_.metastore, options_.lake_uri_root, tenant, table,
                                                   request.start_ns, request.end_ns, fresh_stems[table.name]));
@@ -217,15 +239,13 @@ arrow::Result<QueryResult> QueryEngine::RunAdmitted(const std::string& tenant, c
       auto empty = empty_files_.find(files.table.signal);
       if (empty != empty_files_.end()) files.paths.push_back(empty->second);
     }
-    allowed.insert(allowed.end(), files.paths.begin(), files.paths.end());
   }
 
-  // A database of this query's own: allowed_paths is database-wide.
-  DuckDbSettings settings{options_.limits.threads, options_.limits.memory_limit_mb};
-  ARROW_ASSIGN_OR_RAISE(auto session, DuckDbSession::Open(settings));
-  // No table named: no path allowed at all.
-  if (!allowed.empty()) ARROW_RETURN_NOT_OK(session->Run("SET allowed_paths = $1", {allowed}));
-  ARROW_RETURN_NOT_OK(session->Run("SET enable_external_access = false"));
+  // The tenant's database (confined to its directories when it opened), on a connection of this
+  // query's own: the views, variables and fresh tables below are gone when the session ends.
+  ARROW_ASSIGN_OR_RAISE(auto lease, databases_->Acquire(tenant));
+  result.stats.database_reused = lease.reused;
+  auto& session = lease.session;
   for (const auto& files : tables) {
     std::vector<std::string> parts;
     if (!files.paths.empty()) {
@@ -240,18 +260,16 @@ arrow::Result<QueryResult> QueryEngine::RunAdmitted(const std::string& tenant, c
     }
     auto& groups = fresh[files.table.name];
     for (size_t i = 0; i < groups.size(); ++i) {
-      const std::string function = fmt::format("openwit_fresh_{}_{}", files.table.name, i);
       auto schema = groups[i].front()->schema();
-      ARROW_RETURN_NOT_OK(session->RegisterArrowTable(function, schema, std::move(groups[i])));
-      parts.push_back(fmt::format("SELECT * FROM {}()", function));
+      ARROW_ASSIGN_OR_RAISE(auto from, session->RegisterArrowTable(fmt::format("{}_{}", files.table.name, i), schema,
+                                                                   std::move(groups[i])));
+      parts.push_back("SELECT * FROM " + from);
     }
     if (parts.empty()) continue;  // no file, no schema and nothing fresh: the table stays unknown
     // By name: the lake's columns first, in their order; a column only one side has is NULL on the other.
     ARROW_RETURN_NOT_OK(session->Run(
         fmt::format("CREATE TEMP VIEW {} AS {}", files.table.name, fmt::join(parts, " UNION ALL BY NAME "))));
   }
-  ARROW_RETURN_NOT_OK(session->Run("SET enable_profiling = 'no_output'"));
-  ARROW_RETURN_NOT_OK(session->Run("SET lock_configuration = true"));
   result.stats.open_ms = MsSince(started);
 
   QueryWatchdog watchdog(session.get(), std::chrono::milliseconds(options_.limits.query_timeout_ms));

@@ -6,16 +6,18 @@
 // Confinement, in depth, for every query:
 //  - the tables `logs`, `spans`, `metrics` are views over read_parquet() of the caller's files
 //    only, passed as bound list values (never as SQL text);
-//  - each query gets its own in-memory DuckDB database, so one tenant's allowed files can never
-//    be read by another tenant's query (allowed_paths is database-wide);
-//  - extension auto-install and auto-load are off; external access is restricted to exactly the
-//    chosen files (allowed_paths + enable_external_access = false), then lock_configuration;
+//  - each tenant has its own in-memory DuckDB database (database_pool.h), whose files are those
+//    of the tenant's directories only (allowed_directories + enable_external_access = false, then
+//    lock_configuration): no path a query writes reaches another tenant's files;
+//  - each query runs on a connection of its own: its views and variables are dropped when it ends;
+//  - extension auto-install and auto-load are off;
 //  - only one statement, and only a query (SELECT): SET, PRAGMA, COPY, ATTACH, INSTALL, LOAD,
 //    CREATE, ... are refused before they run; read_parquet/read_csv/glob of any other path fail
 //    with DuckDB's permission error.
 // Bounds: search.query_timeout_ms (duckdb_interrupt from a timer), search.memory_limit_mb (per
-// query), search.max_result_rows (more rows are cut and flagged), search.max_concurrent_queries
-// (more are refused at once), search.threads (DuckDB's threads per query).
+// tenant database: the queries of one tenant running at once share it), search.max_result_rows
+// (more rows are cut and flagged), search.max_concurrent_queries (more are refused at once),
+// search.threads (DuckDB's threads per tenant database), search.cached_databases.
 //
 // Fresh records (issue #13): a record is searchable from its ack on, not only once its file is
 // published. Before listing the metastore the engine asks the FreshSource (the storage nodes) for
@@ -35,11 +37,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <arrow/result.h>
 #include <arrow/type_fwd.h>
 
 #include "common/config.h"
+#include "search/database_pool.h"
 #include "search/duckdb_session.h"
 #include "search/fresh_source.h"
 #include "search/lake_cache.h"
@@ -80,7 +84,8 @@ struct QueryStats {
   int64_t fresh_rows = 0;        // their rows
   int64_t fresh_sources_unreachable = 0;  // storage nodes that did not answer: their unpublished rows are missing
   int64_t rows_scanned = -1;              // DuckDB's profiler count of rows its scans produced (-1: not reported)
-  double open_ms = 0;                     // opening and confining the query's database
+  bool database_reused = false;           // the tenant's database was open already (search.cached_databases)
+  double open_ms = 0;                     // choosing files, fetching fresh batches, making the query's views
   double elapsed_ms = 0;                  // the whole query
 };
 
@@ -105,8 +110,12 @@ class QueryEngine {
   explicit QueryEngine(QueryEngineOptions options) : options_(std::move(options)) {}
   arrow::Result<QueryResult> RunAdmitted(const std::string& tenant, const QueryRequest& request);
 
+  // The directories a database of `tenant` may read files from.
+  std::vector<std::string> AllowedDirectories(const std::string& tenant) const;
+
   QueryEngineOptions options_;
   std::map<std::string, std::string> empty_files_;  // signal -> path
+  std::unique_ptr<DatabasePool> databases_;
   std::atomic<int64_t> running_{0};
 };
 

@@ -157,6 +157,7 @@ nlohmann::json StatsJson(const QueryStats& stats, const QueryRows& rows) {
               {"fresh_sources_unreachable", stats.fresh_sources_unreachable},
               {"rows_scanned", stats.rows_scanned},
               {"rows_returned", rows.rows},
+              {"database_reused", stats.database_reused},
               {"open_ms", stats.open_ms},
               {"elapsed_ms", stats.elapsed_ms}};
 }

@@ -1,6 +1,8 @@
 // The search engine (src/search): the caller's files only, every escape refused, every bound held.
 
+#include <atomic>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include <arrow/api.h>
@@ -128,6 +130,7 @@ class QueryEngineTest : public ::testing::Test {
 class FakeFreshSource final : public FreshSource {
  public:
   arrow::Result<FreshData> Fetch(const std::string& tenant, const std::string& signal) override {
+    std::lock_guard lock(mu);
     asked.emplace_back(tenant, signal);
     FreshData data;
     data.sources_unreachable = unreachable;
@@ -137,6 +140,7 @@ class FakeFreshSource final : public FreshSource {
     }
     return data;
   }
+  std::mutex mu;
   std::vector<std::pair<std::string, FreshBatch>> batches;  // by tenant
   std::vector<std::pair<std::string, std::string>> asked;
   int64_t unreachable = 0;
@@ -186,7 +190,12 @@ TEST_F(QueryEngineTest, TenantWithoutFilesGetsAnEmptyTable) {
 
 TEST_F(QueryEngineTest, EveryEscapeIsRefusedWithoutData) {
   auto& engine = Engine();
+  // b's database opens first and a's is kept open: what one read, the other's still cannot.
+  ASSERT_TRUE(engine.Run("b", {.sql = "SELECT count(*) FROM logs"}).ok());
+  ASSERT_TRUE(engine.Run("a", {.sql = "SELECT count(*) FROM logs"}).ok());
   const std::string other = paths_["b"][0];
+  const std::string own_dir = lake_.dir + "/tenant=a/";
+  const std::string other_via_own = own_dir + "../" + other.substr(lake_.dir.size() + 1);
   const std::vector<std::pair<std::string, QueryErrorKind>> attempts = {
       {"SELECT * FROM read_parquet('/etc/passwd')", QueryErrorKind::kRefused},
       {"SELECT * FROM read_csv('/etc/passwd')", QueryErrorKind::kRefused},
@@ -194,6 +203,9 @@ TEST_F(QueryEngineTest, EveryEscapeIsRefusedWithoutData) {
       {"SELECT * FROM glob('/*')", QueryErrorKind::kRefused},
       {"SELECT * FROM read_parquet('" + other + "')", QueryErrorKind::kRefused},
       {"SELECT * FROM read_parquet('" + lake_.dir + "/**/*.parquet')", QueryErrorKind::kRefused},
+      {"SELECT * FROM read_parquet('" + other_via_own + "')", QueryErrorKind::kRefused},
+      {"SELECT * FROM read_parquet('" + own_dir + "**/../../tenant=b/**/*.parquet')", QueryErrorKind::kRefused},
+      {"SELECT * FROM read_parquet('file://" + other + "')", QueryErrorKind::kRefused},
       {"COPY (SELECT * FROM logs) TO '/tmp/openwit-escape.csv'", QueryErrorKind::kRefused},
       {"ATTACH '/tmp/openwit-escape.db' AS x", QueryErrorKind::kRefused},
       {"INSTALL httpfs", QueryErrorKind::kRefused},
@@ -210,6 +222,7 @@ TEST_F(QueryEngineTest, EveryEscapeIsRefusedWithoutData) {
   for (const auto& [sql, kind] : attempts) {
     auto r = engine.Run("a", {.sql = sql});
     ASSERT_FALSE(r.ok()) << sql << " returned " << r->rows.rows << " rows";
+    EXPECT_EQ(r.status().message().find("b-secret"), std::string::npos);
     EXPECT_EQ(QueryErrorKindOf(r.status()), kind) << sql << ": " << r.status();
     EXPECT_FALSE(r.status().message().empty());
   }
@@ -282,6 +295,97 @@ TEST_F(QueryEngineTest, MemoryLimitStopsAQuery) {
   auto r = engine.Run("a", {.sql = "SELECT list(range || 'padding padding padding') FROM range(5000000)"});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(QueryErrorKindOf(r.status()), QueryErrorKind::kMemoryLimit) << r.status();
+}
+
+// A tenant's database serves its next query (search.cached_databases), and that query finds
+// nothing the last one left: no view it did not name, no variable, no fresh table.
+TEST_F(QueryEngineTest, ATenantsDatabaseServesItsNextQueryWithNothingOfTheLastLeft) {
+  FakeFreshSource fresh;
+  fresh.batches.push_back({"a", {"2023-11-14T23-00000000000000ff", LogsBatch(kT0 + 2 * kHour, {"a-fresh"}, "cart")}});
+  auto& engine = Engine({}, &fresh);
+  auto first = engine.Run("a", {.sql = "SELECT count(*) FROM logs"});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->stats.database_reused);
+  EXPECT_EQ(Column(*first, 0), std::vector<std::string>{"4"});
+  // (Names no table: no view is made, so none can be found unless the last query's stayed.)
+  auto leftovers =
+      engine.Run("a", {.sql = "SELECT (SELECT count(*) FROM duckdb_views() WHERE database_name = 'temp'), "
+                              "(SELECT count(*) FROM duckdb_variables()), getvariable('openwit_files_logs') IS NULL"});
+  ASSERT_TRUE(leftovers.ok()) << leftovers.status();
+  EXPECT_TRUE(leftovers->stats.database_reused);
+  EXPECT_EQ(Column(*leftovers, 0), std::vector<std::string>{"0"});
+  EXPECT_EQ(Column(*leftovers, 1), std::vector<std::string>{"0"});
+  EXPECT_EQ(Column(*leftovers, 2), std::vector<std::string>{"true"});
+  auto gone = engine.Run("a", {.sql = "SELECT * FROM openwit_fresh('logs_0')"});
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(QueryErrorKindOf(gone.status()), QueryErrorKind::kBadQuery) << gone.status();
+  EXPECT_NE(gone.status().message().find("no table 'logs_0'"), std::string::npos) << gone.status();
+  // b gets a database of its own, and a's is still there after it.
+  auto b = engine.Run("b", {.sql = "SELECT Body FROM logs"});
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_FALSE(b->stats.database_reused);
+  EXPECT_EQ(Column(*b, 0), std::vector<std::string>{"b-secret"});
+  auto again = engine.Run("a", {.sql = "SELECT count(*) FROM logs"});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->stats.database_reused);
+  EXPECT_EQ(Column(*again, 0), std::vector<std::string>{"4"});
+}
+
+TEST_F(QueryEngineTest, CachedDatabasesBoundHowManyStayOpen) {
+  SearchConfig limits;
+  limits.cached_databases = 1;
+  auto& engine = Engine(limits);
+  auto reused = [&](const std::string& tenant) {
+    auto r = engine.Run(tenant, {.sql = "SELECT count(*) FROM logs"});
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() && r->stats.database_reused;
+  };
+  EXPECT_FALSE(reused("a"));
+  EXPECT_TRUE(reused("a"));
+  EXPECT_FALSE(reused("b"));  // a's closes: one is kept
+  EXPECT_FALSE(reused("a"));
+
+  limits.cached_databases = 0;  // a database per query, closed after it
+  auto& uncached = Engine(limits);
+  for (int i = 0; i < 2; ++i) {
+    auto r = uncached.Run("a", {.sql = "SELECT count(*) FROM logs"});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_FALSE(r->stats.database_reused);
+    EXPECT_EQ(Column(*r, 0), std::vector<std::string>{"3"});
+  }
+}
+
+// Queries of one tenant at once share its database, each on its own connection with its own
+// views and fresh tables (same names, different rows): none sees another's.
+TEST_F(QueryEngineTest, ConcurrentQueriesOfATenantKeepTheirOwnViews) {
+  FakeFreshSource fresh;
+  fresh.batches.push_back(
+      {"a", {"2023-11-14T23-00000000000000ff", LogsBatch(kT0 + 2 * kHour, {"a-fresh", "a-fresher"}, "cart")}});
+  SearchConfig limits;
+  limits.max_concurrent_queries = 4;
+  auto& engine = Engine(limits, &fresh);
+  std::atomic<int> wrong{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 15; ++i) {
+        // Half the queries prune by time: their views differ from the others' (no fresh row, one file).
+        const bool early = (t + i) % 2 == 0;
+        QueryRequest request{.sql = "SELECT count(*) FROM logs"};
+        if (early) request.start_ns = kT0, request.end_ns = kT0 + kHour / 2;
+        auto r = engine.Run("a", request);
+        if (!r.ok()) {
+          ++failed;
+          ADD_FAILURE() << r.status();
+          continue;
+        }
+        if (Column(*r, 0) != std::vector<std::string>{early ? "2" : "5"}) ++wrong;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(failed.load(), 0);
 }
 
 TEST_F(QueryEngineTest, JsonAnswerHasTypedColumnsRowsAndStats) {
