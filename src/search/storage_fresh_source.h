@@ -2,11 +2,18 @@
 // FreshSource over Arrow Flight DoGet to the storage nodes (storage/fresh_ticket.h), with the
 // cluster token, every node asked at once. A node that does not answer fails no query: it is
 // logged, counted (search.fresh.sources_unreachable) and the answer holds what the others sent.
+// One Flight client per node serves every query (a gRPC channel is made once, not per query);
+// a node that failed gets a new one at the next query.
 
+#include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
+
+#include <arrow/flight/client.h>
 
 #include "common/metrics.h"
 #include "search/fresh_source.h"
@@ -29,7 +36,16 @@ class StorageFreshSource final : public FreshSource {
   arrow::Result<FreshData> Fetch(const std::string& tenant, const std::string& signal) override;
 
  private:
+  // The node's client, connected now if it has none.
+  arrow::Result<std::shared_ptr<arrow::flight::FlightClient>> ClientOf(const std::string& address);
+  // Forgets a client that failed, unless another took its place already.
+  void Forget(const std::string& address, const std::shared_ptr<arrow::flight::FlightClient>& client);
+  arrow::Result<std::vector<FreshBatch>> AskNode(const std::string& address, const std::string& ticket,
+                                                 std::atomic<int64_t>* bytes);
+
   const StorageFreshSourceOptions options_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<arrow::flight::FlightClient>> clients_;
   const std::shared_ptr<MetricsRegistry> metrics_;
   prometheus::Counter& unreachable_;
 };

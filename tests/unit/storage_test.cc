@@ -653,6 +653,33 @@ TEST_F(StorageTest, FreshAnswersNeedTheClusterTokenAndAFreshTicket) {
   EXPECT_EQ(FreshRows(*p).first, Range(1000, 100));
 }
 
+// The search role keeps one Flight client per storage node: a node that went down and came back
+// on its address answers the next fetch.
+TEST_F(StorageTest, AFreshSourceAsksARestartedNodeAgain) {
+  auto server = StartServer();
+  const int port = server->port();
+  const std::string address = "127.0.0.1:" + std::to_string(port);
+  ingest::FlightSender sender({.endpoints = {address}, .cluster_token = kTestClusterToken});
+  EXPECT_EQ(Send(sender, Puts("ingest-1:w1", 1, 2)).size(), 2u);
+  search::StorageFreshSource source(
+      {.endpoints = {address}, .cluster_token = kTestClusterToken, .timeout = std::chrono::seconds(5)});
+  for (int i = 0; i < 3; ++i) {  // the same client each time
+    auto before = source.Fetch("acme", "logs");
+    ASSERT_TRUE(before.ok()) << before.status();
+    EXPECT_EQ(before->sources_unreachable, 0);
+    EXPECT_EQ(FreshRows(*before).first.size(), 200u);
+  }
+  server.reset();
+  auto down = source.Fetch("acme", "logs");
+  ASSERT_TRUE(down.ok()) << down.status();
+  EXPECT_EQ(down->sources_unreachable, 1);
+  auto again = StorageServer::Start(options_, "127.0.0.1", port);
+  ASSERT_TRUE(again.ok()) << again.status();
+  auto back = source.Fetch("acme", "logs");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->sources_unreachable, 0);
+}
+
 // A file rotated but not published (the metastore refuses) is still fresh, read back from its
 // stable Parquet beside the active file that follows it; once published it is not.
 TEST_F(StorageTest, StableFilesWaitingForPublicationAreFresh) {
