@@ -153,7 +153,9 @@ struct StorageServer::Metrics {
 };
 
 StorageServer::StorageServer(StorageOptions options)
-    : options_(std::move(options)), metrics_(std::make_unique<Metrics>(options_.metrics)) {}
+    : options_(std::move(options)),
+      metrics_(std::make_unique<Metrics>(options_.metrics)),
+      registry_(1 << 20, options_.env) {}
 
 StorageServer::~StorageServer() { Stop(); }
 
@@ -366,21 +368,29 @@ arrow::Status StorageServer::DoGet(const flight::ServerCallContext&, const fligh
 
 arrow::Status StorageServer::Finalize(const std::string& tenant, const std::string& signal, const std::string& hour,
                                       const std::string& active_path) {
+  // The active file is closed: nothing writes it any more, and fresh answers read it until the
+  // stable file takes its place. Encoding (seconds for a large file) happens outside rotation_mu_,
+  // beside those answers; only the swap (rename, registry, unlink) is under it.
+  ARROW_ASSIGN_OR_RAISE(auto contents, ActiveFile::Read(active_path));
+  if (contents.torn)
+    spdlog::warn("storage: {}: a batch cut short by a crash was left out (never confirmed)", active_path);
+  if (contents.malformed > 0) {
+    spdlog::error("storage: {}: {} malformed batches left out (the file was damaged on disk): {}", active_path,
+                  contents.malformed, contents.first_malformed);
+  }
   std::string key;
+  ParquetOptions parquet;
+  parquet.env = options_.env;
+  if (!contents.batches.empty()) {
+    // The name comes from the active file, so finalizing twice writes one file.
+    key = LakeKey(tenant, signal, hour, fs::path(active_path).stem().string());
+    ARROW_RETURN_NOT_OK(WriteParquetBeside(contents.batches, contents.batches.front()->schema(),
+                                           options_.local_dir + "/stable/" + key, parquet));
+  }
   {
     std::lock_guard lock(rotation_mu_);
-    ARROW_ASSIGN_OR_RAISE(auto contents, ActiveFile::Read(active_path));
-    if (contents.torn)
-      spdlog::warn("storage: {}: a batch cut short by a crash was left out (never confirmed)", active_path);
-    if (contents.malformed > 0) {
-      spdlog::error("storage: {}: {} malformed batches left out (the file was damaged on disk): {}", active_path,
-                    contents.malformed, contents.first_malformed);
-    }
-    if (!contents.batches.empty()) {
-      // The name comes from the active file, so finalizing twice writes one file.
-      key = LakeKey(tenant, signal, hour, fs::path(active_path).stem().string());
-      ARROW_RETURN_NOT_OK(WriteStableParquet(contents.batches, contents.batches.front()->schema(),
-                                             options_.local_dir + "/stable/" + key));
+    if (!key.empty()) {
+      ARROW_RETURN_NOT_OK(CommitParquet(options_.local_dir + "/stable/" + key, parquet));
       std::vector<std::string> ids;
       for (auto& id : contents.batch_ids) {
         if (!id.empty()) ids.push_back(std::move(id));

@@ -20,6 +20,7 @@
 
 #include <arrow/flight/server.h>
 
+#include "common/env.h"
 #include "common/metrics.h"
 #include "storage/active_file.h"
 #include "storage/batch_registry.h"
@@ -41,6 +42,8 @@ struct StorageOptions {
   std::string cluster_token;
   // Where it reports: the node's registry; null: a registry of its own.
   std::shared_ptr<MetricsRegistry> metrics = nullptr;
+  // Where stable Parquet files and the batch registry are written (common/env.h); not owned.
+  Env* env = Env::Default();
 };
 
 class StorageServer final : public arrow::flight::FlightServerBase {

@@ -8,9 +8,15 @@ namespace openwit::storage {
 arrow::Status WriteStableParquet(const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches,
                                  const std::shared_ptr<arrow::Schema>& schema, const std::string& path,
                                  const ParquetOptions& options) {
+  ARROW_RETURN_NOT_OK(WriteParquetBeside(batches, schema, path, options));
+  return CommitParquet(path, options);
+}
+
+arrow::Status WriteParquetBeside(const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches,
+                                 const std::shared_ptr<arrow::Schema>& schema, const std::string& path,
+                                 const ParquetOptions& options) {
   Env* env = options.env;
-  const std::string dir = ParentDir(path);
-  ARROW_RETURN_NOT_OK(env->CreateDirs(dir));
+  ARROW_RETURN_NOT_OK(env->CreateDirs(ParentDir(path)));
   const std::string tmp = path + ".tmp";
   ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(schema, batches));
   ARROW_ASSIGN_OR_RAISE(auto file, env->NewWritableFile(tmp, Env::OpenMode::kTruncate));
@@ -32,10 +38,13 @@ arrow::Status WriteStableParquet(const std::vector<std::shared_ptr<arrow::Record
   ARROW_RETURN_NOT_OK(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), out, options.max_row_group_rows,
                                                  properties, arrow_properties));
   ARROW_RETURN_NOT_OK(out->Sync());
-  ARROW_RETURN_NOT_OK(out->Close());
-  ARROW_RETURN_NOT_OK(env->RenameFile(tmp, path));
+  return out->Close();
+}
+
+arrow::Status CommitParquet(const std::string& path, const ParquetOptions& options) {
+  ARROW_RETURN_NOT_OK(options.env->RenameFile(path + ".tmp", path));
   // The new name lasts only once its directory is synced (an error here is one: it was ignored before).
-  return env->SyncDir(dir);
+  return options.env->SyncDir(ParentDir(path));
 }
 
 }  // namespace openwit::storage

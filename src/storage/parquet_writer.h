@@ -27,4 +27,12 @@ arrow::Status WriteStableParquet(const std::vector<std::shared_ptr<arrow::Record
                                  const std::shared_ptr<arrow::Schema>& schema, const std::string& path,
                                  const ParquetOptions& options = {});
 
+// WriteStableParquet's two halves, for a caller that must not hold a lock while encoding (storage
+// finalizes outside the lock its fresh answers take): the first writes and syncs `path`.tmp, which
+// nothing looking for .parquet files sees; the second renames it to `path` and syncs the directory.
+arrow::Status WriteParquetBeside(const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches,
+                                 const std::shared_ptr<arrow::Schema>& schema, const std::string& path,
+                                 const ParquetOptions& options = {});
+arrow::Status CommitParquet(const std::string& path, const ParquetOptions& options = {});
+
 }  // namespace openwit::storage

@@ -5,11 +5,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <mutex>
 #include <numeric>
 #include <set>
+#include <thread>
 
 #include <arrow/api.h>
 #include <arrow/flight/client.h>
@@ -678,6 +681,71 @@ TEST_F(StorageTest, AFreshSourceAsksARestartedNodeAgain) {
   auto back = source.Fetch("acme", "logs");
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->sources_unreachable, 0);
+}
+
+// Holds the writing of every stable Parquet file (*.parquet.tmp) until Release(): a finalization
+// caught while it encodes.
+class HeldParquetEnv final : public Env {
+ public:
+  arrow::Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path, OpenMode mode) override {
+    if (path.ends_with(".parquet.tmp")) {
+      std::unique_lock lock(mu_);
+      writing_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return released_; });
+    }
+    return Env::Default()->NewWritableFile(path, mode);
+  }
+  arrow::Status RenameFile(const std::string& from, const std::string& to) override {
+    return Env::Default()->RenameFile(from, to);
+  }
+  arrow::Status SyncDir(const std::string& dir) override { return Env::Default()->SyncDir(dir); }
+  arrow::Status CreateDirs(const std::string& dir) override { return Env::Default()->CreateDirs(dir); }
+  arrow::Status RemoveFile(const std::string& path) override { return Env::Default()->RemoveFile(path); }
+
+  void AwaitWriting() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return writing_; });
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool writing_ = false;
+  bool released_ = false;
+};
+
+// A file being encoded into Parquet (seconds for a large one) does not hold up the search role's
+// fresh answers: they read it from its active file until the stable one takes its place, and
+// every row is in exactly one of the two answers around the swap.
+TEST_F(StorageTest, FreshAnswersDoNotWaitForAFileBeingEncoded) {
+  HeldParquetEnv env;
+  options_.env = &env;
+  options_.delete_local_after_upload = false;
+  auto server = StartServer();
+  const std::string address = "127.0.0.1:" + std::to_string(server->port());
+  ingest::FlightSender sender({.endpoints = {address}, .cluster_token = kTestClusterToken});
+  EXPECT_EQ(Send(sender, Puts("ingest-1:w1", 1, 2)).size(), 2u);
+  RefuseRegistrations((dir_ / "metastore.sqlite").string(), true);  // the stable file stays fresh after
+  std::thread rotation([&] { EXPECT_TRUE(server->RotateAll().ok()); });
+  env.AwaitWriting();
+  search::StorageFreshSource source(
+      {.endpoints = {address}, .cluster_token = kTestClusterToken, .timeout = std::chrono::seconds(3)});
+  auto during = source.Fetch("acme", "logs");
+  ASSERT_TRUE(during.ok()) << during.status();
+  EXPECT_EQ(during->sources_unreachable, 0);  // it answered, within its 3 s
+  EXPECT_EQ(FreshRows(*during).first.size(), 200u);
+  env.Release();
+  rotation.join();
+  auto after = source.Fetch("acme", "logs");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(FreshRows(*after).first, FreshRows(*during).first);  // from the stable file now, once
+  RefuseRegistrations((dir_ / "metastore.sqlite").string(), false);
 }
 
 // A file rotated but not published (the metastore refuses) is still fresh, read back from its
