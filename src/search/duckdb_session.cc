@@ -325,28 +325,12 @@ arrow::Status RunOn(duckdb_connection conn, const std::string& sql,
   return status;
 }
 
-// The first column of what `sql` returns, as text.
-arrow::Result<std::vector<std::string>> FirstColumn(duckdb_connection conn, const char* sql) {
-  duckdb_result result;
-  if (duckdb_query(conn, sql, &result) == DuckDBError) {
-    auto status = ResultError(&result);
-    duckdb_destroy_result(&result);
-    return status;
+// A name the session writes into SQL text: our own identifiers only.
+arrow::Status CheckName(const std::string& name) {
+  if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) {
+    return arrow::Status::Invalid("not a name of ours: ", name);
   }
-  std::vector<std::string> values;
-  for (idx_t row = 0; row < duckdb_row_count(&result); ++row) {
-    char* value = duckdb_value_varchar(&result, 0, row);
-    if (value != nullptr) values.emplace_back(value);
-    duckdb_free(value);
-  }
-  duckdb_destroy_result(&result);
-  return values;
-}
-
-std::string QuoteIdentifier(const std::string& name) {
-  std::string quoted = "\"";
-  for (char c : name) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
+  return arrow::Status::OK();
 }
 
 }  // namespace
@@ -437,6 +421,7 @@ arrow::Result<std::shared_ptr<DuckDbDatabase>> DuckDbDatabase::Open(const DuckDb
   ARROW_RETURN_NOT_OK(RegisterFreshFunction(first, &impl->fresh));
   // A setting of the icu extension, known only once the database runs.
   ARROW_RETURN_NOT_OK(RunOn(first, "SET GLOBAL TimeZone = 'UTC'"));
+  ARROW_RETURN_NOT_OK(RunOn(first, "SET GLOBAL parquet_metadata_cache = true"));
   // No directory allowed: no file at all.
   if (!settings.allowed_directories.empty()) {
     ARROW_RETURN_NOT_OK(RunOn(first, "SET allowed_directories = $1", {settings.allowed_directories}));
@@ -481,19 +466,10 @@ DuckDbSession::~DuckDbSession() {
 bool DuckDbSession::Reset() {
   auto& c = *connection_;
   if (c.query) duckdb_destroy_prepare(&c.query);
+  // A query can make neither (one SELECT only): what the session made is all there is.
   bool clean = true;
-  const std::pair<const char*, const char*> leftovers[] = {
-      {"SELECT view_name FROM duckdb_views() WHERE database_name = 'temp'", "DROP VIEW temp.main.{}"},
-      {"SELECT name FROM duckdb_variables()", "RESET VARIABLE {}"},
-  };
-  for (const auto& [list, drop] : leftovers) {
-    auto names = FirstColumn(c.conn, list);
-    clean = clean && names.ok();
-    if (!names.ok()) continue;
-    for (const auto& name : *names) {
-      clean = RunOn(c.conn, fmt::format(fmt::runtime(drop), QuoteIdentifier(name))).ok() && clean;
-    }
-  }
+  for (const auto& view : views_) clean = RunOn(c.conn, "DROP VIEW temp.main." + view).ok() && clean;
+  for (const auto& variable : variables_) clean = RunOn(c.conn, "RESET VARIABLE " + variable).ok() && clean;
   {
     auto& fresh = database_->impl_->fresh;
     std::lock_guard lock(fresh.mu);
@@ -503,17 +479,24 @@ bool DuckDbSession::Reset() {
   return clean;
 }
 
-arrow::Status DuckDbSession::Run(const std::string& sql, const std::vector<std::vector<std::string>>& lists) {
-  return RunOn(connection_->conn, sql, lists);
+arrow::Status DuckDbSession::SetVariable(const std::string& name, const std::vector<std::string>& values) {
+  ARROW_RETURN_NOT_OK(CheckName(name));
+  ARROW_RETURN_NOT_OK(RunOn(connection_->conn, "SET VARIABLE " + name + " = $1", {values}));
+  variables_.push_back(name);
+  return arrow::Status::OK();
+}
+
+arrow::Status DuckDbSession::CreateView(const std::string& name, const std::string& select) {
+  ARROW_RETURN_NOT_OK(CheckName(name));
+  ARROW_RETURN_NOT_OK(RunOn(connection_->conn, "CREATE TEMP VIEW " + name + " AS " + select));
+  views_.push_back(name);
+  return arrow::Status::OK();
 }
 
 arrow::Result<std::string> DuckDbSession::RegisterArrowTable(const std::string& name,
                                                              const std::shared_ptr<arrow::Schema>& schema,
                                                              std::vector<std::shared_ptr<arrow::RecordBatch>> batches) {
-  // The name goes into SQL text: our own identifiers only.
-  if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) {
-    return arrow::Status::Invalid("not a fresh table name: ", name);
-  }
+  ARROW_RETURN_NOT_OK(CheckName(name));
   auto table = std::make_unique<ArrowTable>();
   table->conn = connection_->conn;
   for (const auto& batch : batches) table->rows += batch->num_rows();

@@ -83,9 +83,12 @@ class DuckDbSession {
   DuckDbSession(const DuckDbSession&) = delete;
   DuckDbSession& operator=(const DuckDbSession&) = delete;
 
-  // Runs one statement of OpenWit's own (set-up), binding each list as a VARCHAR[] parameter
-  // ($1, $2, ...): paths travel as values, never as SQL text. Each list has at least one item.
-  arrow::Status Run(const std::string& sql, const std::vector<std::vector<std::string>>& lists = {});
+  // The session's set-up, dropped when it ends. Names are our own identifiers ([a-z0-9_]).
+  // SET VARIABLE name = values, bound as a VARCHAR[] parameter: paths travel as values, never as
+  // SQL text. `values` has one item at least.
+  arrow::Status SetVariable(const std::string& name, const std::vector<std::string>& values);
+  // CREATE TEMP VIEW name AS select.
+  arrow::Status CreateView(const std::string& name, const std::string& select);
 
   // Makes `batches` (each of `schema`, none empty) readable by this session's queries as the table
   // `openwit_fresh('name')`, handed to DuckDB through the Arrow C data interface (DESIGN.md
@@ -111,10 +114,11 @@ class DuckDbSession {
  private:
   friend class DuckDbDatabase;
   DuckDbSession(std::shared_ptr<DuckDbDatabase> database, DuckDbConnection* connection);
-  // Drops what the query left (views, variables, fresh tables); false when that failed.
+  // Drops what the session made (views, variables, fresh tables); false when that failed.
   bool Reset();
   std::shared_ptr<DuckDbDatabase> database_;
   DuckDbConnection* connection_;
+  std::vector<std::string> views_, variables_;
 };
 
 }  // namespace openwit::search

@@ -249,8 +249,7 @@ arrow::Result<QueryResult> QueryEngine::RunAdmitted(const std::string& tenant, c
   for (const auto& files : tables) {
     std::vector<std::string> parts;
     if (!files.paths.empty()) {
-      ARROW_RETURN_NOT_OK(
-          session->Run(fmt::format("SET VARIABLE openwit_files_{} = $1", files.table.name), {files.paths}));
+      ARROW_RETURN_NOT_OK(session->SetVariable(std::string("openwit_files_") + files.table.name, files.paths));
       // Fixed text: the file list is the variable's value. hive_types: the partition columns of
       // every file have the same types, whatever their values look like.
       parts.push_back(fmt::format(
@@ -267,8 +266,8 @@ arrow::Result<QueryResult> QueryEngine::RunAdmitted(const std::string& tenant, c
     }
     if (parts.empty()) continue;  // no file, no schema and nothing fresh: the table stays unknown
     // By name: the lake's columns first, in their order; a column only one side has is NULL on the other.
-    ARROW_RETURN_NOT_OK(session->Run(
-        fmt::format("CREATE TEMP VIEW {} AS {}", files.table.name, fmt::join(parts, " UNION ALL BY NAME "))));
+    ARROW_RETURN_NOT_OK(
+        session->CreateView(files.table.name, fmt::format("{}", fmt::join(parts, " UNION ALL BY NAME "))));
   }
   result.stats.open_ms = MsSince(started);
 
