@@ -12,8 +12,7 @@ arrow::Result<DatabasePool::Lease> DatabasePool::Acquire(const std::string& tena
   {
     std::lock_guard lock(mu_);
     for (auto it = databases_.begin(); it != databases_.end();) {
-      const bool stale = it->first != tenant && now - it->second.last_used > options_.idle;
-      if (stale || !it->second.database->healthy()) {
+      if (it->first != tenant && now - it->second.last_used > options_.idle) {
         closing.push_back(std::move(it->second.database));
         it = databases_.erase(it);
       } else {
@@ -33,7 +32,7 @@ arrow::Result<DatabasePool::Lease> DatabasePool::Acquire(const std::string& tena
   if (options_.capacity > 0) {
     std::lock_guard lock(mu_);
     auto& entry = databases_[tenant];
-    if (entry.database) closing.push_back(std::move(entry.database));  // busy or unhealthy: the new one serves next
+    if (entry.database) closing.push_back(std::move(entry.database));  // every connection busy: the new one serves next
     entry = {std::move(database), now};
     while (databases_.size() > options_.capacity) {
       auto oldest = databases_.end();

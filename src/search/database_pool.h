@@ -3,8 +3,8 @@
 // catalog and built-in extensions), which a query of 10 ms would otherwise pay every time, and a
 // kept database keeps DuckDB's cache of the Parquet it read. A database is confined to one tenant
 // when it opens (duckdb_session.h: the files of that tenant's directories only, settings locked),
-// so keeping it lets no query see more than it did; each query runs on a connection of its own,
-// whose views, variables and fresh tables are dropped when it ends.
+// so keeping it lets no query see more than it did; each query runs on a connection of its own
+// (duckdb_session.h says what a connection keeps from one query to the next).
 
 #include <chrono>
 #include <cstddef>

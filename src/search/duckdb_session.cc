@@ -342,13 +342,18 @@ struct DuckDbConnection {
   bool leased = false;
   duckdb_prepared_statement query = nullptr;
   std::vector<std::unique_ptr<ArrowTable>> arrow_tables;
+  // Kept from one session to the next, and made again only when they change: a view costs a
+  // bind of its files (~1-2 ms), a variable a statement. A session resets, before its query runs,
+  // every variable it did not set, so a view it did not make reads nothing (read_parquet of NULL
+  // is an error), and its fresh tables are gone when it ends.
+  std::map<std::string, std::string> views;                   // name -> SELECT
+  std::map<std::string, std::vector<std::string>> variables;  // name -> value
 };
 
 struct DuckDbDatabase::Impl {
   duckdb_database db = nullptr;
   FreshTables fresh;  // openwit_fresh's extra info: outlives the database (members go after the body)
-  std::mutex mu;      // leased flags, healthy
-  bool healthy = true;
+  std::mutex mu;      // leased flags
   std::vector<std::unique_ptr<DuckDbConnection>> connections;
 
   ~Impl() {
@@ -437,7 +442,6 @@ arrow::Result<std::shared_ptr<DuckDbDatabase>> DuckDbDatabase::Open(const DuckDb
 arrow::Result<std::unique_ptr<DuckDbSession>> DuckDbDatabase::Lease(const std::shared_ptr<DuckDbDatabase>& database) {
   auto& impl = *database->impl_;
   std::lock_guard lock(impl.mu);
-  if (!impl.healthy) return QueryError(QueryErrorKind::kInternal, "this DuckDB database is closing");
   for (auto& c : impl.connections) {
     if (!c->leased) {
       c->leased = true;
@@ -447,49 +451,59 @@ arrow::Result<std::unique_ptr<DuckDbSession>> DuckDbDatabase::Lease(const std::s
   return QueryError(QueryErrorKind::kBusy, "every connection of the database is in use");
 }
 
-bool DuckDbDatabase::healthy() const {
-  std::lock_guard lock(impl_->mu);
-  return impl_->healthy;
-}
-
 DuckDbSession::DuckDbSession(std::shared_ptr<DuckDbDatabase> database, DuckDbConnection* connection)
     : database_(std::move(database)), connection_(connection) {}
 
 DuckDbSession::~DuckDbSession() {
-  const bool clean = Reset();
-  auto& impl = *database_->impl_;
-  std::lock_guard lock(impl.mu);
-  if (!clean) impl.healthy = false;
+  Reset();
+  std::lock_guard lock(database_->impl_->mu);
   connection_->leased = false;
 }
 
-bool DuckDbSession::Reset() {
+void DuckDbSession::Reset() {
   auto& c = *connection_;
   if (c.query) duckdb_destroy_prepare(&c.query);
-  // A query can make neither (one SELECT only): what the session made is all there is.
-  bool clean = true;
-  for (const auto& view : views_) clean = RunOn(c.conn, "DROP VIEW temp.main." + view).ok() && clean;
-  for (const auto& variable : variables_) clean = RunOn(c.conn, "RESET VARIABLE " + variable).ok() && clean;
   {
     auto& fresh = database_->impl_->fresh;
     std::lock_guard lock(fresh.mu);
     std::erase_if(fresh.tables, [&](const auto& entry) { return entry.first.first == c.id; });
   }
   c.arrow_tables.clear();
-  return clean;
+}
+
+arrow::Status DuckDbSession::ResetVariablesNotSet() {
+  auto& c = *connection_;
+  for (auto it = c.variables.begin(); it != c.variables.end();) {
+    if (std::find(set_.begin(), set_.end(), it->first) != set_.end()) {
+      ++it;
+      continue;
+    }
+    ARROW_RETURN_NOT_OK(RunOn(c.conn, "RESET VARIABLE " + it->first));
+    it = c.variables.erase(it);
+  }
+  return arrow::Status::OK();
 }
 
 arrow::Status DuckDbSession::SetVariable(const std::string& name, const std::vector<std::string>& values) {
   ARROW_RETURN_NOT_OK(CheckName(name));
-  ARROW_RETURN_NOT_OK(RunOn(connection_->conn, "SET VARIABLE " + name + " = $1", {values}));
-  variables_.push_back(name);
+  auto& c = *connection_;
+  set_.push_back(name);
+  if (auto kept = c.variables.find(name); kept != c.variables.end() && kept->second == values) {
+    return arrow::Status::OK();
+  }
+  c.variables.erase(name);  // unknown until it is set
+  ARROW_RETURN_NOT_OK(RunOn(c.conn, "SET VARIABLE " + name + " = $1", {values}));
+  c.variables[name] = values;
   return arrow::Status::OK();
 }
 
 arrow::Status DuckDbSession::CreateView(const std::string& name, const std::string& select) {
   ARROW_RETURN_NOT_OK(CheckName(name));
-  ARROW_RETURN_NOT_OK(RunOn(connection_->conn, "CREATE TEMP VIEW " + name + " AS " + select));
-  views_.push_back(name);
+  auto& c = *connection_;
+  if (auto kept = c.views.find(name); kept != c.views.end() && kept->second == select) return arrow::Status::OK();
+  c.views.erase(name);
+  ARROW_RETURN_NOT_OK(RunOn(c.conn, "CREATE OR REPLACE TEMP VIEW " + name + " AS " + select));
+  c.views[name] = select;
   return arrow::Status::OK();
 }
 
@@ -532,6 +546,7 @@ arrow::Result<std::string> DuckDbSession::RegisterArrowTable(const std::string& 
 }
 
 arrow::Status DuckDbSession::PrepareQuery(const std::string& sql) {
+  ARROW_RETURN_NOT_OK(ResetVariablesNotSet());
   duckdb_extracted_statements statements = nullptr;
   idx_t count = duckdb_extract_statements(connection_->conn, sql.c_str(), &statements);
   arrow::Status status;

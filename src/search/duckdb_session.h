@@ -2,8 +2,9 @@
 // DuckDB through its C API (DESIGN.md, "Search engine"): what the query engine needs of it and
 // nothing more. A DuckDbDatabase is one in-memory database confined when it opens (the files it
 // may read, no extension loading, settings locked) and serves one tenant; its connections are
-// handed out as DuckDbSessions, one per query, and put back clean (the query's views, variables
-// and fresh tables gone) when the session ends. Opening a database costs ~20 ms, a session
+// handed out as DuckDbSessions, one per query, and put back when the session ends (its fresh
+// tables gone; its views and variables kept for the next, which reads through them only what it
+// sets itself). Opening a database costs ~20 ms, a session
 // nothing: the query engine keeps each tenant's database for the next query (database_pool.h).
 
 #include <atomic>
@@ -67,9 +68,6 @@ class DuckDbDatabase {
   // database open.
   static arrow::Result<std::unique_ptr<DuckDbSession>> Lease(const std::shared_ptr<DuckDbDatabase>& database);
 
-  // False once a session could not be put back clean: lease no more from it.
-  bool healthy() const;
-
  private:
   friend class DuckDbSession;
   struct Impl;
@@ -79,15 +77,18 @@ class DuckDbDatabase {
 
 class DuckDbSession {
  public:
-  ~DuckDbSession();  // puts the connection back clean (or marks the database unhealthy)
+  ~DuckDbSession();  // puts the connection back
   DuckDbSession(const DuckDbSession&) = delete;
   DuckDbSession& operator=(const DuckDbSession&) = delete;
 
-  // The session's set-up, dropped when it ends. Names are our own identifiers ([a-z0-9_]).
+  // The session's set-up. Names are our own identifiers ([a-z0-9_]). Both are kept on the
+  // connection for the next session, which makes them again only if they differ; the variables a
+  // session does not set are reset before its query runs, so the views made for another query
+  // (of the same tenant: one database serves one) read nothing.
   // SET VARIABLE name = values, bound as a VARCHAR[] parameter: paths travel as values, never as
   // SQL text. `values` has one item at least.
   arrow::Status SetVariable(const std::string& name, const std::vector<std::string>& values);
-  // CREATE TEMP VIEW name AS select.
+  // CREATE OR REPLACE TEMP VIEW name AS select.
   arrow::Status CreateView(const std::string& name, const std::string& select);
 
   // Makes `batches` (each of `schema`, none empty) readable by this session's queries as the table
@@ -114,11 +115,12 @@ class DuckDbSession {
  private:
   friend class DuckDbDatabase;
   DuckDbSession(std::shared_ptr<DuckDbDatabase> database, DuckDbConnection* connection);
-  // Drops what the session made (views, variables, fresh tables); false when that failed.
-  bool Reset();
+  // Drops the session's fresh tables and prepared query.
+  void Reset();
+  arrow::Status ResetVariablesNotSet();
   std::shared_ptr<DuckDbDatabase> database_;
   DuckDbConnection* connection_;
-  std::vector<std::string> views_, variables_;
+  std::vector<std::string> set_;  // the variables this session set
 };
 
 }  // namespace openwit::search

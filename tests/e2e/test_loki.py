@@ -166,3 +166,11 @@ def test_loki_data_source(openwit, tmp_path):
                                               "globex")["data"]] == ["billing"]
     got, _, _ = get(f"{base}/labels", "")
     assert got == 401
+
+    # After a restart (a clean stop publishes every file), the same lines come from the lake, once.
+    before = lines(f'{{service_name=~".+"}} |= "{run}"')
+    assert node.stop() == 0
+    assert [f for f in metastore_files(tmp_path / "data") if f["signal"] == "logs"]
+    node.start()
+    assert lines(f'{{service_name=~".+"}} |= "{run}"') == before
+    assert lines('{service_name=~".+"}', "globex") == [f"{run} globex secret invoice"]

@@ -200,3 +200,14 @@ def test_a_trace_sent_with_the_sdk_is_found_by_tempo_and_jaeger_before_publicati
     assert len(json.loads(body)["data"][0]["spans"]) == 2
     # Another tenant does not find it.
     assert get(f"{base}/tempo/api/traces/{hex_id}", "globex")[0] == 404
+
+    # After a restart (a clean stop publishes every file), Tempo and Jaeger find it in the lake, once.
+    assert node.stop() == 0
+    assert any(f["signal"] == "traces" for f in metastore_files(tmp_path / "data"))
+    node.start()
+    status, body, _ = get(f"{base}/tempo/api/traces/{hex_id}", "acme")
+    assert status == 200, body
+    names = [s["name"] for b in json.loads(body)["batches"] for ss in b["scopeSpans"] for s in ss["spans"]]
+    assert sorted(names) == sorted(sent)
+    status, body, _ = get(f"{base}/jaeger/api/traces/{hex_id}", "acme")
+    assert status == 200 and len(json.loads(body)["data"][0]["spans"]) == 2, body
