@@ -1,10 +1,5 @@
 #include "storage/active_file.h"
 
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include <arrow/io/file.h>
 #include <arrow/ipc/reader.h>
 #include <arrow/util/byte_size.h>
@@ -20,9 +15,11 @@ ActiveFile::ActiveFile(std::string path, std::shared_ptr<arrow::Schema> schema)
 
 ActiveFile::~ActiveFile() { (void)Close(); }
 
-arrow::Result<std::shared_ptr<ActiveFile>> ActiveFile::Create(std::string path, std::shared_ptr<arrow::Schema> schema) {
+arrow::Result<std::shared_ptr<ActiveFile>> ActiveFile::Create(std::string path, std::shared_ptr<arrow::Schema> schema,
+                                                              Env* env) {
   std::shared_ptr<ActiveFile> file(new ActiveFile(std::move(path), std::move(schema)));
-  ARROW_ASSIGN_OR_RAISE(file->out_, arrow::io::FileOutputStream::Open(file->path_));
+  ARROW_ASSIGN_OR_RAISE(auto out, env->NewWritableFile(file->path_, Env::OpenMode::kTruncate));
+  file->out_ = std::make_shared<EnvOutputStream>(std::move(out));
   ARROW_ASSIGN_OR_RAISE(file->writer_, arrow::ipc::MakeStreamWriter(file->out_, file->schema_));
   return file;
 }
@@ -30,32 +27,54 @@ arrow::Result<std::shared_ptr<ActiveFile>> ActiveFile::Create(std::string path, 
 arrow::Status ActiveFile::Append(const arrow::RecordBatch& batch, const std::string& batch_id) {
   std::lock_guard lock(mu_);
   if (closed_) return arrow::Status::Invalid("active file ", path_, " is closed");
+  if (!failed_.ok()) return failed_;
   auto metadata = arrow::key_value_metadata({kBatchIdKey}, {batch_id});
-  ARROW_RETURN_NOT_OK(writer_->WriteRecordBatch(batch, metadata));
+  unsynced_.push_back(batch_id);  // before the write: a half-written message is withdrawn too
+  if (auto s = writer_->WriteRecordBatch(batch, metadata); !s.ok()) return Synced(s);
   rows_ += batch.num_rows();
   return arrow::Status::OK();
 }
 
+arrow::Status ActiveFile::Synced(arrow::Status sync) {
+  if (sync.ok()) {
+    unsynced_.clear();
+    return sync;
+  }
+  failed_ = arrow::Status::IOError("active file ", path_, " failed (", sync.message(), "): its ", unsynced_.size(),
+                                   " batches since the last sync are not confirmed");
+  withdrawn_.insert(unsynced_.begin(), unsynced_.end());
+  unsynced_.clear();
+  return failed_;
+}
+
 arrow::Status ActiveFile::Sync() {
   std::lock_guard lock(mu_);
-  if (closed_) return arrow::Status::OK();
-  ARROW_RETURN_NOT_OK(out_->Flush());
-  if (::fdatasync(out_->file_descriptor()) != 0) {
-    return arrow::Status::IOError("fdatasync of ", path_, ": ", std::strerror(errno));
-  }
-  return arrow::Status::OK();
+  if (!failed_.ok()) return failed_;
+  if (closed_) return arrow::Status::OK();  // Close synced, and it did not fail
+  return Synced(out_->Sync());
 }
 
 arrow::Status ActiveFile::Close() {
   std::lock_guard lock(mu_);
-  if (closed_ || !writer_) return arrow::Status::OK();
+  if (closed_ || !writer_) return failed_;
   closed_ = true;
-  ARROW_RETURN_NOT_OK(writer_->Close());
-  ARROW_RETURN_NOT_OK(out_->Flush());
-  if (::fdatasync(out_->file_descriptor()) != 0) {
-    return arrow::Status::IOError("fdatasync of ", path_, ": ", std::strerror(errno));
+  if (failed_.ok()) {
+    auto s = writer_->Close();
+    if (s.ok()) s = out_->Sync();
+    (void)Synced(s);
   }
-  return out_->Close();
+  auto closed = out_->Close();
+  return failed_.ok() ? closed : failed_;
+}
+
+bool ActiveFile::failed() const {
+  std::lock_guard lock(mu_);
+  return !failed_.ok();
+}
+
+std::set<std::string> ActiveFile::withdrawn() const {
+  std::lock_guard lock(mu_);
+  return withdrawn_;
 }
 
 int64_t ActiveFile::bytes() const {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,19 +17,30 @@
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 
+#include "common/env.h"
+
 namespace openwit::storage {
 
 class ActiveFile {
  public:
-  // Creates `path` (its directory must exist).
-  static arrow::Result<std::shared_ptr<ActiveFile>> Create(std::string path, std::shared_ptr<arrow::Schema> schema);
+  // Creates `path` (its directory must exist) through `env` (common/env.h).
+  static arrow::Result<std::shared_ptr<ActiveFile>> Create(std::string path, std::shared_ptr<arrow::Schema> schema,
+                                                           Env* env = Env::Default());
   ~ActiveFile();
 
+  // Refused once the file is closed or failed.
   arrow::Status Append(const arrow::RecordBatch& batch, const std::string& batch_id);
-  // fdatasync: every batch appended before the call is durable when it returns OK. After Close()
-  // it returns OK at once (closing synced).
+  // fdatasync: every batch appended before the call is durable when it returns OK. A failed sync
+  // (or write) fails the file for good, since Linux reports a lost write-back once and a later
+  // fsync may say OK for it: every later Sync and Close return that error, the file takes no more
+  // batches, and the batches appended since the last good sync are withdrawn: never confirmed,
+  // they come again from their sender, and finalization leaves them out (withdrawn()).
   arrow::Status Sync();
+  // Ends the stream and syncs it, as Sync does; Sync after Close returns what Close found.
   arrow::Status Close();
+  bool failed() const;
+  // Ids of the batches a failed sync withdrew.
+  std::set<std::string> withdrawn() const;
 
   const std::string& path() const { return path_; }
   const std::shared_ptr<arrow::Schema>& schema() const { return schema_; }
@@ -56,11 +68,17 @@ class ActiveFile {
   const std::string path_;
   const std::shared_ptr<arrow::Schema> schema_;
   const std::chrono::steady_clock::time_point opened_ = std::chrono::steady_clock::now();
+  // A failed sync's verdict (under mu_): the file fails, what it did not cover is withdrawn.
+  arrow::Status Synced(arrow::Status sync);
+
   mutable std::mutex mu_;
-  std::shared_ptr<arrow::io::FileOutputStream> out_;
+  std::shared_ptr<EnvOutputStream> out_;
   std::shared_ptr<arrow::ipc::RecordBatchWriter> writer_;
   int64_t rows_ = 0;
   bool closed_ = false;
+  arrow::Status failed_;               // sticky
+  std::vector<std::string> unsynced_;  // ids appended since the last good sync
+  std::set<std::string> withdrawn_;
 };
 
 }  // namespace openwit::storage

@@ -211,15 +211,19 @@ arrow::Result<std::shared_ptr<ActiveFile>> StorageServer::ActiveFor(const std::s
   const std::string hour = CurrentHour();
   std::lock_guard lock(mu_);
   auto& partition = active_[{tenant, signal}];
-  if (partition.file && partition.hour == hour && partition.file->schema()->Equals(*schema)) return partition.file;
-  // A new hour or a new schema starts a new file; the rotation loop finalizes the old one.
+  if (partition.file && partition.hour == hour && partition.file->schema()->Equals(*schema) &&
+      !partition.file->failed()) {
+    return partition.file;
+  }
+  // A new hour, a new schema or a failed sync starts a new file; the rotation loop finalizes the old one.
   if (partition.file) cv_.notify_all();
   const std::string dir = fmt::format("{}/active/{}/{}", options_.local_dir, tenant, signal);
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return arrow::Status::IOError("cannot create ", dir, ": ", ec.message());
   auto previous = partition;
-  ARROW_ASSIGN_OR_RAISE(auto file, ActiveFile::Create(fmt::format("{}/{}-{}.arrows", dir, hour, RandomHex()), schema));
+  ARROW_ASSIGN_OR_RAISE(
+      auto file, ActiveFile::Create(fmt::format("{}/{}-{}.arrows", dir, hour, RandomHex()), schema, options_.env));
   if (previous.file) {
     // Keep the old file findable for the rotation loop under a key of its own.
     active_[{tenant, signal + "#" + RandomHex()}] = previous;
@@ -241,9 +245,10 @@ arrow::Status StorageServer::DoPut(const flight::ServerCallContext&,
   const std::string& tenant = path[0];
   const std::string& signal = path[1];
   const auto start = std::chrono::steady_clock::now();
-  std::vector<std::string> confirm;  // in arrival order
-  std::vector<std::string> appended;
-  std::set<std::shared_ptr<ActiveFile>> touched;
+  std::vector<std::string> arrived;  // ids to confirm if stored, in arrival order
+  std::set<std::string> stored;      // of those, stored before (duplicates) or durable now
+  std::vector<std::string> claimed;  // ids this stream stores (no other stream may meanwhile)
+  std::map<std::shared_ptr<ActiveFile>, std::vector<std::string>> appended;
   int64_t rows = 0;
   arrow::Status status;
   while (status.ok()) {
@@ -258,10 +263,20 @@ arrow::Status StorageServer::DoPut(const flight::ServerCallContext&,
       break;
     }
     std::string id = next->app_metadata->ToString();
-    if (registry_.Contains(id) || std::find(appended.begin(), appended.end(), id) != appended.end()) {
-      metrics_->duplicates.Increment();
-      confirm.push_back(std::move(id));
-      continue;
+    switch (Claim(id, claimed)) {
+      case ClaimResult::kStored:  // a replay: confirmed again, stored once
+        metrics_->duplicates.Increment();
+        stored.insert(id);
+        arrived.push_back(std::move(id));
+        continue;
+      case ClaimResult::kRepeated:  // twice in this stream: confirmed once the first is durable
+        metrics_->duplicates.Increment();
+        arrived.push_back(std::move(id));
+        continue;
+      case ClaimResult::kElsewhere:  // another stream is storing it: not confirmed here, its sender retries
+        continue;
+      case ClaimResult::kOurs:
+        break;
     }
     // A file rotated away between lookup and append is closed: look again.
     for (int attempt = 0; attempt < 3; ++attempt) {
@@ -272,26 +287,49 @@ arrow::Status StorageServer::DoPut(const flight::ServerCallContext&,
       }
       status = (*file)->Append(*next->data, id);
       if (status.ok()) {
-        touched.insert(*file);
+        appended[*file].push_back(id);
         break;
       }
     }
     if (!status.ok()) break;
     rows += next->data->num_rows();
-    appended.push_back(id);
-    confirm.push_back(std::move(id));
+    arrived.push_back(std::move(id));
   }
-  // What was appended is made durable and confirmed even if the stream failed later on.
-  for (const auto& file : touched) {
-    if (auto s = file->Sync(); !s.ok()) return s;  // nothing appended is confirmed: it comes again
+  // What was appended is made durable and confirmed even if the stream failed later on; what a
+  // failed sync covered is not confirmed (the file withdrew it) and comes again.
+  std::vector<std::string> durable;
+  for (const auto& [file, ids] : appended) {
+    if (auto s = file->Sync(); !s.ok()) {
+      status = s;
+      continue;
+    }
+    durable.insert(durable.end(), ids.begin(), ids.end());
   }
-  for (const auto& id : appended) registry_.Add(id);
+  stored.insert(durable.begin(), durable.end());
+  Unclaim(claimed, durable);
   metrics_->append_latency.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   metrics_->rows_stored.Increment(static_cast<double>(rows));
-  for (const auto& id : confirm) {
+  for (const auto& id : arrived) {
+    if (stored.count(id) == 0) continue;
     ARROW_RETURN_NOT_OK(writer->WriteMetadata(*arrow::Buffer::FromString(id)));
   }
   return status;
+}
+
+StorageServer::ClaimResult StorageServer::Claim(const std::string& id, std::vector<std::string>& claimed) {
+  std::lock_guard lock(claims_mu_);
+  if (registry_.Contains(id)) return ClaimResult::kStored;
+  if (std::find(claimed.begin(), claimed.end(), id) != claimed.end()) return ClaimResult::kRepeated;
+  if (!claims_.insert(id).second) return ClaimResult::kElsewhere;
+  claimed.push_back(id);
+  return ClaimResult::kOurs;
+}
+
+void StorageServer::Unclaim(const std::vector<std::string>& claimed, const std::vector<std::string>& durable) {
+  std::lock_guard lock(claims_mu_);
+  // In the registry before the claims go: a stream that looks next finds it stored.
+  for (const auto& id : durable) registry_.Add(id);
+  for (const auto& id : claimed) claims_.erase(id);
 }
 
 std::vector<StorageServer::UnpublishedFile> StorageServer::OpenUnpublished(const FreshTicket& ticket) {
@@ -366,12 +404,31 @@ arrow::Status StorageServer::DoGet(const flight::ServerCallContext&, const fligh
   return arrow::Status::OK();
 }
 
+arrow::Status StorageServer::CloseAndFinalize(const Partition& p) {
+  // A file whose sync failed is finalized all the same, without the batches that failed sync
+  // withdrew: every other batch was confirmed after a sync that covered it.
+  if (auto s = p.file->Close(); !s.ok()) spdlog::error("storage: {}", s.message());
+  return Finalize(p.tenant, p.signal, p.hour, p.file->path(), p.file->withdrawn());
+}
+
 arrow::Status StorageServer::Finalize(const std::string& tenant, const std::string& signal, const std::string& hour,
-                                      const std::string& active_path) {
+                                      const std::string& active_path, const std::set<std::string>& withdrawn) {
   // The active file is closed: nothing writes it any more, and fresh answers read it until the
   // stable file takes its place. Encoding (seconds for a large file) happens outside rotation_mu_,
   // beside those answers; only the swap (rename, registry, unlink) is under it.
   ARROW_ASSIGN_OR_RAISE(auto contents, ActiveFile::Read(active_path));
+  if (!withdrawn.empty()) {
+    size_t kept = 0;
+    for (size_t i = 0; i < contents.batches.size(); ++i) {
+      if (withdrawn.count(contents.batch_ids[i]) > 0) continue;
+      contents.batches[kept] = std::move(contents.batches[i]);
+      contents.batch_ids[kept++] = std::move(contents.batch_ids[i]);
+    }
+    spdlog::warn("storage: {}: {} batches a failed sync withdrew are left out (their senders send them again)",
+                 active_path, contents.batches.size() - kept);
+    contents.batches.resize(kept);
+    contents.batch_ids.resize(kept);
+  }
   if (contents.torn)
     spdlog::warn("storage: {}: a batch cut short by a crash was left out (never confirmed)", active_path);
   if (contents.malformed > 0) {
@@ -484,9 +541,7 @@ arrow::Status StorageServer::RotateAll() {
   }
   arrow::Status result;
   for (auto& p : doomed) {
-    auto s = p.file->Close();
-    if (s.ok()) s = Finalize(p.tenant, p.signal, p.hour, p.file->path());
-    if (!s.ok()) {
+    if (auto s = CloseAndFinalize(p); !s.ok()) {
       spdlog::error("storage: cannot finalize {}: {}", p.file->path(), s.message());
       result = s;
     }
@@ -504,7 +559,7 @@ void StorageServer::RotationLoop() {
     for (auto it = active_.begin(); it != active_.end();) {
       const Partition& p = it->second;
       const bool retired = it->first.second != p.signal;  // replaced by a newer file
-      if (retired || p.hour != hour || p.file->bytes() >= options_.rotate_bytes ||
+      if (retired || p.file->failed() || p.hour != hour || p.file->bytes() >= options_.rotate_bytes ||
           std::chrono::steady_clock::now() - p.file->opened() >= options_.rotate_age) {
         due.push_back(p);
         it = active_.erase(it);
@@ -523,10 +578,9 @@ void StorageServer::RotationLoop() {
       if (auto s = PublishPending(); !s.ok()) spdlog::warn("storage: publishing stays behind: {}", s.message());
     }
     for (auto& p : due) {
-      auto s = p.file->Close();
-      if (s.ok()) s = Finalize(p.tenant, p.signal, p.hour, p.file->path());
-      if (!s.ok())
+      if (auto s = CloseAndFinalize(p); !s.ok()) {
         spdlog::error("storage: cannot finalize {}: {} (retried at the next start)", p.file->path(), s.message());
+      }
     }
     lock.lock();
   }

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -87,7 +88,15 @@ class StorageServer final : public arrow::flight::FlightServerBase {
                                                        const std::shared_ptr<arrow::Schema>& schema);
   // Active file -> stable Parquet (local) -> batch ids persisted -> active file deleted -> publish.
   arrow::Status Finalize(const std::string& tenant, const std::string& signal, const std::string& hour,
-                         const std::string& active_path);
+                         const std::string& active_path, const std::set<std::string>& withdrawn = {});
+  // Closes a rotated-out partition's file and finalizes it (even a failed one).
+  arrow::Status CloseAndFinalize(const Partition& p);
+  // A batch id is stored by one stream at a time: a retry racing a slow stream of the same batch
+  // is neither appended twice nor confirmed before the first is durable.
+  enum class ClaimResult { kOurs, kStored, kRepeated, kElsewhere };
+  ClaimResult Claim(const std::string& id, std::vector<std::string>& claimed);
+  // The durable ids go into the registry, then every claim of the stream is let go.
+  void Unclaim(const std::vector<std::string>& claimed, const std::vector<std::string>& durable);
   // Stable local file -> object store (verified) -> metastore -> local copy dropped.
   arrow::Status Publish(const std::string& key);
   void RotationLoop();
@@ -96,6 +105,8 @@ class StorageServer final : public arrow::flight::FlightServerBase {
   const StorageOptions options_;
   const std::unique_ptr<Metrics> metrics_;
   BatchRegistry registry_;
+  std::mutex claims_mu_;
+  std::set<std::string> claims_;  // ids a stream is storing now
   std::mutex mu_;
   std::map<std::pair<std::string, std::string>, Partition> active_;
   std::mutex rotation_mu_;  // one finalization or publication at a time
