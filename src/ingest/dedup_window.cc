@@ -106,6 +106,8 @@ bool DedupWindow::Insert(uint64_t key, Clock::time_point now) {
     evicted_ += generations_.front().count;
     DropOldestGeneration();
     if (generations_.empty()) generations_.push_back(Generation{next_id_++, now, 0});
+    last_eviction_ = now;
+    held_after_eviction_ = std::chrono::duration_cast<std::chrono::milliseconds>(now - generations_.front().start);
   }
   Generation& current = generations_.back();
   if (static_cast<double>(used_ + 1) > kMaxLoad * static_cast<double>(keys_.size())) {
@@ -184,6 +186,11 @@ bool BatchKeySet::Insert(uint64_t key) {
       return true;
     }
   }
+}
+
+std::chrono::milliseconds DedupWindow::held(Clock::time_point now) const {
+  if (last_eviction_ == Clock::time_point{} || now - last_eviction_ > window_) return window_;
+  return held_after_eviction_;
 }
 
 }  // namespace openwit::ingest

@@ -40,6 +40,9 @@ class DedupWindow {
 
   size_t size() const { return size_; }  // live keys
   uint64_t evicted() const { return evicted_; }
+  // How far back the window really remembers: the whole window, unless keys were evicted within
+  // the last window to stay under max_entries; then how far back it reached after the last eviction.
+  std::chrono::milliseconds held(Clock::time_point now) const;
   size_t memory_bytes() const;
 
  private:
@@ -75,6 +78,8 @@ class DedupWindow {
   uint32_t oldest_live_ = 1;  // generations below this id are expired
   size_t size_ = 0;
   uint64_t evicted_ = 0;
+  Clock::time_point last_eviction_{};
+  std::chrono::milliseconds held_after_eviction_{0};
 };
 
 // The keys of one batch, to find the records a batch repeats within itself. Open addressing

@@ -108,6 +108,11 @@ struct IngestPipeline::Metrics {
   prometheus::Counter& accepted = r.Counter("ingest.records.accepted", "Records written to the short WAL");
   prometheus::Counter& duplicates = r.Counter("dedup.duplicates", "Records dropped as already seen in the window");
   prometheus::Gauge& dedup_keys = r.Gauge("dedup.keys", "Keys remembered by the dedup window");
+  prometheus::Counter& dedup_evicted = r.Counter(
+      "dedup.evicted", "Keys the dedup window forgot before their time to stay under processing.dedup_max_entries");
+  prometheus::Gauge& dedup_held =
+      r.Gauge("dedup.held_seconds",
+              "How far back the dedup window really remembers: dedup_window_seconds, less when it had to evict");
   prometheus::Gauge& wal_paused = r.Gauge("wal.paused", "1 while intake is paused after a WAL write failure");
   prometheus::Counter& stored = r.Counter("ingest.records.stored", "Records storage confirmed durable");
   prometheus::Counter& send_failures = r.Counter("arrow.send.failures", "Sends to storage that failed (retried)");
@@ -435,6 +440,11 @@ void IngestPipeline::Written(const SubmissionPtr& s, const arrow::Result<uint64_
     in_flight_.erase(s->in_flight);
     if (!written.ok()) ForgetKeys(s->keys, s->duplicate);
     metrics_->dedup_keys.Set(static_cast<double>(dedup_.size()));
+    if (const uint64_t evicted = dedup_.evicted(); evicted > dedup_evicted_reported_) {
+      metrics_->dedup_evicted.Increment(static_cast<double>(evicted - dedup_evicted_reported_));
+      dedup_evicted_reported_ = evicted;
+    }
+    metrics_->dedup_held.Set(std::chrono::duration<double>(dedup_.held(now)).count());
     if (written.ok()) {
       wal_backoff_ = milliseconds(0);
       metrics_->wal_paused.Set(0);
@@ -632,6 +642,9 @@ IngestPipeline::Stats IngestPipeline::stats() const {
   s.buffered_bytes = buffered_bytes_;
   s.replayed_batches = replayed_batches_;
   s.wal_live_entries = short_wal_ ? short_wal_->live_entries() : 0;
+  s.dedup_keys = static_cast<int64_t>(dedup_.size());
+  s.dedup_evicted = dedup_.evicted();
+  s.dedup_held_seconds = std::chrono::duration<double>(dedup_.held(Clock::now())).count();
   return s;
 }
 

@@ -60,6 +60,11 @@ class IngestPipeline final : public IngestSink {
     int64_t buffered_bytes = 0;
     int64_t replayed_batches = 0;  // found unreleased in the short WAL at open
     uint64_t wal_live_entries = 0;
+    // The dedup window: keys it holds, how many it forgot early (dedup_max_entries), and how far
+    // back it really remembers (dedup_window_seconds unless it had to evict).
+    int64_t dedup_keys = 0;
+    uint64_t dedup_evicted = 0;
+    double dedup_held_seconds = 0;
   };
   Stats stats() const;
 
@@ -100,6 +105,7 @@ class IngestPipeline final : public IngestSink {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   DedupWindow dedup_;
+  uint64_t dedup_evicted_reported_ = 0;  // of dedup_.evicted(), in the dedup.evicted counter
   // The WAL writes in progress, with the keys of the records each carries: a batch repeating one
   // of those records is acked only once that write is done.
   struct InFlightWrite {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -88,6 +89,7 @@ struct Node::Impl {
   std::unique_ptr<storage::StorageServer> storage_server;
   std::unique_ptr<storage::Janitor> janitor;
   std::unique_ptr<ingest::IngestPipeline> pipeline;
+  mutable std::mutex pipeline_mu;  // /health reads the pipeline's stats while Stop may reset it
   std::unique_ptr<ingest::BulkIngestService> bulk_service;
   std::unique_ptr<grpc::Server> ingest_server;
   std::unique_ptr<gateway::BulkIngestClient> ingest_client;
@@ -131,6 +133,16 @@ struct Node::Impl {
     j["roles_without_data_path"] = pending;
     j["version"] = kVersion;
     j["uptime_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::lock_guard lock(pipeline_mu);
+    if (pipeline) {
+      // What the ingest node's dedup window really holds: a retry older than held_seconds is stored again.
+      const auto stats = pipeline->stats();
+      j["dedup"] = {{"window_seconds", config.processing.dedup_window_seconds},
+                    {"held_seconds", stats.dedup_held_seconds},
+                    {"keys", stats.dedup_keys},
+                    {"max_entries", config.processing.dedup_max_entries},
+                    {"evicted", stats.dedup_evicted}};
+    }
     return j.dump() + "\n";
   }
 
@@ -560,7 +572,10 @@ void Node::Stop() {
   m.batcher.reset();               // sends what it holds while the ingest side still runs
   if (m.ingest_server) m.ingest_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   if (m.pipeline) m.pipeline->Stop(std::chrono::seconds(5));
-  m.pipeline.reset();
+  {
+    std::lock_guard lock(m.pipeline_mu);
+    m.pipeline.reset();
+  }
   if (m.storage_server) m.storage_server->Stop();
   if (m.janitor) m.janitor->Stop();
   m.janitor.reset();

@@ -52,6 +52,23 @@ TEST(DedupWindowTest, MemoryStaysBoundedWhateverTheKeyRate) {
   EXPECT_LE(window.memory_bytes(), kMax * 8 * 4 + (1u << 20));
 }
 
+// Evictions shorten what the window really remembers, and held() says by how much until a whole
+// window has passed without one (what /health and dedup.held_seconds report).
+TEST(DedupWindowTest, HeldSaysHowFarBackTheWindowRemembersAfterEvictions) {
+  DedupWindow window(320s, 4);  // generations of 20 s
+  auto t0 = DedupWindow::Clock::time_point{} + 1h;
+  EXPECT_EQ(window.held(t0), 320s);
+  for (uint64_t k = 1; k <= 2; ++k) window.Insert(k, t0);
+  for (uint64_t k = 3; k <= 4; ++k) window.Insert(k, t0 + 20s);
+  EXPECT_EQ(window.held(t0 + 20s), 320s);
+  window.Insert(5, t0 + 40s);  // a fifth key: t0's generation goes early
+  EXPECT_EQ(window.evicted(), 2u);
+  EXPECT_FALSE(window.Contains(1, t0 + 40s));
+  EXPECT_TRUE(window.Contains(3, t0 + 40s));
+  EXPECT_EQ(window.held(t0 + 40s), 20s);  // back to t0 + 20 s only
+  EXPECT_EQ(window.held(t0 + 40s + 321s), 320s);
+}
+
 // A window that stays full for many windows: every key inserted is found until it expires, none
 // after, and expired keys are swept so the table does not grow with the number of windows seen.
 TEST(DedupWindowTest, SteadyStateFindsExactlyTheKeysOfTheWindow) {

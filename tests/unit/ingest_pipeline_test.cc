@@ -284,6 +284,27 @@ TEST_F(IngestPipelineTest, BytesAsReceivedAreParsedOnceAndGoToTheWalUnchanged) {
 
 // A pipeline reports to the registry it is handed, its WAL too: two pipelines in one process
 // count apart, and a test reads its own counters.
+// A dedup window too small for the rate forgets keys early: counted (dedup.evicted) and said
+// (dedup.held_seconds, stats for /health), not silent.
+TEST_F(IngestPipelineTest, DedupEvictionsAreCountedAndTheWindowReallyHeldIsSaid) {
+  StartStorage();
+  auto metrics = std::make_shared<MetricsRegistry>();
+  options_.metrics = metrics;
+  options_.processing.dedup_max_entries = 10;
+  auto pipeline = Open(StorageEndpoint());
+  ASSERT_TRUE(SubmitAndWait(*pipeline, LogBatch("a", "first", 8)).status.ok());
+  EXPECT_EQ(metrics->Read("dedup.evicted").value_or(-1), 0);
+  EXPECT_EQ(pipeline->stats().dedup_held_seconds, options_.processing.dedup_window_seconds);
+  ASSERT_TRUE(SubmitAndWait(*pipeline, LogBatch("b", "second", 8)).status.ok());
+  EXPECT_GT(metrics->Read("dedup.evicted").value_or(-1), 0);
+  const auto stats = pipeline->stats();
+  EXPECT_GT(stats.dedup_evicted, 0u);
+  EXPECT_LE(stats.dedup_keys, 10);
+  EXPECT_LT(stats.dedup_held_seconds, options_.processing.dedup_window_seconds);
+  EXPECT_EQ(metrics->Read("dedup.held_seconds").value_or(-1), stats.dedup_held_seconds);
+  WaitDrained(*pipeline);
+}
+
 TEST_F(IngestPipelineTest, TwoPipelinesCountInTheirOwnRegistries) {
   StartStorage();
   auto first_metrics = std::make_shared<MetricsRegistry>();
