@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <climits>
 #include <cstring>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/env.h"
 #include "ingest/wal/crc32c.h"
 
 namespace openwit::wal {
@@ -30,6 +32,11 @@ constexpr uint32_t kMaxPayload = 1u << 30;
 // Sequence numbers are 1 .. kMaxSequence (FORMAT.md): never reached (146,000 years at a million
 // batches a second), so next_sequence_ never wraps, whatever a segment holds.
 constexpr uint64_t kMaxSequence = uint64_t{1} << 62;
+// Sequence numbers are handed out below a floor kept durably in this file, raised this many at a
+// time (one small durable write per million entries), so that no number is used twice even when
+// every segment that held the last ones is lost.
+constexpr const char* kSequenceFloorFile = "SEQUENCE-FLOOR";
+constexpr uint64_t kReservedSequences = uint64_t{1} << 20;
 
 uint32_t GetU32(const char* p) {
   uint32_t v;
@@ -177,6 +184,21 @@ arrow::Result<std::string> LoadOrCreateId(const std::string& dir) {
   return id;
 }
 
+// The number every sequence of the WAL in `dir` stays below until the file says more (0: none yet).
+arrow::Result<uint64_t> ReadSequenceFloor(const std::string& dir) {
+  const std::string path = dir + "/" + kSequenceFloorFile;
+  std::ifstream in(path);
+  if (!in) return 0;
+  std::string text;
+  in >> text;
+  uint64_t floor = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), floor);
+  if (error != std::errc() || end != text.data() + text.size() || floor > kMaxSequence) {
+    return arrow::Status::IOError(path, ": unreadable sequence floor \"", text, "\"");
+  }
+  return floor;
+}
+
 // The segment files of a directory by number (none when it does not exist).
 arrow::Result<std::map<uint64_t, std::string>> ListSegments(const std::string& dir) {
   static const std::regex kName(R"(wal-(\d{20})\.log)");
@@ -287,7 +309,10 @@ arrow::Status Wal::Recover() {
       }
     }
   }
-  next_sequence_ = max_sequence + 1;
+  // Past every number handed out before, though the segments that held them were lost.
+  ARROW_ASSIGN_OR_RAISE(const uint64_t floor, ReadSequenceFloor(options_.dir));
+  next_sequence_ = std::max(max_sequence + 1, floor);
+  ARROW_RETURN_NOT_OK(ReserveSequencesLocked());
   for (const auto& [sequence, number] : live_segment_) ++segments_[number].live;
   for (auto& [sequence, payload] : live) recovered_live_.push_back(WalEntry{sequence, std::move(payload)});
   recovery_.live_entries = recovered_live_.size();
@@ -334,11 +359,23 @@ arrow::Status Wal::OpenNewSegment() {
   return arrow::Status::OK();
 }
 
+arrow::Status Wal::ReserveSequencesLocked() {
+  const uint64_t floor = next_sequence_ + kReservedSequences;
+  ARROW_RETURN_NOT_OK(
+      ReplaceFileDurably(Env::Default(), options_.dir + "/" + kSequenceFloorFile, std::to_string(floor)));
+  sequence_floor_ = floor;
+  return arrow::Status::OK();
+}
+
 arrow::Future<uint64_t> Wal::Append(std::string payload) {
   auto done = arrow::Future<uint64_t>::Make();
   {
     std::lock_guard lock(mu_);
     if (stopping_) return arrow::Future<uint64_t>::MakeFinished(arrow::Status::Cancelled("WAL is closing"));
+    if (next_sequence_ >= sequence_floor_) {
+      // Once per kReservedSequences entries: a number is durably below the floor before it is used.
+      if (auto s = ReserveSequencesLocked(); !s.ok()) return arrow::Future<uint64_t>::MakeFinished(s);
+    }
     queue_.push_back(Pending{EntryType::kData, next_sequence_++, std::move(payload), done});
   }
   cv_.notify_one();

@@ -116,6 +116,8 @@ class Wal {
 
   explicit Wal(WalOptions options);
   arrow::Status Recover();
+  // Raises SEQUENCE-FLOOR to next_sequence_ + kReservedSequences (mu_ held, or recovery).
+  arrow::Status ReserveSequencesLocked();
   arrow::Status OpenNewSegment();
   void WriterLoop();
   void CompletionLoop();
@@ -134,6 +136,7 @@ class Wal {
   std::vector<Pending> queue_;
   bool stopping_ = false;
   uint64_t next_sequence_ = 1;
+  uint64_t sequence_floor_ = 0;  // SEQUENCE-FLOOR: every sequence handed out is below it
 
   // Writer-thread state (also read under mu_ by the accessors).
   std::map<uint64_t, Segment> segments_;       // segment number -> state
