@@ -10,6 +10,7 @@
 
 #include "common/allocation_cap.h"
 #include "common/config_overrides.h"
+#include "common/env.h"
 #include "ingest/arrow_convert.h"
 #include "otlp/otlp_records.h"
 
@@ -118,6 +119,8 @@ struct IngestPipeline::Metrics {
   prometheus::Counter& send_failures = r.Counter("arrow.send.failures", "Sends to storage that failed (retried)");
   prometheus::Gauge& replayed =
       r.Gauge("wal.replayed_batches", "Unreleased batches replayed from the short WAL at start");
+  prometheus::Counter& quarantined =
+      r.Counter("wal.quarantined", "Short WAL entries that did not replay, set aside under <wal.dir>/quarantine");
 };
 
 IngestPipeline::IngestPipeline(PipelineOptions options, std::unique_ptr<StorageSink> sink)
@@ -180,6 +183,24 @@ arrow::Status IngestPipeline::RememberRecentKeys(Clock::time_point now) {
   return arrow::Status::OK();
 }
 
+void IngestPipeline::Quarantine(const wal::WalEntry& entry, const arrow::Status& why) {
+  const std::string path =
+      fmt::format("{}/quarantine/{}-{:020}.bulk", options_.processing.wal.dir, short_wal_->id(), entry.sequence);
+  auto kept = [&]() -> arrow::Status {
+    ARROW_RETURN_NOT_OK(Env::Default()->CreateDirs(ParentDir(path)));
+    return ReplaceFileDurably(Env::Default(), path, entry.payload);
+  }();
+  if (!kept.ok()) {
+    spdlog::error("short WAL entry {} does not replay ({}) and cannot be set aside ({}): left in the WAL",
+                  entry.sequence, why.message(), kept.message());
+    return;
+  }
+  metrics_->quarantined.Increment();
+  spdlog::error("short WAL entry {} does not replay ({}): set aside in {} (a BulkBatch as written) and released",
+                entry.sequence, why.message(), path);
+  (void)short_wal_->Release(entry.sequence);  // done by the WAL's writer; if lost, the next start does it again
+}
+
 arrow::Status IngestPipeline::Recover() {
   auto entries = short_wal_->TakeLiveEntries();
   int64_t records = 0;
@@ -187,23 +208,26 @@ arrow::Status IngestPipeline::Recover() {
   ARROW_RETURN_NOT_OK(RememberRecentKeys(now));
   for (auto& entry : entries) {
     auto batch = otlp::ReadBulkHeader(entry.payload);
-    if (!batch.ok()) {
-      // A checksummed entry we wrote ourselves: only a bug gets here. Keep it in the WAL.
-      spdlog::error("short WAL entry {} does not read as a bulk batch ({}); left in the WAL", entry.sequence,
-                    batch.status().message());
+    arrow::Status why = batch.status();
+    std::shared_ptr<arrow::RecordBatch> record_batch;
+    std::vector<uint64_t> keys;
+    if (why.ok()) {
+      auto converted = Convert(*batch, options_.processing.buffer.max_size_bytes);
+      auto batch_keys = otlp::RecordKeys(*batch);
+      why = !converted.ok() ? converted.status() : batch_keys.status();
+      if (why.ok()) {
+        record_batch = std::move(*converted);
+        keys = std::move(*batch_keys);
+      }
+    }
+    if (!why.ok()) {
+      // Every entry was read and converted before it was written: one that no longer is (a bug, a
+      // stricter reader after an upgrade) must neither keep the node from starting nor pin its
+      // segment, and every later one, in the short WAL. It is set aside, whole, and released.
+      Quarantine(entry, why);
       continue;
     }
-    auto converted = Convert(*batch, options_.processing.buffer.max_size_bytes);
-    auto keys = otlp::RecordKeys(*batch);
-    if (!converted.ok() || !keys.ok()) {
-      // Every entry was converted before it was written; one that no longer converts (a stricter
-      // reader after an upgrade) must not keep the node from starting. Kept for a later version.
-      spdlog::error("short WAL entry {} of tenant {} no longer converts ({}); left in the WAL", entry.sequence,
-                    batch->tenant, (converted.ok() ? keys.status() : converted.status()).message());
-      continue;
-    }
-    const std::shared_ptr<arrow::RecordBatch>& record_batch = *converted;
-    for (uint64_t key : *keys) dedup_.Insert(key, now);  // a key RememberRecentKeys put in stays as it is
+    for (uint64_t key : keys) dedup_.Insert(key, now);  // a key RememberRecentKeys put in stays as it is
     StoragePut put;
     put.wal_sequence = entry.sequence;
     put.batch_id = fmt::format("{}:{}:{}", options_.node_id, short_wal_->id(), entry.sequence);

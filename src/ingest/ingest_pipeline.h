@@ -74,6 +74,8 @@ class IngestPipeline final : public IngestSink {
   using SubmissionPtr = std::shared_ptr<Submission>;
   IngestPipeline(PipelineOptions options, std::unique_ptr<StorageSink> sink);
   arrow::Status Recover();
+  // Sets a short WAL entry that does not replay aside (<wal.dir>/quarantine) and releases it.
+  void Quarantine(const wal::WalEntry& entry, const arrow::Status& why);
   arrow::Status RememberRecentKeys(Clock::time_point now);
 
   // The submit path, step by step (SubmitSerialized runs them; the .cc says what each does).
