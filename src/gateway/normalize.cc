@@ -57,18 +57,15 @@ void NormalizeSeverity(logs::LogRecord* r) {
 }  // namespace
 
 void Normalize(ingest::v1::BulkBatch* batch, uint64_t now_unix_nano) {
+  // A log record with no time at all is placed at this time by the ingest node (else it would land
+  // in 1970 and meet retention at once). On the batch, not the record: the record's bytes are its
+  // dedup key, and a client's retry of it must have the same.
+  if (batch->received_unix_nano() == 0) batch->set_received_unix_nano(now_unix_nano);
   for (auto& r : *batch->mutable_resource_logs()) {
     EnsureServiceName(r.mutable_resource());
     for (auto& s : *r.mutable_scope_logs()) {
       for (auto& rec : *s.mutable_log_records()) {
         NormalizeSeverity(&rec);
-        // Only a record with no time at all gets one (else it would land in 1970 and meet retention
-        // at once). Kept that narrow because the time is part of the dedup key: a client retry of
-        // such a record gets another time and so is stored again, which a record with any time
-        // never is.
-        if (rec.time_unix_nano() == 0 && rec.observed_time_unix_nano() == 0) {
-          rec.set_observed_time_unix_nano(now_unix_nano);
-        }
       }
     }
   }

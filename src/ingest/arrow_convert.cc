@@ -530,6 +530,8 @@ arrow::Result<Message> Parse(std::string_view bytes, const char* list, int index
 
 }  // namespace
 
+void ArrowConverter::SetUntimedRecordsAt(uint64_t unix_nano) { columns_->set_untimed_at(unix_nano); }
+
 arrow::Status ArrowConverter::AppendSerialized(std::string_view resource) {
   ARROW_RETURN_NOT_OK(BeginAppend(signal_));
   const int index = resources_;

@@ -92,6 +92,9 @@ class ArrowConverter {
   // (otlp_wire.h: no protobuf objects made and freed; protobuf parses what it leaves). Invalid
   // when the bytes are not such a message, or a string in it is not UTF-8 (naming its path).
   arrow::Status AppendSerialized(std::string_view resource);
+  // Log records appended from now on that carry neither time_unix_nano nor observed_time_unix_nano
+  // get this time (the batch's received_unix_nano) as both; 0 (the default) leaves them at 0.
+  void SetUntimedRecordsAt(uint64_t unix_nano);
 
   Signal signal() const { return signal_; }
   // Rows appended since the last Finish().

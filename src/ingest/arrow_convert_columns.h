@@ -293,8 +293,11 @@ class SignalColumns {
   // parse the message. `index`, rows and failed as AppendResource has them.
   virtual std::optional<arrow::Status> AppendWire(std::string_view bytes, int index, int64_t* rows,
                                                   arrow::Status* failed) = 0;
+  // The time of a log record that carries none (ArrowConverter::SetUntimedRecordsAt).
+  void set_untimed_at(uint64_t unix_nano) { untimed_at_ = unix_nano; }
 
  protected:
+  uint64_t untimed_at_ = 0;
   // The builder of a top-level column.
   template <class B>
   B* Builder(const std::string& name) const {

@@ -92,12 +92,15 @@ class LogColumns final : public SignalColumns {
   template <class Records>
   arrow::Status AppendRecords(const Records& records) {
     using Record = std::remove_cvref_t<decltype(records[0])>;
-    // As the exporter: a record without time_unix_nano is placed at its observed time.
-    ARROW_RETURN_NOT_OK(AppendEach(timestamp_, records, [](const Record& rec) {
-      return Nanos(rec.time_unix_nano() != 0 ? rec.time_unix_nano() : rec.observed_time_unix_nano());
+    // As the exporter: a record without time_unix_nano is placed at its observed time, and one
+    // with neither was observed when the gateway received its batch (untimed_at_).
+    ARROW_RETURN_NOT_OK(AppendEach(timestamp_, records, [this](const Record& rec) {
+      const uint64_t t = rec.time_unix_nano() != 0 ? rec.time_unix_nano() : rec.observed_time_unix_nano();
+      return Nanos(t != 0 ? t : untimed_at_);
     }));
-    ARROW_RETURN_NOT_OK(AppendEach(observed_timestamp_, records, [](const Record& rec) {
-      const uint64_t t = rec.observed_time_unix_nano();
+    ARROW_RETURN_NOT_OK(AppendEach(observed_timestamp_, records, [this](const Record& rec) {
+      uint64_t t = rec.observed_time_unix_nano();
+      if (t == 0 && rec.time_unix_nano() == 0) t = untimed_at_;
       return t == 0 ? std::nullopt : std::optional(Nanos(t));
     }));
     ARROW_RETURN_NOT_OK(AppendEach(

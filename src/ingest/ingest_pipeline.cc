@@ -49,6 +49,13 @@ ArrowConverter& ConverterFor(v1::Signal signal) {
 // batch of tiny records under huge attributes is refused before it exhausts memory.
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> Convert(const otlp::BulkHeader& batch, int64_t max_bytes) {
   ArrowConverter& converter = ConverterFor(batch.signal);
+  // A log record with no time at all is placed when the gateway received it (a field of the batch,
+  // not of the record, so that a retry of it has the same dedup key), else now.
+  converter.SetUntimedRecordsAt(batch.received_unix_nano != 0
+                                    ? batch.received_unix_nano
+                                    : static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                                std::chrono::system_clock::now().time_since_epoch())
+                                                                .count()));
   AllocationCap cap(max_bytes);
   auto too_large = [&] {
     return arrow::Status::Invalid("batch too large: its records would take more than ", max_bytes,

@@ -129,6 +129,9 @@ arrow::Result<BulkHeader> ReadBulkHeader(std::string_view serialized_batch) {
           return arrow::Status::Invalid("positions[", h.positions.size() - 1, "]: not a valid SourcePosition");
         }
         break;
+      case 8 * 8 + 0:
+        h.received_unix_nano = f.scalar;
+        break;
       default:
         break;
     }

@@ -96,6 +96,7 @@ struct BulkHeader {
   std::string tenant;
   ingest::v1::Signal signal = ingest::v1::SIGNAL_UNSPECIFIED;
   google::protobuf::RepeatedPtrField<ingest::v1::SourcePosition> positions;
+  uint64_t received_unix_nano = 0;          // when the gateway received it (0: not said)
   std::vector<std::string_view> resources;  // resource_logs, _spans or _metrics, by `signal`
   // How many entries each of the three lists has (logs, traces, metrics), for Validate.
   int list_sizes[3] = {0, 0, 0};

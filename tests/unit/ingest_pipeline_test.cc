@@ -83,21 +83,27 @@ class IngestPipelineTest : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     EXPECT_EQ(p.stats().buffered_records, 0);
   }
-  std::vector<std::string> LakeBodies() {
-    std::vector<std::string> bodies;
+  // Every value of a column of the lake's files: strings as std::string, numbers and times as
+  // their C type.
+  template <class Array>
+  auto LakeColumn(const std::string& name) {
+    using View = std::remove_cvref_t<decltype(std::declval<const Array&>().GetView(0))>;
+    using Value = std::conditional_t<std::is_same_v<View, std::string_view>, std::string, View>;
+    std::vector<Value> values;
     for (const auto& f : fs::recursive_directory_iterator(lake_.dir)) {
       if (f.path().extension() != ".parquet") continue;
       auto reader = parquet::arrow::OpenFile(arrow::io::ReadableFile::Open(f.path().string()).ValueOrDie(),
                                              arrow::default_memory_pool())
                         .ValueOrDie();
       auto table = reader->ReadTable().ValueOrDie();
-      for (const auto& chunk : table->GetColumnByName("Body")->chunks()) {
-        auto body = std::static_pointer_cast<arrow::StringArray>(chunk);
-        for (int64_t i = 0; i < body->length(); ++i) bodies.push_back(body->GetString(i));
+      for (const auto& chunk : table->GetColumnByName(name)->chunks()) {
+        auto column = std::static_pointer_cast<Array>(chunk);
+        for (int64_t i = 0; i < column->length(); ++i) values.push_back(Value(column->GetView(i)));
       }
     }
-    return bodies;
+    return values;
   }
+  std::vector<std::string> LakeBodies() { return LakeColumn<arrow::StringArray>("Body"); }
 
   fs::path dir_;
   storage::StorageOptions storage_options_;
@@ -343,6 +349,38 @@ TEST_F(IngestPipelineTest, AnEntryThatDoesNotReplayIsSetAsideAndReleased) {
   auto reopened = wal::Wal::Open(o);
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   for (const auto& entry : (*reopened)->TakeLiveEntries()) EXPECT_NE(entry.sequence, bad) << "still in the WAL";
+}
+
+// A log record with no time at all is placed when the gateway received its batch, a field of the
+// batch: a client's retry of it (another batch, received later) has the same dedup key (#14).
+TEST_F(IngestPipelineTest, ARetryOfARecordWithoutTimeIsADuplicate) {
+  StartStorage();
+  auto pipeline = Open(StorageEndpoint());
+  auto untimed = [](const std::string& id, uint64_t received) {
+    v1::BulkBatch b;
+    b.set_batch_id(id);
+    b.set_tenant("acme");
+    b.set_signal(v1::SIGNAL_LOGS);
+    b.set_received_unix_nano(received);
+    b.add_resource_logs()->add_scope_logs()->add_log_records()->mutable_body()->set_string_value("no time at all");
+    return b;
+  };
+  constexpr uint64_t kReceived = 1'700'000'000'123'456'789;
+  auto first = SubmitAndWait(*pipeline, untimed("first", kReceived));
+  ASSERT_TRUE(first.status.ok()) << first.status;
+  EXPECT_EQ(first.ack.accepted_records(), 1u);
+  auto retry = SubmitAndWait(*pipeline, untimed("retry", kReceived + 5'000'000'000));
+  ASSERT_TRUE(retry.status.ok()) << retry.status;
+  EXPECT_EQ(retry.ack.duplicate_records(), 1u);
+  WaitDrained(*pipeline);
+  pipeline.reset();
+  storage_->Stop();
+  auto times = LakeColumn<arrow::TimestampArray>("Timestamp");
+  ASSERT_EQ(times.size(), 1u);
+  EXPECT_EQ(times[0], static_cast<int64_t>(kReceived));
+  auto observed = LakeColumn<arrow::TimestampArray>("ObservedTimestamp");
+  ASSERT_EQ(observed.size(), 1u);
+  EXPECT_EQ(observed[0], static_cast<int64_t>(kReceived));
 }
 
 TEST_F(IngestPipelineTest, TwoPipelinesCountInTheirOwnRegistries) {

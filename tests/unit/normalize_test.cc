@@ -27,9 +27,12 @@ TEST(NormalizeTest, SeverityTextAndNumberAgree) {
   EXPECT_EQ(r[2].severity_text(), "INFO");
   EXPECT_EQ(r[3].severity_text(), "custom-level");  // unknown text is kept as sent
   EXPECT_EQ(r[3].severity_number(), 0);
-  EXPECT_EQ(r[0].observed_time_unix_nano(), 1000u);  // received time when unset
+  // Times are left as sent, so a retry has the same dedup key; the batch says when it came, the
+  // time of a record with none (the ingest node's converter).
+  EXPECT_EQ(r[0].observed_time_unix_nano(), 0u);
   EXPECT_EQ(r[4].observed_time_unix_nano(), 5u);
-  EXPECT_EQ(r[5].observed_time_unix_nano(), 0u);  // has a time: left as sent, so retries dedup
+  EXPECT_EQ(r[5].observed_time_unix_nano(), 0u);
+  EXPECT_EQ(b.received_unix_nano(), 1000u);
 }
 
 TEST(NormalizeTest, EveryResourceHasAServiceName) {
