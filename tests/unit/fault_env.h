@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -22,12 +23,22 @@ namespace openwit::testing {
 class FaultEnv final : public Env {
  public:
   // The next Sync / Append / SyncDir / RenameFile of a path containing `part` fails (once each).
-  void FailSync(std::string part) { fail_sync_.push_back(std::move(part)); }
-  void FailAppendWithNoSpace(std::string part) { fail_append_.push_back(std::move(part)); }
-  void FailSyncDir(std::string part) { fail_sync_dir_.push_back(std::move(part)); }
+  void FailSync(std::string part) {
+    Lock lock(mu_);
+    fail_sync_.push_back(std::move(part));
+  }
+  void FailAppendWithNoSpace(std::string part) {
+    Lock lock(mu_);
+    fail_append_.push_back(std::move(part));
+  }
+  void FailSyncDir(std::string part) {
+    Lock lock(mu_);
+    fail_sync_dir_.push_back(std::move(part));
+  }
 
   // What survives a power loss now: the durable state, nothing else. Tracking starts afresh.
   void PowerLoss() {
+    Lock lock(mu_);
     namespace fs = std::filesystem;
     std::error_code ec;
     for (auto it = renames_.rbegin(); it != renames_.rend(); ++it) {
@@ -59,6 +70,7 @@ class FaultEnv final : public Env {
   int power_losses() const { return power_losses_; }
 
   arrow::Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path, OpenMode mode) override {
+    Lock lock(mu_);
     const bool existed = std::filesystem::exists(path);
     ARROW_ASSIGN_OR_RAISE(auto file, Env::Default()->NewWritableFile(path, mode));
     auto tracked = files_.find(path);
@@ -74,6 +86,7 @@ class FaultEnv final : public Env {
   }
 
   arrow::Status RenameFile(const std::string& from, const std::string& to) override {
+    Lock lock(mu_);
     if (Take(fail_rename_, to)) return arrow::Status::IOError("injected: rename to ", to, " failed");
     Rename r{from, to, std::nullopt, std::nullopt, files_.count(from) > 0 && files_[from].new_name};
     if (std::filesystem::exists(to)) {
@@ -96,6 +109,7 @@ class FaultEnv final : public Env {
   }
 
   arrow::Status SyncDir(const std::string& dir) override {
+    Lock lock(mu_);
     if (Take(fail_sync_dir_, dir)) return arrow::Status::IOError("injected: fsync of directory ", dir, " failed");
     ARROW_RETURN_NOT_OK(Env::Default()->SyncDir(dir));
     const std::string d = Normal(dir);
@@ -112,6 +126,7 @@ class FaultEnv final : public Env {
   }
 
   arrow::Status CreateDirs(const std::string& dir) override {
+    Lock lock(mu_);
     std::vector<std::filesystem::path> missing;
     for (std::filesystem::path p(dir); !p.empty() && !std::filesystem::exists(p); p = p.parent_path()) {
       missing.push_back(p);
@@ -127,6 +142,7 @@ class FaultEnv final : public Env {
   }
 
   arrow::Status RemoveFile(const std::string& path) override {
+    Lock lock(mu_);
     files_.erase(path);
     return Env::Default()->RemoveFile(path);
   }
@@ -148,6 +164,7 @@ class FaultEnv final : public Env {
    public:
     File(FaultEnv* env, std::unique_ptr<WritableFile> base) : env_(env), base_(std::move(base)) {}
     arrow::Status Append(std::string_view data) override {
+      Lock lock(env_->mu_);
       if (env_->Take(env_->fail_append_, path())) {
         return arrow::Status::IOError("injected: write ", path(), ": No space left on device");
       }
@@ -156,6 +173,7 @@ class FaultEnv final : public Env {
       return arrow::Status::OK();
     }
     arrow::Status Sync() override {
+      Lock lock(env_->mu_);
       if (env_->Take(env_->fail_sync_, path()))
         return arrow::Status::IOError("injected: fdatasync ", path(), " failed");
       ARROW_RETURN_NOT_OK(base_->Sync());
@@ -182,6 +200,10 @@ class FaultEnv final : public Env {
   }
   static std::string Normal(const std::string& dir) { return std::filesystem::path(dir).lexically_normal().string(); }
 
+  // Storage's streams write from gRPC threads while a test injects faults: one lock for all of it
+  // (recursive: CreateDirs syncs directories).
+  using Lock = std::lock_guard<std::recursive_mutex>;
+  mutable std::recursive_mutex mu_;
   std::map<std::string, State> files_;
   std::vector<Rename> renames_;  // not yet durable: their target's directory was not synced since
   std::set<std::string> new_dirs_;

@@ -793,7 +793,13 @@ TEST_F(StorageTest, AFailedSyncConfirmsNothingItCoveredAndTheRetryIsStoredOnce) 
   EXPECT_THAT(failed.message(), HasSubstr("not confirmed")) << failed;
   EXPECT_EQ(Send(sender, later).size(), 2u);  // the sender's retry
   ASSERT_TRUE(server->RotateAll().ok());
+  // The failed file is the rotation loop's (it retires a failed file at once): it may still be
+  // publishing when RotateAll, which finalized the other, returns.
   auto rows = LakeRows();
+  for (int i = 0; i < 500 && rows.size() < 400u; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    rows = LakeRows();
+  }
   std::sort(rows.begin(), rows.end());
   EXPECT_EQ(rows.size(), 400u);
   EXPECT_EQ(std::adjacent_find(rows.begin(), rows.end()), rows.end());  // no row twice
