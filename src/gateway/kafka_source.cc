@@ -289,7 +289,8 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
     std::map<int64_t, Clock::time_point> retry_at;
     int failing = 0;
     std::chrono::milliseconds backoff{0};
-    bool paused = false;  // as librdkafka has it
+    bool paused = false;         // as librdkafka has it
+    bool pause_counted = false;  // this episode of refusals is in kafka.partitions.pauses
     int64_t last_offset = -1;
     Signal signal = ingest::v1::SIGNAL_UNSPECIFIED;  // of the topic, decided once per assignment
     std::string tenant;
@@ -456,9 +457,13 @@ class KafkaSource::Worker : public RdKafka::RebalanceCb, public RdKafka::EventCb
       const bool want = p.failing > 0 || overloaded_;
       if (want != p.paused && SetPaused(key, want)) {
         p.paused = want;
-        if (want && p.failing > 0) source_->metrics_->pauses.Increment();
         if (!want) spdlog::info("kafka: {} resumed", Describe(key));
       }
+      // Once per episode of refusals, also when the partition was paused already because too much
+      // was in flight (it was not counted then, and a refusal that came during such a pause never was).
+      const bool refused = p.paused && p.failing > 0;
+      if (refused && !p.pause_counted) source_->metrics_->pauses.Increment();
+      p.pause_counted = refused;
       paused += p.paused;
     }
     paused_gauge_.Set(paused);
