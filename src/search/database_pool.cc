@@ -48,9 +48,4 @@ arrow::Result<DatabasePool::Lease> DatabasePool::Acquire(const std::string& tena
   return Lease{std::move(session), false};
 }
 
-size_t DatabasePool::open_databases() const {
-  std::lock_guard lock(mu_);
-  return databases_.size();
-}
-
 }  // namespace openwit::search

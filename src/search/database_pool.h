@@ -43,8 +43,6 @@ class DatabasePool {
   // connection).
   arrow::Result<Lease> Acquire(const std::string& tenant);
 
-  size_t open_databases() const;
-
  private:
   using Clock = std::chrono::steady_clock;
   struct Entry {

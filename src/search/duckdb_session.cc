@@ -203,20 +203,24 @@ arrow::Status ToChunk(const ArrowTable& table, const arrow::RecordBatch& batch, 
   return status;
 }
 
-idx_t ConnectionId(duckdb_connection conn) {
-  duckdb_client_context context = nullptr;
-  duckdb_connection_get_client_context(conn, &context);
+// The connection id of a client context, which it destroys.
+idx_t ConnectionIdOf(duckdb_client_context context) {
   const idx_t id = duckdb_client_context_get_connection_id(context);
   duckdb_destroy_client_context(&context);
   return id;
+}
+
+idx_t ConnectionId(duckdb_connection conn) {
+  duckdb_client_context context = nullptr;
+  duckdb_connection_get_client_context(conn, &context);
+  return ConnectionIdOf(context);
 }
 
 void ArrowTableBind(duckdb_bind_info info) {
   auto* fresh = static_cast<FreshTables*>(duckdb_bind_get_extra_info(info));
   duckdb_client_context context = nullptr;
   duckdb_table_function_get_client_context(info, &context);
-  const idx_t connection = duckdb_client_context_get_connection_id(context);
-  duckdb_destroy_client_context(&context);
+  const idx_t connection = ConnectionIdOf(context);
   duckdb_value parameter = duckdb_bind_get_parameter(info, 0);
   char* text = parameter ? duckdb_get_varchar(parameter) : nullptr;
   const std::string name = text ? text : "";
